@@ -1,0 +1,242 @@
+"""``flask netsuite ...``: the add-on's command line, a thin shell over the engine.
+
+Exit codes: 0 when every record succeeded, 1 when some failed (see the log),
+2 on a configuration, authentication or connection error.
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from addon import settings
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_CONFIG = 0, 1, 2
+
+netsuite_cli = AppGroup("netsuite", help="NetSuite accounting add-on.")
+
+
+@netsuite_cli.group("config", help="Show or change module settings.")
+def config_group():
+    pass
+
+
+@config_group.command("show")
+def config_show():
+    """Every setting with its effective value and where it comes from (secrets masked)."""
+    width = max(len(spec.key) for spec in settings.SPECS)
+    for spec in settings.SPECS:
+        click.echo(
+            f"{spec.key:<{width}}  {settings.display_value(spec.key)!s:<30}  [{settings.source(spec.key)}]"
+        )
+
+
+@config_group.command("set")
+@click.argument("key")
+@click.argument("value")
+def config_set(key: str, value: str):
+    """Save KEY = VALUE (validated; secrets encrypted)."""
+    try:
+        settings.put(key, value)
+    except settings.SettingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{key} = {settings.display_value(key)}")
+
+
+@config_group.command("unset")
+@click.argument("key")
+def config_unset(key: str):
+    """Forget the saved value of KEY (the environment or default applies again)."""
+    try:
+        settings.clear(key)
+    except settings.SettingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{key} = {settings.display_value(key)} [{settings.source(key)}]")
+
+
+@netsuite_cli.group("db", help="The add-on's own database migrations.")
+def db_group():
+    pass
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str):
+    from addon import migrate
+
+    migrate.upgrade(revision)
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str):
+    from addon import migrate
+
+    migrate.downgrade(revision)
+
+
+@db_group.command("current")
+def db_current():
+    from addon import migrate
+
+    migrate.current()
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str):
+    from addon import migrate
+
+    migrate.revision(message)
+
+
+# --- connections ------------------------------------------------------------------------
+
+
+@netsuite_cli.command("test-connection")
+@click.option("--system", type=click.Choice(["netsuite", "splynx", "both"]), default="both")
+def test_connection(system: str):
+    """Check both systems' credentials; one line each, exit 2 on any failure."""
+    from addon.sync.connections import check_connection
+
+    systems = ("netsuite", "splynx") if system == "both" else (system,)
+    failed = False
+    for name in systems:
+        ok, line = check_connection(name)
+        click.echo(f"{name}: {line}")
+        failed |= not ok
+    raise SystemExit(EXIT_CONFIG if failed else EXIT_OK)
+
+
+# --- operations: one command per engine operation, generated from the registry -----------
+
+
+def _summary(run) -> str:
+    counts = run.counts or {}
+    width = max([len(k) for k in counts] + [7])
+    lines = [f"run {run.id} {run.operation}: {run.status}"]
+    lines += [f"  {outcome:<{width}}  {count:>7}" for outcome, count in sorted(counts.items())]
+    if run.message:
+        lines.append(f"  {run.message}")
+    return "\n".join(lines)
+
+
+def exit_code_for(run) -> int:
+    if run.status == "failed":
+        return EXIT_CONFIG
+    return EXIT_SOME_FAILED if (run.counts or {}).get("failed") else EXIT_OK
+
+
+def run_with_progress_bar(name: str, dry_run: bool, params: dict):
+    """Run an operation here and now, with a progress bar when stdout is a terminal."""
+    import sys
+
+    from tqdm import tqdm
+
+    from addon.sync.operations import run_operation
+
+    with tqdm(total=0, unit="rec", disable=not sys.stdout.isatty(), leave=True) as bar:
+
+        def progress(ledger) -> None:
+            run = ledger.run
+            bar.set_description(run.phase or name)
+            if run.total and bar.total != run.total:
+                bar.total = run.total
+            bar.n = run.done
+            bar.refresh()
+
+        return run_operation(name, trigger="cli", dry_run=dry_run, params=params, progress=progress)
+
+
+def _run_from_cli(name: str, dry_run: bool, params: dict) -> None:
+    run = run_with_progress_bar(name, dry_run=dry_run, params=params)
+    click.echo(_summary(run))
+    if run.result:
+        from addon.sync.report import format_result
+
+        click.echo(format_result(run.operation, run.result))
+    raise SystemExit(exit_code_for(run))
+
+
+def _operation_command(op):
+    options = []
+    if op.dry_run:
+        options.append(click.option("--dry-run", is_flag=True, help="Report what would change; write nothing."))
+    if op.name == "import_payments":
+        options.append(click.option("--all", "import_all", is_flag=True, help="Every payment since import-from."))
+    if op.name == "reconcile":
+        options.append(click.option("--from", "date_from", help="First day (YYYY-MM-DD)."))
+        options.append(click.option("--to", "date_to", help="Last day (YYYY-MM-DD)."))
+
+    def command(dry_run: bool = False, import_all: bool = False, **params):
+        name = "import_all_payments" if import_all else op.name
+        _run_from_cli(name, dry_run, {k: v for k, v in params.items() if v is not None})
+
+    command.__doc__ = op.description
+    for option in options:
+        command = option(command)
+    return netsuite_cli.command(op.name.replace("_", "-"), help=op.description)(command)
+
+
+def _register_operation_commands() -> None:
+    from addon.sync.operations import OPERATIONS
+
+    for op in OPERATIONS.values():
+        if op.name != "import_all_payments":  # `import-payments --all`
+            _operation_command(op)
+
+
+_register_operation_commands()
+
+
+# --- mappings, pairing and problems, for scripted deployments ------------------------------
+
+
+@netsuite_cli.command("map")
+@click.argument("kind")
+@click.argument("billing_id")
+@click.argument("netsuite_id")
+def map_command(kind: str, billing_id: str, netsuite_id: str):
+    """Map a billing value to a NetSuite one.
+
+    KIND is category, payment_method, tax_rate, or a default (default_bank_account,
+    default_class, default_department, default_location, default_terms; BILLING_ID '-').
+    """
+    from addon.sync.mappings import MappingError, save_mapping
+
+    try:
+        save_mapping(kind, "" if billing_id == "-" else billing_id, netsuite_id)
+    except MappingError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_CONFIG) from exc
+    click.echo(f"{kind} {billing_id} -> {netsuite_id}")
+
+
+@netsuite_cli.command("pair-customer")
+@click.argument("billing_id")
+@click.argument("netsuite_id")
+def pair_customer_command(billing_id: str, netsuite_id: str):
+    """Link billing customer BILLING_ID to the existing NetSuite customer NETSUITE_ID."""
+    from addon.sync.matching import PairingError, pair_customer
+
+    try:
+        pair_customer(billing_id, netsuite_id)
+    except PairingError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_CONFIG) from exc
+    click.echo(f"customer {billing_id} paired with NetSuite customer {netsuite_id}")
+
+
+@netsuite_cli.command("problems")
+def problems_command():
+    """Open problems, biggest first: what blocks which records and what fixes it."""
+    from addon.sync.problems import open_problems
+
+    problems = open_problems()
+    if not problems:
+        click.echo("no open problems")
+        return
+    for problem in problems:
+        click.echo(f"{problem.count:>6}  {problem.title}")
+        if problem.fix_hint:
+            click.echo(f"        fix: {problem.fix_hint}")

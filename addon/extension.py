@@ -1,0 +1,99 @@
+"""The add-on's single entry point, in the manner of a Flask extension.
+
+``NetSuiteAddon().init_app(app, db=db, authorize=hook)`` registers the
+blueprint (default prefix ``/netsuite``), the models' session, the CLI group
+``flask netsuite`` and the add-on's config defaults. It changes nothing else
+of the host: every config key it reads starts with ``NETSUITE_ADDON_``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from werkzeug.wrappers import Response
+
+EXTENSION_KEY = "netsuite"
+CONFIG_PREFIX = "NETSUITE_ADDON_"
+
+# Default cron schedules (standard five-field cron, server local time). Each
+# still needs its toggle switched on in the module config before it runs.
+DEFAULT_CRON = {
+    "export_customers": "0 1 * * *",
+    "export_invoices": "15 1 * * *",
+    "export_credit_notes": "30 1 * * *",
+    "export_payments": "45 1 * * *",
+    "import_payments": "0 2 * * *",
+}
+
+AuthorizeHook = Callable[[], Response | None]
+
+
+@dataclass
+class AddonState:
+    db: object
+    authorize: AuthorizeHook | None
+
+
+def _refuse_without_host_auth() -> Response:
+    # A host that forgot to wire authentication must not expose credentials.
+    return Response(
+        "The NetSuite add-on is mounted without an authentication hook; refusing to serve.",
+        status=403,
+        mimetype="text/plain",
+    )
+
+
+class NetSuiteAddon:
+    def __init__(self, app: Flask | None = None, **kwargs) -> None:
+        if app is not None:
+            self.init_app(app, **kwargs)
+
+    def init_app(self, app: Flask, db, authorize: AuthorizeHook | None = None) -> None:
+        """Mount the add-on on ``app``.
+
+        ``db`` is the host's Flask-SQLAlchemy instance (its session serves the
+        add-on's own tables). ``authorize`` is called before every add-on
+        request; it returns ``None`` to allow, or a response (a redirect to
+        the host's login page, a 403) to refuse.
+        """
+        app.config.setdefault(CONFIG_PREFIX + "URL_PREFIX", "/netsuite")
+        app.config.setdefault(CONFIG_PREFIX + "REDIS_URL", os.environ.get("REDIS_URL") or None)
+        app.config.setdefault(CONFIG_PREFIX + "QUEUE", "netsuite")
+        for operation, expression in DEFAULT_CRON.items():
+            key = f"{CONFIG_PREFIX}CRON_{operation.upper()}"
+            app.config.setdefault(key, os.environ.get(key, expression))
+
+        app.extensions[EXTENSION_KEY] = AddonState(db=db, authorize=authorize)
+
+        from addon.cli import netsuite_cli
+        from addon.views import blueprint
+
+        app.register_blueprint(blueprint, url_prefix=app.config[CONFIG_PREFIX + "URL_PREFIX"])
+        app.cli.add_command(netsuite_cli)
+
+
+def state() -> AddonState:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def session():
+    """The host's SQLAlchemy session, which the add-on's models share."""
+    return state().db.session
+
+
+def engine():
+    return state().db.engine
+
+
+def authorize_request() -> Response | None:
+    hook = state().authorize
+    if hook is None:
+        return _refuse_without_host_auth()
+    return hook()
+
+
+def config(name: str):
+    return current_app.config[CONFIG_PREFIX + name]

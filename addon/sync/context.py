@@ -1,0 +1,93 @@
+"""What an operation needs to run: settings, the two systems, the governor.
+
+Built once per run from the module settings (inside an app context); the
+engine never reads settings or builds clients anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from addon import settings
+from addon.billing import BillingSystem
+from addon.extension import config as addon_config
+from addon.netsuite import LocalGovernor, NetSuiteClient, NetSuiteConfig, RedisGovernor
+from addon.splynx import SplynxBilling, SplynxClient, SplynxConfig
+
+# One in-process governor per account when there is no Redis, so every run in
+# this process shares the account's budget (the jobs run in-process then).
+_LOCAL_GOVERNORS: dict[tuple[str, int], LocalGovernor] = {}
+
+
+def netsuite_config(values: dict[str, Any]) -> NetSuiteConfig:
+    """A client config from settings; raises ``NetSuiteConfigError`` with the reason."""
+    return NetSuiteConfig(
+        account_id=values["netsuite_account_id"],
+        auth_mode=values["netsuite_auth_mode"],
+        consumer_key=values["netsuite_consumer_key"],
+        consumer_secret=values["netsuite_consumer_secret"],
+        token_id=values["netsuite_token_id"],
+        token_secret=values["netsuite_token_secret"],
+        client_id=values["netsuite_client_id"],
+        certificate_id=values["netsuite_certificate_id"],
+        private_key_pem=values["netsuite_private_key"],
+        base_url=values["netsuite_base_url"] or None,
+        concurrency_limit=max(1, values["netsuite_concurrency"]),
+    )
+
+
+def splynx_config(values: dict[str, Any]) -> SplynxConfig:
+    return SplynxConfig(
+        base_url=values["splynx_url"],
+        api_key=values["splynx_api_key"],
+        api_secret=values["splynx_api_secret"],
+    )
+
+
+def governor_for(config: NetSuiteConfig, redis_url: str | None):
+    """The account-wide concurrency governor: Redis-shared, or in-process without Redis."""
+    if redis_url:
+        import redis
+
+        return RedisGovernor(redis.Redis.from_url(redis_url), config.account_id, config.concurrency_limit)
+    key = (config.account_id, config.concurrency_limit)
+    if key not in _LOCAL_GOVERNORS:
+        _LOCAL_GOVERNORS[key] = LocalGovernor(config.concurrency_limit)
+    return _LOCAL_GOVERNORS[key]
+
+
+@dataclass
+class SyncContext:
+    """Settings snapshot plus lazily built clients for one run."""
+
+    values: dict[str, Any]
+    redis_url: str | None = None
+    _netsuite: NetSuiteClient | None = field(default=None, repr=False)
+    _billing: BillingSystem | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, **overrides) -> SyncContext:
+        """Read every setting once (app context required)."""
+        return cls(values=settings.snapshot(), redis_url=addon_config("REDIS_URL"), **overrides)
+
+    def setting(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def concurrency(self) -> int:
+        return max(1, self.values["netsuite_concurrency"])
+
+    @cached_property
+    def netsuite(self) -> NetSuiteClient:
+        if self._netsuite is not None:
+            return self._netsuite
+        config = netsuite_config(self.values)
+        return NetSuiteClient(config, governor=governor_for(config, self.redis_url))
+
+    @cached_property
+    def billing(self) -> BillingSystem:
+        if self._billing is not None:
+            return self._billing
+        return SplynxBilling(SplynxClient(splynx_config(self.values)))

@@ -1,0 +1,239 @@
+"""The run ledger: one sync run row, its log rows, its counts, progress and problems.
+
+Every operation reports each record exactly once through ``RunLedger.record``;
+that one call writes the log row, counts the outcome, advances progress and
+files (or clears) the record's problem. Database writes happen only on the
+thread that owns the ledger: worker threads hand results back to it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from addon.extension import session
+from addon.models import LogEntry, Problem, ProblemRecord, SyncRun, utcnow
+
+# Outcomes that mean the record is fine now: its open problems are cleared.
+SUCCESS_OUTCOMES = frozenset({"created", "updated", "matched", "paired", "unchanged", "imported"})
+FAILURE_OUTCOMES = frozenset({"failed"})
+# Outcomes of a dry run, reported but not written anywhere else.
+DRY_RUN_OUTCOMES = frozenset({"would_create", "would_update", "would_import", "would_match"})
+
+COMMIT_EVERY_RECORDS = 50
+COMMIT_EVERY_SECONDS = 1.0
+PROGRESS_EVERY_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why records are blocked, in the accountant's words.
+
+    ``key`` groups records with the same cause (e.g. ``unmapped:tax_rate:3``);
+    ``fix_kind``/``fix_ref`` tell the views which page fixes it (a mapping kind
+    and billing id, or an entity and billing id).
+    """
+
+    key: str
+    kind: str
+    title: str
+    fix_hint: str = ""
+    fix_kind: str | None = None
+    fix_ref: str | None = None
+
+
+def start_run(
+    operation: str,
+    trigger: str = "manual",
+    dry_run: bool = False,
+    params: dict | None = None,
+    job_id: str | None = None,
+) -> SyncRun:
+    """Create the run row in state 'queued' (committed, so others can see it)."""
+    run = SyncRun(operation=operation, trigger=trigger, dry_run=dry_run, params=params or {}, job_id=job_id)
+    session().add(run)
+    session().commit()
+    return run
+
+
+class RunLedger:
+    """Records one run. ``progress`` is called (throttled) with the ledger after changes."""
+
+    def __init__(self, run: SyncRun, progress: Callable[[RunLedger], None] | None = None):
+        self.run = run
+        self.counts: Counter[str] = Counter()
+        self._progress = progress
+        self._pending = 0
+        self._last_commit = time.monotonic()
+        self._last_progress = 0.0
+        run.status = "running"
+        run.started_at = run.started_at or utcnow()
+        run.heartbeat_at = utcnow()
+        session().commit()
+
+    @property
+    def dry_run(self) -> bool:
+        return self.run.dry_run
+
+    # -- progress -------------------------------------------------------------------
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        """Start a phase ('Exporting invoices') with its expected record count, if known."""
+        self.run.phase = name
+        if total is not None:
+            self.run.total = (self.run.total or 0) + total if self.run.done else total
+        self._flush(force=True)
+
+    def add_total(self, count: int) -> None:
+        """Grow the expected total as pages of records are discovered."""
+        self.run.total = (self.run.total or 0) + count
+        self._flush()
+
+    # -- records --------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        entity: str,
+        billing_id: str | int | None,
+        outcome: str,
+        action: str,
+        netsuite_id: str | None = None,
+        message: str | None = None,
+        direction: str = "export",
+        cause: Cause | None = None,
+        label: str | None = None,
+    ) -> None:
+        """Log one record's outcome; file it under ``cause`` if it failed or was skipped for one."""
+        billing_key = None if billing_id is None else str(billing_id)
+        session().add(
+            LogEntry(
+                run_id=self.run.id,
+                direction=direction,
+                entity=entity,
+                billing_id=billing_key,
+                netsuite_id=netsuite_id,
+                action=action,
+                outcome=outcome,
+                message=message,
+            )
+        )
+        self.counts[outcome] += 1
+        self.run.done += 1
+        if billing_key is not None and not self.dry_run:
+            if cause is not None:
+                self._file_problem(cause, entity, billing_key, label)
+            elif outcome in SUCCESS_OUTCOMES:
+                self._clear_problems(entity, billing_key)
+        self._pending += 1
+        self._flush()
+
+    def _file_problem(self, cause: Cause, entity: str, billing_id: str, label: str | None) -> None:
+        problem = session().scalar(select(Problem).where(Problem.cause_key == cause.key))
+        if problem is None:
+            problem = Problem(cause_key=cause.key, kind=cause.kind, title=cause.title)
+            session().add(problem)
+        problem.title, problem.fix_hint = cause.title, cause.fix_hint
+        problem.fix_kind, problem.fix_ref = cause.fix_kind, cause.fix_ref
+        problem.resolved, problem.resolved_at, problem.last_seen = False, None, utcnow()
+        session().flush()
+        exists = session().scalar(
+            select(ProblemRecord.id).where(
+                ProblemRecord.problem_id == problem.id,
+                ProblemRecord.entity == entity,
+                ProblemRecord.billing_id == billing_id,
+            )
+        )
+        if exists is None:
+            session().add(ProblemRecord(problem_id=problem.id, entity=entity, billing_id=billing_id, label=label))
+
+    def _clear_problems(self, entity: str, billing_id: str) -> None:
+        clear_record_problems(entity, billing_id)
+
+    # -- persistence ----------------------------------------------------------------
+
+    def _flush(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or self._pending >= COMMIT_EVERY_RECORDS or now - self._last_commit >= COMMIT_EVERY_SECONDS:
+            self.run.counts = dict(self.counts)
+            self.run.heartbeat_at = utcnow()
+            session().commit()
+            self._pending, self._last_commit = 0, now
+        if self._progress is not None and (force or now - self._last_progress >= PROGRESS_EVERY_SECONDS):
+            self._last_progress = now
+            self._progress(self)
+
+    def set_result(self, result: dict) -> None:
+        """Keep what the operation found (JSON-able), for the CLI and the pages."""
+        self.run.result = result
+        self._flush(force=True)
+
+    def commit(self) -> None:
+        """Make everything recorded so far durable now (e.g. right after NetSuite writes)."""
+        self._flush(force=True)
+
+    def finish(self, status: str | None = None, message: str | None = None) -> SyncRun:
+        """Close the run: 'succeeded', 'partial' when records failed, or the status given."""
+        if status is None:
+            status = "partial" if self.counts.get("failed") else "succeeded"
+        self.run.status = status
+        self.run.message = message
+        self.run.counts = dict(self.counts)
+        self.run.finished_at = utcnow()
+        session().commit()
+        if self._progress is not None:
+            self._progress(self)
+        return self.run
+
+
+def fail_run(run_id: int, reason: str) -> None:
+    """Mark a run failed from outside its ledger (a job that raised, the sweeper)."""
+    session().rollback()
+    run = session().get(SyncRun, run_id)
+    if run is None:
+        return
+    run.status = "failed"
+    run.message = reason
+    run.finished_at = utcnow()
+    session().commit()
+
+
+def clear_record_problems(entity: str, billing_id: str) -> None:
+    """A record that now syncs no longer counts against any cause."""
+    where = (ProblemRecord.entity == entity, ProblemRecord.billing_id == billing_id)
+    problem_ids = set(session().scalars(select(ProblemRecord.problem_id).where(*where)))
+    if not problem_ids:
+        return
+    session().execute(delete(ProblemRecord).where(*where))
+    still_blocking = set(
+        session().scalars(select(ProblemRecord.problem_id).where(ProblemRecord.problem_id.in_(problem_ids)))
+    )
+    for problem in session().scalars(select(Problem).where(Problem.id.in_(problem_ids - still_blocking))):
+        problem.resolved, problem.resolved_at = True, utcnow()
+
+
+def resolve_cause(key: str) -> None:
+    """The cause was fixed (e.g. its mapping saved): the problem clears, its records retry."""
+    problem = session().scalar(select(Problem).where(Problem.cause_key == key))
+    if problem is not None and not problem.resolved:
+        problem.resolved, problem.resolved_at = True, utcnow()
+        session().execute(delete(ProblemRecord).where(ProblemRecord.problem_id == problem.id))
+        session().commit()
+
+
+def blocked_records(entity: str) -> dict[str, str]:
+    """Records of ``entity`` held back by an unresolved cause: billing id -> problem title.
+
+    Operations skip these without calling NetSuite until the cause is fixed.
+    Only causes the operator must fix block; NetSuite errors are retried.
+    """
+    rows = session().execute(
+        select(ProblemRecord.billing_id, Problem.title)
+        .join(Problem, Problem.id == ProblemRecord.problem_id)
+        .where(ProblemRecord.entity == entity, Problem.resolved.is_(False), Problem.kind != "netsuite")
+    )
+    return {billing_id: title for billing_id, title in rows}

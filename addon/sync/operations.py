@@ -1,0 +1,163 @@
+"""The engine's operations, declared once, and the one way to run any of them.
+
+The CLI, the RQ jobs and the admin pages all go through ``run_operation``:
+it builds the context, opens the ledger, stops at once on an authentication
+or connection failure (marking the connection as needing attention), and
+always closes the run row.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from addon.extension import session
+from addon.models import ConnectionStatus, SyncRun, utcnow
+from addon.netsuite import NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError, NetSuiteError
+from addon.splynx import SplynxAuthError, SplynxConfigError, SplynxConnectionError, SplynxError
+from addon.sync.context import SyncContext
+from addon.sync.ledger import RunLedger, start_run
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    label: str
+    target: str  # "module:function"; the function takes (ctx, ledger, **params)
+    description: str = ""
+    dry_run: bool = True
+    # Operations that must not run at the same time as this one (besides itself).
+    conflicts: frozenset[str] = field(default_factory=frozenset)
+    # Which systems it talks to: a connection needing attention stops it.
+    systems: tuple[str, ...] = ("netsuite", "splynx")
+
+    def load(self) -> Callable[..., None]:
+        module, _, function = self.target.partition(":")
+        return getattr(importlib.import_module(module), function)
+
+
+EXPORTS = frozenset({"export_customers", "export_invoices", "export_credit_notes", "export_payments", "sync"})
+
+OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (
+        Operation("load_mappings", "Load mappings", "addon.sync.mappings:load_mappings",
+                  "Pull NetSuite's items, accounts, tax codes and lists into the local caches."),
+        Operation("automap_categories", "Auto-map categories", "addon.sync.mappings:automap_categories",
+                  "Pair transaction categories with NetSuite items by name."),
+        Operation("load_netsuite_customers", "Load NetSuite customers", "addon.sync.matching:load_netsuite_customers",
+                  "Cache NetSuite's customers for manual pairing.", dry_run=False, systems=("netsuite",)),
+        Operation("export_customers", "Export customers", "addon.sync.customers:export_customers",
+                  "Create or update NetSuite customers from billing customers."),
+        Operation("match_customers", "Match customers", "addon.sync.matching:match_customers",
+                  "Link billing customers to existing NetSuite customers without creating any."),
+        Operation("export_invoices", "Export invoices", "addon.sync.documents:export_invoices",
+                  "Create or update NetSuite invoices."),
+        Operation("export_credit_notes", "Export credit notes", "addon.sync.documents:export_credit_notes",
+                  "Create or update NetSuite credit memos."),
+        Operation("export_payments", "Export payments", "addon.sync.payment_export:export_payments",
+                  "Create NetSuite customer payments from billing payments."),
+        Operation("import_payments", "Import new payments", "addon.sync.payment_import:import_payments",
+                  "Bring NetSuite payments made since the last import into billing."),
+        Operation("import_all_payments", "Import all payments", "addon.sync.payment_import:import_all_payments",
+                  "Bring every NetSuite payment since the import-from date into billing."),
+        Operation("reconcile", "Reconcile", "addon.sync.reconcile:reconcile",
+                  "Compare counts and totals on both sides for a period.", dry_run=False),
+        Operation("sync", "Full sync", "addon.sync.full:full_sync",
+                  "Customers, invoices, credit notes, payments out, then payments in."),
+        Operation("reset_accounting", "Reset accounting", "addon.sync.mappings:reset_accounting",
+                  "Clear the accounting mappings (links and logs stay unless asked).",
+                  dry_run=False, conflicts=EXPORTS, systems=()),
+    )
+}
+
+
+def operation(name: str) -> Operation:
+    try:
+        return OPERATIONS[name.replace("-", "_")]
+    except KeyError:
+        raise KeyError(f"unknown operation {name!r}") from None
+
+
+def conflicting(name: str) -> set[str]:
+    """Every operation that may not overlap ``name`` (itself included), both ways."""
+    names = {name} | set(OPERATIONS[name].conflicts)
+    names |= {other.name for other in OPERATIONS.values() if name in other.conflicts}
+    return names
+
+
+class ConnectionProblem(Exception):
+    """A run cannot go on: credentials refused, host unreachable or configuration missing."""
+
+
+def set_connection_status(system: str, needs_attention: bool, message: str | None) -> None:
+    row = session().get(ConnectionStatus, system) or ConnectionStatus(system=system)
+    row.needs_attention, row.message, row.checked_at = needs_attention, message, utcnow()
+    session().add(row)
+    session().commit()
+
+
+def _attention_needed(systems: tuple[str, ...]) -> ConnectionStatus | None:
+    for system in systems:
+        row = session().get(ConnectionStatus, system)
+        if row is not None and row.needs_attention:
+            return row
+    return None
+
+
+AUTH_ERRORS = (NetSuiteAuthError, SplynxAuthError)
+STOPPING_ERRORS = (
+    NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError,
+    SplynxAuthError, SplynxConfigError, SplynxConnectionError,
+)
+
+
+def describe_stop(exc: Exception) -> str:
+    system = "NetSuite" if isinstance(exc, NetSuiteError) else "Splynx" if isinstance(exc, SplynxError) else ""
+    if isinstance(exc, AUTH_ERRORS):
+        return f"{system} refused the credentials: {exc}. Fix them on the module config page and test the connection."
+    if isinstance(exc, NetSuiteConfigError | SplynxConfigError):
+        return f"{system} is not configured: {exc}"
+    return f"{system} could not be reached: {exc}"
+
+
+def run_operation(
+    name: str,
+    *,
+    trigger: str = "manual",
+    dry_run: bool = False,
+    params: dict | None = None,
+    run: SyncRun | None = None,
+    progress: Callable[[RunLedger], None] | None = None,
+    context: SyncContext | None = None,
+) -> SyncRun:
+    """Run operation ``name`` to completion and return its closed run row.
+
+    A record that fails is logged and the batch goes on; an authentication,
+    configuration or connection failure stops the run at once with one clear
+    message (and, for authentication, flags the connection until a
+    test-connection succeeds).
+    """
+    op = operation(name)
+    params = dict(params or {})
+    if run is None:
+        run = start_run(op.name, trigger=trigger, dry_run=dry_run and op.dry_run, params=params)
+    ledger = RunLedger(run, progress=progress)
+    blocked = _attention_needed(op.systems)
+    if blocked is not None:
+        return ledger.finish(
+            "failed",
+            f"{blocked.system.capitalize()} connection needs attention: {blocked.message}. "
+            "Test the connection on the module config page once it is fixed.",
+        )
+    try:
+        ctx = context or SyncContext.from_settings()
+        op.load()(ctx, ledger, **params)
+    except STOPPING_ERRORS as exc:
+        session().rollback()
+        message = describe_stop(exc)
+        if isinstance(exc, AUTH_ERRORS):
+            set_connection_status("netsuite" if isinstance(exc, NetSuiteError) else "splynx", True, str(exc))
+        return ledger.finish("failed", message)
+    return ledger.finish()

@@ -1,0 +1,115 @@
+"""Admin accounts and login for the standalone portal (Flask-Login, hashed passwords)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import click
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask.cli import with_appcontext
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from portal import db
+
+login_manager = LoginManager()
+login_manager.login_view = "portal.login"
+login_manager.login_message = "Please log in to open that page."
+csrf = CSRFProtect()
+bp = Blueprint("portal", __name__, template_folder="templates")
+
+
+class Admin(UserMixin, db.Model):
+    __tablename__ = "portal_admin"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+@login_manager.user_loader
+def load_admin(admin_id: str):
+    return db.session.get(Admin, int(admin_id))
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site relative paths: an open redirect would hand the session to anyone.
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("portal.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        admin = db.session.scalar(select(Admin).where(Admin.username == form.username.data))
+        if admin is not None and admin.check_password(form.password.data):
+            login_user(admin)
+            return redirect(_safe_next(request.args.get("next")))
+        flash("Unknown username or wrong password.", "error")
+    return render_template("portal/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    return redirect(url_for("portal.login"))
+
+
+@bp.get("/")
+@login_required
+def home():
+    return redirect(url_for("netsuite.dashboard"))
+
+
+def require_admin():
+    """The authorization hook the add-on calls before each of its requests."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def create_admin(username: str, password: str) -> Admin:
+    admin = db.session.scalar(select(Admin).where(Admin.username == username)) or Admin(username=username)
+    admin.set_password(password)
+    db.session.add(admin)
+    db.session.commit()
+    return admin
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.password_option()
+@with_appcontext
+def create_admin_command(username: str, password: str):
+    """Create an admin (or reset the password of an existing one)."""
+    if len(password) < 8:
+        raise click.ClickException("the password needs at least 8 characters")
+    create_admin(username, password)
+    click.echo(f"admin {username!r} saved")
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+    app.cli.add_command(create_admin_command)

@@ -1,0 +1,6 @@
+pytest_plugins = [
+    "tests.plugins.services",
+    "tests.plugins.app",
+    "tests.plugins.netsuite_sandbox",
+    "tests.plugins.splynx_sandbox",
+]
