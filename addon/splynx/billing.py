@@ -1,0 +1,354 @@
+"""Splynx as a :class:`addon.billing.BillingSystem`.
+
+Translates the engine's neutral questions into Splynx searches (server-side
+filters, ascending ids, streamed pages) and Splynx rows into neutral records
+via :mod:`addon.splynx.records`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from addon.billing import (
+    AccountingEntity,
+    BillingCustomer,
+    BillingDocument,
+    BillingPayment,
+    BillingUnsupported,
+    DocumentKind,
+    Partner,
+    PaymentMethod,
+    PaymentStatement,
+    PaymentStatementLine,
+    TaxRate,
+    TransactionCategory,
+)
+
+from . import records
+from .client import SplynxClient
+
+CUSTOMERS = "admin/customers/customer"
+PARTNERS = "admin/administration/partners"
+INVOICES = "admin/finance/invoices"
+CREDIT_NOTES = "admin/finance/credit-notes"
+PAYMENTS = "admin/finance/payments"
+TRANSACTIONS = "admin/finance/transactions"
+PAYMENT_METHODS = "admin/finance/payment-methods"
+CATEGORIES = "admin/finance/transaction-categories"
+TAXES = "admin/config/taxes"
+STATEMENTS = "admin/finance/bank-statements"
+STATEMENT_LINES = "admin/finance/bank-statements-records"
+
+DOCUMENT_PATHS: dict[str, str] = {"invoice": INVOICES, "credit_note": CREDIT_NOTES}
+ENTITY_PATHS: dict[str, str] = {**DOCUMENT_PATHS, "customer": CUSTOMERS, "payment": PAYMENTS}
+
+
+def _filters(**conditions: Any) -> dict[str, Any]:
+    """Drop conditions whose operand is None, keeping ``[op, value]`` pairs for the rest."""
+    return {name: cond for name, cond in conditions.items() if cond is not None and cond[-1] is not None}
+
+
+class SplynxBilling:
+    """The Splynx implementation of the billing interface, over a :class:`SplynxClient`."""
+
+    name = "Splynx"
+
+    def __init__(self, client: SplynxClient):
+        self.client = client
+
+    def test_connection(self) -> str:
+        """One line proving the API key works (see :meth:`SplynxClient.test_connection`)."""
+        return self.client.test_connection()
+
+    # ------------------------------------------------------------------ reference data
+
+    def partners(self) -> Iterator[Partner]:
+        """All partners (tenants)."""
+        return map(records.partner, self.client.list(PARTNERS))
+
+    def payment_methods(self) -> Iterator[PaymentMethod]:
+        """All payment methods, active or not."""
+        return map(records.payment_method, self.client.list(PAYMENT_METHODS))
+
+    def transaction_categories(self) -> Iterator[TransactionCategory]:
+        """All transaction categories."""
+        return map(records.transaction_category, self.client.list(CATEGORIES))
+
+    def tax_rates(self) -> Iterator[TaxRate]:
+        """All taxes and tax groups, archived ones included."""
+        return map(records.tax_rate, self.client.list(TAXES))
+
+    # ------------------------------------------------------------------ customers
+
+    def customers(
+        self,
+        partner_ids_excluded: Iterable[int] = (),
+        updated_since: datetime | None = None,
+        id_above: int | None = None,
+    ) -> Iterator[BillingCustomer]:
+        """Customers in ascending id order, filtered on the server.
+
+        Splynx has no ``NOT IN`` operator (§5.1) and one condition per field, so
+        excluded partners become ``partner_id IN (all others)``.
+        """
+        excluded = set(partner_ids_excluded)
+        partner_filter = None
+        if excluded:
+            included = sorted(p.id for p in self.partners() if p.id not in excluded)
+            if not included:
+                return
+            partner_filter = ["IN", included]
+        search = _filters(
+            partner_id=partner_filter,
+            last_update=[">=", updated_since],
+            id=[">", id_above],
+        )
+        yield from map(records.customer, self.client.list(CUSTOMERS, search))
+
+    def get_customer(self, customer_id: int) -> BillingCustomer:
+        """One customer; raises SplynxNotFound."""
+        return records.customer(self.client.get(CUSTOMERS, customer_id))
+
+    # ------------------------------------------------------------------ documents
+
+    def invoices(
+        self,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        created_since: datetime | None = None,
+        updated_since: date | None = None,
+        id_above: int | None = None,
+        customer_id: int | None = None,
+    ) -> Iterator[BillingDocument]:
+        """Invoices filtered by document date, creation time, update date, id and customer."""
+        return self._documents(
+            "invoice", date_from, date_to, created_since, updated_since, id_above, customer_id
+        )
+
+    def credit_notes(
+        self,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        created_since: datetime | None = None,
+        updated_since: date | None = None,
+        id_above: int | None = None,
+        customer_id: int | None = None,
+    ) -> Iterator[BillingDocument]:
+        """Credit notes, with the same filters as :meth:`invoices`."""
+        return self._documents(
+            "credit_note", date_from, date_to, created_since, updated_since, id_above, customer_id
+        )
+
+    def get_document(self, kind: DocumentKind, document_id: int) -> BillingDocument:
+        """One invoice or credit note with its lines; raises SplynxNotFound."""
+        raw = self.client.get(DOCUMENT_PATHS[kind], document_id)
+        return records.document(kind, raw, self._line_categories([raw]))
+
+    def _documents(
+        self,
+        kind: DocumentKind,
+        date_from: date | None,
+        date_to: date | None,
+        created_since: datetime | None,
+        updated_since: date | None,
+        id_above: int | None,
+        customer_id: int | None,
+    ) -> Iterator[BillingDocument]:
+        search = _filters(
+            date_created=_date_range(date_from, date_to),
+            real_create_datetime=[">=", created_since],
+            # date_updated holds a date only (§9): callers re-check the same day.
+            date_updated=[">=", updated_since],
+            id=[">", id_above],
+            customer_id=["=", customer_id],
+        )
+        for page in self.client.pages(DOCUMENT_PATHS[kind], search):
+            categories = self._line_categories(page)
+            for raw in page:
+                yield records.document(kind, raw, categories)
+
+    def _line_categories(self, page: list[Mapping[str, Any]]) -> dict[int, int]:
+        """transaction id -> category id for items that lack a category of their own.
+
+        Invoice items map 1:1 to transactions and the category lives on the
+        transaction (§7.6), so one transactions query per page of documents
+        (sized to fit in a single response) fills the gap instead of one per document.
+        """
+        wanted = {
+            transaction_id
+            for raw in page
+            for item in raw.get("items") or ()
+            if records.item_category_id(item) is None
+            and (transaction_id := records.to_id(item.get("transaction_id")))
+        }
+        found: dict[int, int] = {}
+        if not wanted:
+            return found
+        search = {"id": ["IN", sorted(wanted)]}
+        for transaction in self.client.list(TRANSACTIONS, search, page_size=len(wanted)):
+            found[records.to_int(transaction["id"])] = records.to_id(transaction.get("category"))
+            if len(found) == len(wanted):
+                break  # all there: skip the empty page that would end the listing
+        return {k: v for k, v in found.items() if v}
+
+    # ------------------------------------------------------------------ payments
+
+    def payments(
+        self,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        method_ids: Iterable[int] | None = None,
+        created_since: datetime | None = None,
+        updated_since: datetime | None = None,
+        id_above: int | None = None,
+        customer_id: int | None = None,
+    ) -> Iterator[BillingPayment]:
+        """Payments filtered by date, payment method, creation/update time, id and customer."""
+        methods = sorted(set(method_ids)) if method_ids is not None else None
+        if methods == []:
+            return
+        search = _filters(
+            date=_date_range(date_from, date_to),
+            payment_type=["IN", methods] if methods else None,
+            real_create_datetime=[">=", created_since],
+            updated_at=[">=", updated_since],
+            id=[">", id_above],
+            customer_id=["=", customer_id],
+        )
+        yield from map(records.payment, self.client.list(PAYMENTS, search))
+
+    def get_payment(self, payment_id: int) -> BillingPayment:
+        """One payment; raises SplynxNotFound."""
+        return records.payment(self.client.get(PAYMENTS, payment_id))
+
+    def create_payment(
+        self,
+        customer_id: int,
+        amount: Decimal,
+        date: date,
+        method_id: int,
+        invoice_id: int | None = None,
+        credit_note_id: int | None = None,
+        reference: str = "",
+        comment: str = "",
+        note: str = "",
+    ) -> int:
+        """Create a payment and return its id.
+
+        ``reference`` becomes the receipt number, which S1 lists as required.
+        ``field_1``..``field_5`` are required by S1 too, so they go out empty.
+        """
+        body: dict[str, Any] = {
+            "customer_id": customer_id,
+            "payment_type": method_id,
+            "receipt_number": reference,
+            "date": date,
+            "amount": amount,
+            "comment": comment,
+            "note": note,
+            **{f"field_{n}": "" for n in range(1, 6)},
+        }
+        if invoice_id is not None:
+            body["invoice_id"] = invoice_id
+        if credit_note_id is not None:
+            body["credit_note_id"] = credit_note_id
+        return records.to_int(self.client.create(PAYMENTS, body)["id"])
+
+    def delete_payment(self, payment_id: int) -> None:
+        """Delete a payment (e.g. one deleted on the accounting side)."""
+        self.client.delete(PAYMENTS, payment_id)
+
+    # ------------------------------------------------------------------ payment statements
+
+    def payment_statements(self, title: str | None = None) -> Iterator[PaymentStatement]:
+        """Payment statements, optionally only those with exactly this title."""
+        search = {"title": title} if title is not None else None
+        return map(records.payment_statement, self.client.list(STATEMENTS, search))
+
+    def create_payment_statement(
+        self, title: str, payment_method_id: int, when: datetime | None = None
+    ) -> int:
+        """Open a new statement; how payments are grouped into statements is the engine's choice."""
+        body = {
+            "title": title,
+            "payment_type": payment_method_id,
+            "date_time": when or datetime.now().replace(microsecond=0),
+            "status": "new",
+            "handler": "api",
+        }
+        return records.to_int(self.client.create(STATEMENTS, body)["id"])
+
+    def add_payment_statement_line(self, statement_id: int, line: PaymentStatementLine) -> int:
+        """Add one imported payment to a statement for Splynx to pair; returns the line id.
+
+        ``pairing_1`` (customer id) and ``pairing_2`` (invoice number) are what
+        Splynx matches on (§7.10); the reference rides in ``additional_1``.
+        """
+        body: dict[str, Any] = {
+            "bank_statements_process_id": statement_id,
+            "datetime": datetime.combine(line.payment_date, datetime.min.time()),
+            "payment_date": line.payment_date,
+            "amount": line.amount,
+            "status": line.status or "new",
+            "pairing_1": line.customer_id or "",
+            "pairing_2": line.invoice_number,
+            "additional_1": line.reference,
+            "comment": line.comment,
+        }
+        for name in ("customer_id", "invoice_id", "credit_note_id"):
+            if getattr(line, name) is not None:
+                body[name] = getattr(line, name)
+        return records.to_int(self.client.create(STATEMENT_LINES, body)["id"])
+
+    def payment_statement_lines(self, statement_id: int) -> Iterator[PaymentStatementLine]:
+        """Lines of one statement, with their pairing status."""
+        search = {"bank_statements_process_id": statement_id}
+        return map(records.payment_statement_line, self.client.list(STATEMENT_LINES, search))
+
+    # ------------------------------------------------------------------ accounting mappings
+
+    def set_category_accounting_id(self, category_id: int, accounting_id: int | None) -> None:
+        """Write ``accounting_category_id`` on a transaction category (0 clears it)."""
+        self.client.update(CATEGORIES, category_id, {"accounting_category_id": accounting_id or 0})
+
+    def set_payment_method_accounting_id(self, method_id: int, accounting_id: int | None) -> None:
+        """Write ``accounting_bank_accounts_id`` on a payment method (0 clears it)."""
+        self.client.update(PAYMENT_METHODS, method_id, {"accounting_bank_accounts_id": accounting_id or 0})
+
+    def set_tax_accounting_id(self, tax_id: int, accounting_id: int | None) -> None:
+        """Not possible: ``admin/config/taxes`` is read-only in API v2 (§7.9).
+
+        The engine keeps tax mappings in its own store instead.
+        """
+        raise BillingUnsupported(
+            "Splynx API v2 offers no way to update taxes (admin/config/taxes is read-only)"
+        )
+
+    def record_accounting_id(
+        self, entity: AccountingEntity, billing_id: int, accounting_id: str, attribute_name: str
+    ) -> None:
+        """Store the accounting system's id in an additional field of the record.
+
+        Splynx has no public accounting-id column (§8), so the admin creates an
+        additional field (e.g. ``netsuite_id``) and we write it with a partial
+        PUT carrying only ``additional_attributes``; sending the whole finance
+        document back could rewrite its items.
+        """
+        if entity not in ENTITY_PATHS:
+            raise ValueError(f"unknown entity {entity!r}")
+        body = {"additional_attributes": {attribute_name: accounting_id}}
+        self.client.update(ENTITY_PATHS[entity], billing_id, body)
+
+
+def _date_range(date_from: date | None, date_to: date | None) -> list[Any] | None:
+    """``BETWEEN`` when both ends are given, else the open-ended comparison."""
+    if date_from and date_to:
+        return ["BETWEEN", date_from, date_to]
+    if date_from:
+        return [">=", date_from]
+    if date_to:
+        return ["<=", date_to]
+    return None

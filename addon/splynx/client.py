@@ -1,0 +1,370 @@
+"""HTTP client for the Splynx REST API v2 (splynx-api.md).
+
+Knows authentication, paging, retries and error mapping; knows nothing about
+what the records mean (that is :mod:`addon.splynx.records`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from addon.billing import FieldError
+
+from . import auth
+from .config import SplynxConfig
+from .errors import (
+    SplynxAuthError,
+    SplynxConnectionError,
+    SplynxError,
+    SplynxNotFound,
+    SplynxPermissionError,
+    SplynxServerError,
+    SplynxValidationError,
+)
+from .query import php_query, search_params, wire_value
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+# A timeout after the request went out may mean the server acted on it, so only
+# methods that are safe to repeat are retried on timeouts.
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# 405 doubles as "record belongs to another partner" (splynx-api.md §4.1).
+PERMISSION_CODES = frozenset(
+    {"FORBIDDEN", "NOT_ALLOWED_BY_PARTNER_RESTRICTION", "NOT_ALLOWED_BY_USER_RESTRICTION"}
+)
+
+
+def _json_default(value: Any) -> str:
+    # Money goes out as a string: JSON numbers would force a float somewhere.
+    return wire_value(value)
+
+
+def _record_path(path: str, record_id: int | str) -> str:
+    return f"{path.strip('/')}/{quote(str(record_id), safe='-')}"
+
+
+def _server_time(response: requests.Response) -> float | None:
+    """The server's clock from its ``Date`` header, if it sent a parsable one."""
+    try:
+        return parsedate_to_datetime(response.headers["Date"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class SplynxClient:
+    """A Splynx API v2 session authenticated with an API key.
+
+    Thread-safe: the access token is shared and renewed under a lock.
+    ``session`` lets the caller supply a configured ``requests.Session``.
+    """
+
+    def __init__(
+        self,
+        config: SplynxConfig,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.config = config
+        self.session = session or requests.Session()
+        # Unix-seconds clock used for token expiry; injectable for long-running simulations.
+        self.clock = clock
+        self._nonces = auth.NonceSource(clock)
+        self._token: auth.Token | None = None
+        self._token_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ public API
+
+    def get(
+        self, path: str, record_id: int | str | None = None, params: Mapping[str, Any] | None = None
+    ) -> Any:
+        """GET one record (``path/<id>``) or any other resource; returns the decoded JSON."""
+        target = _record_path(path, record_id) if record_id is not None else path
+        return self.request("GET", target, params=params)
+
+    def pages(
+        self,
+        path: str,
+        search: Mapping[str, Any] | None = None,
+        additional: Mapping[str, Any] | None = None,
+        order: Mapping[str, str] | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield the result of a list/search request one page at a time.
+
+        Pages with ``limit``/``offset`` until the server returns an empty array
+        (§5.3). The offset advances by the rows actually received, so a server
+        that caps ``limit`` below ``page_size`` still yields everything.
+        Ordered by ``id`` ascending unless ``order`` says otherwise.
+        """
+        size = page_size or self.config.page_size
+        base = search_params(search, additional, order or {"id": "ASC"})
+        offset = 0
+        while True:
+            page = self.request("GET", path, params={**base, "limit": size, "offset": offset})
+            if not isinstance(page, list):
+                raise SplynxError(f"expected a JSON array from {path}, got {type(page).__name__}", path=path)
+            if not page:
+                return
+            yield page
+            offset += len(page)
+
+    def list(
+        self,
+        path: str,
+        search: Mapping[str, Any] | None = None,
+        additional: Mapping[str, Any] | None = None,
+        order: Mapping[str, str] | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Stream every matching record; see :meth:`pages` for filters and paging."""
+        for page in self.pages(path, search, additional, order, page_size):
+            yield from page
+
+    def count(
+        self, path: str, search: Mapping[str, Any] | None = None, additional: Mapping[str, Any] | None = None
+    ) -> int:
+        """Number of matching records, from ``HEAD`` and its ``X-total-count`` header (§5.3)."""
+        response = self._call("HEAD", path, params=search_params(search, additional))
+        raw = response.headers.get("X-total-count")
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SplynxError(
+                f"no usable X-total-count header ({raw!r})",
+                status=response.status_code,
+                method="HEAD",
+                path=path,
+            ) from None
+
+    def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a new record; returns the response body, which always holds the new ``id``.
+
+        Splynx documents ``{"id": ...}`` and some versions return the whole
+        record (§3, unconfirmed); either way ``id`` is there.
+        """
+        result = self.request("POST", path, body=body)
+        if not isinstance(result, dict) or "id" not in result:
+            raise SplynxError(f"create on {path} returned no id: {result!r}", method="POST", path=path)
+        return result
+
+    def update(self, path: str, record_id: int | str, body: Mapping[str, Any]) -> None:
+        """PUT changes to a record (202, empty body). Fields not sent are left alone (§3)."""
+        self.request("PUT", _record_path(path, record_id), body=body)
+
+    def delete(self, path: str, record_id: int | str) -> None:
+        """DELETE a record (204)."""
+        self.request("DELETE", _record_path(path, record_id))
+
+    def test_connection(self) -> str:
+        """Authenticate, probe the API and count customers; returns one line for the settings page."""
+        check = self.get("admin/api/check")
+        message = check.get("message", "ok") if isinstance(check, dict) else "ok"
+        customers = self.count("admin/customers/customer")
+        host = urlsplit(self.config.api_root).netloc
+        return f"Connected to Splynx at {host}: {message}; {customers} customers visible to this API key."
+
+    def close(self) -> None:
+        """Revoke the token pair (best effort) and close the HTTP session."""
+        token, self._token = self._token, None
+        if token is not None and token.refresh_token:
+            try:
+                # The official clients revoke with the refresh token (§2.2).
+                self._call("DELETE", _record_path(auth.TOKENS_PATH, token.refresh_token), authenticate=False)
+            except SplynxError as exc:
+                log.debug("token revoke failed: %s", exc)
+        self.session.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | list | None = None,
+    ) -> Any:
+        """Send an authenticated request and return the decoded JSON body (None when empty)."""
+        return self._decode(self._call(method, path, params=params, body=body), method, path)
+
+    # ------------------------------------------------------------------ token life-cycle
+
+    def _authorization(self, force_new: bool = False) -> str:
+        """Header value with a usable access token, obtaining or renewing it when needed."""
+        with self._token_lock:
+            now = self.clock()
+            token = self._token
+            if force_new or token is None or not token.access_fresh(now, self.config.token_renew_margin):
+                self._token = self._renewed(token, now) if token is not None else self._login()
+            return auth.token_header(self._token.access_token)
+
+    def _renewed(self, token: auth.Token, now: float) -> auth.Token:
+        if token.refreshable(now):
+            try:
+                path = _record_path(auth.TOKENS_PATH, token.refresh_token)
+                return self._token_from(self._call("GET", path, authenticate=False), "GET", now)
+            except (SplynxAuthError, SplynxNotFound) as exc:
+                # NOT_FOUND, EXPIRED_REFRESH_TOKEN, TOKEN_BANNED, IP_CHANGED... (§2.2): start over with the key.
+                log.info("Splynx token refresh refused (%s); logging in again", exc.code or exc.message)
+        return self._login()
+
+    def _login(self) -> auth.Token:
+        def body() -> dict[str, Any]:
+            # A fresh nonce per attempt: a retried login must not replay one (§2.1).
+            return auth.token_request_body(self.config.api_key, self.config.api_secret, self._nonces.next())
+
+        now = self.clock()
+        return self._token_from(
+            self._call("POST", auth.TOKENS_PATH, body=body, authenticate=False), "POST", now
+        )
+
+    def _token_from(self, response: requests.Response, method: str, now: float) -> auth.Token:
+        data = self._decode(response, method, auth.TOKENS_PATH)
+        try:
+            return auth.Token.from_response(data, now, _server_time(response))
+        except (KeyError, TypeError, ValueError):
+            raise SplynxAuthError(
+                "Splynx answered the token request without a usable access token",
+                status=response.status_code,
+                method=method,
+                path=auth.TOKENS_PATH,
+            ) from None
+
+    # ------------------------------------------------------------------ transport
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        authenticate: bool = True,
+    ) -> requests.Response:
+        """Send with retries; on a 401 re-obtain the token once and resend. Raises on any non-2xx."""
+        url = self.config.api_root + path.lstrip("/")
+        if params:
+            url += "?" + php_query(params)
+        make_body: Callable[[], Any] = body if callable(body) else (lambda: body)
+        response = self._send(method, url, make_body, self._authorization() if authenticate else None)
+        if response.status_code == 401 and authenticate:
+            # Expired/banned token, or the key was rotated: one fresh token, one more try.
+            response = self._send(method, url, make_body, self._authorization(force_new=True))
+        if not 200 <= response.status_code < 300:
+            raise self._error(response, method, path)
+        return response
+
+    def _send(
+        self, method: str, url: str, make_body: Callable[[], Any], authorization: str | None
+    ) -> requests.Response:
+        """One logical request: resent on 5xx and dropped connections only, at most ``max_retries`` times.
+
+        A 5xx on POST is retried too: Splynx answers 500 from its exception
+        handler, i.e. after the write was rolled back (assumption; the
+        reference does not say). 4xx answers are final and returned as-is.
+        """
+        headers = {"User-Agent": self.config.user_agent, "Accept": "application/json"}
+        if authorization:
+            headers["Authorization"] = authorization
+        attempts = self.config.max_retries + 1
+        for attempt in range(attempts):
+            payload = make_body()
+            data = None
+            if payload is not None:
+                headers["Content-Type"] = "application/json"
+                data = json.dumps(payload, default=_json_default)
+            last = attempt == attempts - 1
+            try:
+                response = self.session.request(
+                    method, url, data=data, headers=headers, timeout=self.config.timeout
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                timed_out_after_send = isinstance(exc, requests.ReadTimeout)
+                if last or (timed_out_after_send and method not in IDEMPOTENT):
+                    raise SplynxConnectionError(
+                        f"cannot reach Splynx: {exc}", method=method, path=urlsplit(url).path
+                    ) from exc
+                self._pause(attempt, None, f"{method} {url}: {exc.__class__.__name__}")
+                continue
+            if response.status_code in RETRY_STATUSES and not last:
+                self._pause(
+                    attempt, response.headers.get("Retry-After"), f"{method} {url}: {response.status_code}"
+                )
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pause(self, attempt: int, retry_after: str | None, why: str) -> None:
+        """Exponential backoff with full jitter, honouring a numeric Retry-After, capped."""
+        cap = min(self.config.backoff_max, self.config.backoff_base * 2**attempt)
+        delay = random.uniform(cap / 2, cap)
+        if retry_after and retry_after.isdigit():
+            delay = max(delay, min(float(retry_after), self.config.backoff_max))
+        log.warning("Splynx retry %d in %.2fs after %s", attempt + 1, delay, why)
+        time.sleep(delay)
+
+    # ------------------------------------------------------------------ decoding
+
+    @staticmethod
+    def _decode(response: requests.Response, method: str, path: str) -> Any:
+        if not response.content or method == "HEAD":
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise SplynxError(
+                f"Splynx returned non-JSON: {response.text[:200]!r}",
+                status=response.status_code,
+                method=method,
+                path=path,
+            ) from None
+
+    @staticmethod
+    def _error(response: requests.Response, method: str, path: str) -> SplynxError:
+        """Map an error response to a typed error that keeps the API's own message (§4)."""
+        status = response.status_code
+        where = {"status": status, "method": method, "path": path}
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        if isinstance(body, list):
+            # 422 validation: a bare array of {field, is_additional_attribute, message} (§4.2).
+            field_errors = [
+                FieldError(
+                    field=str(item.get("field") or ""),
+                    message=str(item.get("message") or ""),
+                    is_additional_attribute=bool(item.get("is_additional_attribute")),
+                )
+                for item in body
+                if isinstance(item, dict)
+            ]
+            message = "; ".join(str(fe) for fe in field_errors) or "validation failed"
+            return SplynxValidationError(message, field_errors, code="INVALID_INPUT_DATA", **where)
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            message = str(error.get("message") or f"HTTP {status}")
+            code = error.get("internal_code")
+        else:
+            message = (response.text or "").strip()[:300] or f"HTTP {status} {response.reason or ''}".strip()
+            code = None
+        if status == 401:
+            cls = SplynxAuthError
+        elif status == 403 or (status == 405 and code in PERMISSION_CODES):
+            cls = SplynxPermissionError
+        elif status == 404:
+            cls = SplynxNotFound
+        elif status == 422:
+            cls = SplynxValidationError
+        elif status >= 500:
+            cls = SplynxServerError
+        else:
+            cls = SplynxError
+        return cls(message, code=code, **where)

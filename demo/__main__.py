@@ -1,0 +1,178 @@
+"""``make demo``: both sandboxes, a generated ISP, a full sync, then the admin pages.
+
+Everything runs on the embedded defaults: SQLite in the demo folder, jobs
+in-process, the sandboxes on loopback threads. The add-on is configured
+exactly as an operator would configure it for real accounts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port(preferred: int) -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind((LOOPBACK, preferred))
+            return preferred
+        except OSError:
+            probe.bind((LOOPBACK, 0))
+            return probe.getsockname()[1]
+
+
+def start_sandboxes(customers: int, seed: int, latency: float, concurrency: int):
+    from sandbox.netsuite import SandboxState
+    from sandbox.netsuite import create_app as netsuite_app
+    from sandbox.server import serve_in_thread
+    from sandbox.splynx import build_state
+    from sandbox.splynx import create_app as splynx_app
+
+    netsuite_state = SandboxState(latency=latency, concurrency_limit=concurrency, seed_customers=5)
+    netsuite = serve_in_thread(netsuite_app(netsuite_state), free_port(8801))
+    splynx_state = build_state(customers, seed, bad_inputs=True)
+    splynx = serve_in_thread(splynx_app(splynx_state), free_port(8802))
+    key = next(iter(splynx_state.auth.keys.values()))
+    token = netsuite_state.default_token
+    return {
+        "netsuite_account_id": netsuite_state.account_id,
+        "netsuite_auth_mode": "tba",
+        "netsuite_consumer_key": netsuite_state.consumer_key,
+        "netsuite_consumer_secret": netsuite_state.consumer_secret,
+        "netsuite_token_id": token.token_id,
+        "netsuite_token_secret": token.token_secret,
+        "netsuite_base_url": netsuite.url,
+        "netsuite_concurrency": max(1, concurrency - 1),
+        "splynx_url": splynx.url,
+        "splynx_api_key": key.key,
+        "splynx_api_secret": key.secret,
+    }, splynx_state
+
+
+def admin_credentials(folder: Path) -> tuple[str, str]:
+    """One demo admin whose password is kept in the demo folder across restarts."""
+    stored = folder / "admin-password"
+    if not stored.exists():
+        stored.write_text(secrets.token_urlsafe(12))
+        stored.chmod(0o600)
+    return "admin", stored.read_text().strip()
+
+
+def map_remaining_by_name(echo) -> None:
+    """Tax rates by percentage and payment methods onto bank accounts, as an accountant would."""
+    from addon.sync.mappings import save_mapping
+    from sqlalchemy import select
+
+    from addon.extension import session
+    from addon.models import ListCache
+    from addon.sync.context import SyncContext
+
+    billing = SyncContext.from_settings().billing
+    tax_codes = session().scalars(select(ListCache).where(ListCache.kind == "tax_code")).all()
+    for tax in billing.tax_rates():
+        rate = Decimal(str(tax.rate)).normalize()
+        code = next(
+            (
+                c
+                for c in tax_codes
+                if f"{rate}%" in c.name
+                or Decimal(str((c.extra or {}).get("rate", "-1")).rstrip("%") or "-1").normalize() == rate
+            ),
+            None,
+        )
+        if code is not None:
+            save_mapping("tax_rate", str(tax.id), code.netsuite_id)
+    banks = (
+        session()
+        .scalars(select(ListCache).where(ListCache.kind == "bank_account").order_by(ListCache.id))
+        .all()
+    )
+    if banks:
+        save_mapping("default_bank_account", "", banks[0].netsuite_id)
+        for index, method in enumerate(billing.payment_methods()):
+            save_mapping("payment_method", str(method.id), banks[index % len(banks)].netsuite_id)
+    echo("mapped tax rates by percentage and payment methods onto NetSuite bank accounts")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
+    parser.add_argument("--dir", type=Path, default=Path("instance/demo"))
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latency", type=float, default=0.01, help="NetSuite sandbox latency per request")
+    parser.add_argument("--concurrency", type=int, default=5, help="NetSuite sandbox concurrency limit")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--no-serve", action="store_true", help="stop after the sync (for tests and CI)")
+    args = parser.parse_args(argv)
+
+    folder = args.dir.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    database = folder / "demo.sqlite"
+    database.unlink(missing_ok=True)  # every demo starts from a fresh ISP
+    os.environ.update(
+        INSTANCE_PATH=str(folder),
+        DATABASE_URL=f"sqlite:///{database}",
+        SESSION_COOKIE_SECURE="0",  # plain http on 127.0.0.1
+    )
+    os.environ.pop("REDIS_URL", None)
+
+    def echo(line: str = "") -> None:
+        print(line, flush=True)
+
+    echo(f"Starting the NetSuite and Splynx sandboxes with a generated ISP of {args.customers} customers…")
+    values, _ = start_sandboxes(args.customers, args.seed, args.latency, args.concurrency)
+
+    from flask_migrate import upgrade
+
+    from addon import settings
+    from addon.cli import exit_code_for, run_with_progress_bar
+    from addon.sync.report import format_result
+    from portal.auth import create_admin
+    from wsgi import create_app
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        username, password = admin_credentials(folder)
+        create_admin(username, password)
+        settings.put_many(values)
+        worst = 0
+        for step, params in (("load_mappings", {}), ("automap_categories", {})):
+            run = run_with_progress_bar(step, dry_run=False, params=params)
+            echo(f"{run.operation}: {run.status} {dict(run.counts or {})}")
+            worst = max(worst, exit_code_for(run))
+        map_remaining_by_name(echo)
+        run = run_with_progress_bar("sync", dry_run=False, params={})
+        echo(f"full sync: {run.status} {dict(run.counts or {})}")
+        if run.message:
+            echo(f"  {run.message}")
+        echo("(failed and skipped records are the generator's deliberately bad inputs; see Problems)")
+        reconciliation = run_with_progress_bar("reconcile", dry_run=False, params={})
+        echo("Reconciliation:")
+        echo(format_result("reconcile", reconciliation.result or {}))
+        if exit_code_for(run) == 2 or reconciliation.status == "failed":
+            echo("the demo sync could not run: see the message above")
+            return 2
+
+    if args.no_serve:
+        return 0
+    port = free_port(args.port)
+    echo()
+    echo(f"Admin pages: http://{LOOPBACK}:{port}/netsuite/")
+    echo(f"Log in as:   {username} / {password}")
+    echo("Stop with Ctrl+C.")
+    from werkzeug.serving import run_simple
+
+    run_simple(LOOPBACK, port, app, threaded=True, use_reloader=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
