@@ -43,7 +43,13 @@ def serve_in_thread(app, port: int = 0) -> RunningServer:
     server = make_server(LOOPBACK, port, app, threaded=True)
     # Many parallel callers: the default backlog of 5 drops connections under load.
     server.socket.listen(256)
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{server.server_port}", daemon=True)
+    # A short poll interval keeps stop() (and so every test teardown) quick.
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name=f"sandbox-{server.server_port}",
+        daemon=True,
+    )
     thread.start()
     return RunningServer(server=server, thread=thread)
 

@@ -1,0 +1,215 @@
+"""The Splynx list-query model: PHP bracket parameters, filter operators, order, paging.
+
+Splynx is PHP, so nested query parameters arrive in ``http_build_query`` form
+(``main_attributes[id][0]=>``); see splynx-api.md §5.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+
+OPERATORS = frozenset(
+    {"=", "!=", "<>", ">", "<", ">=", "<=", "IS", "REGEXP", "BETWEEN", "LIKE", "IN", "FIND_IN_SET"}
+)
+
+_KEY_PART = re.compile(r"\[([^\]]*)\]")
+
+
+class SearchError(ValueError):
+    """The query cannot be evaluated (unknown operator, malformed operand, bad paging)."""
+
+
+def split_key(key: str) -> list[str]:
+    """``a[b][0]`` -> ``['a', 'b', '0']``; ``a[]`` gives an empty segment (PHP append)."""
+    head, bracket, _ = key.partition("[")
+    if not bracket:
+        return [key]
+    return [head, *_KEY_PART.findall(key[len(head) :])]
+
+
+def parse_php_pairs(pairs: Iterable[tuple[str, str]]) -> dict:
+    """Rebuild the nested structure PHP's ``$_GET`` would see from flat bracket pairs.
+
+    Dicts whose keys are exactly 0..n-1 become lists, as PHP arrays with numeric
+    keys are what ``http_build_query`` encoded in the first place.
+    """
+    root: dict = {}
+    for key, value in pairs:
+        parts = split_key(key)
+        node = root
+        for part in parts[:-1]:
+            if part == "":
+                part = str(len(node))
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        last = parts[-1] if parts[-1] != "" else str(len(node))
+        node[last] = value
+    return _listify(root)
+
+
+def _listify(node):
+    if not isinstance(node, dict):
+        return node
+    converted = {k: _listify(v) for k, v in node.items()}
+    if converted and all(k.isdigit() for k in converted):
+        indexes = sorted(int(k) for k in converted)
+        if indexes == list(range(len(indexes))):
+            return [converted[str(i)] for i in indexes]
+    return converted
+
+
+def _number(value) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(str(value))
+    text = str(value).strip()
+    if not re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _compare(left, right) -> int:
+    """MySQL-like comparison: numerically when both sides look numeric, else as text."""
+    ln, rn = _number(left), _number(right)
+    if ln is not None and rn is not None:
+        return (ln > rn) - (ln < rn)
+    ls = "" if left is None else str(left)
+    rs = "" if right is None else str(right)
+    # Default MySQL collations compare case-insensitively.
+    ls, rs = ls.lower(), rs.lower()
+    return (ls > rs) - (ls < rs)
+
+
+def _like(value, pattern: str) -> bool:
+    text = "" if value is None else str(value)
+    if "%" not in pattern and "_" not in pattern:
+        # The doc example ['LIKE', 'durden'] finds "Tyler Durden": a bare operand is a
+        # contains-match (unconfirmed whether the server adds the % itself, §5.1).
+        return pattern.lower() in text.lower()
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, text, flags=re.IGNORECASE | re.DOTALL) is not None
+
+
+def matches(value, condition) -> bool:
+    """True when a stored value satisfies one ``main_attributes`` condition."""
+    if isinstance(condition, dict):
+        condition = [condition[k] for k in sorted(condition, key=str)]
+    if not isinstance(condition, list):
+        return _compare(value, condition) == 0
+    if not condition:
+        raise SearchError("Empty condition")
+    op = str(condition[0]).upper()
+    args = condition[1:]
+    if op not in OPERATORS:
+        raise SearchError(f"Unknown operator {condition[0]!r}")
+    if op == "IN":
+        options = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+        return any(_compare(value, option) == 0 for option in options)
+    if op == "BETWEEN":
+        if len(args) != 2:
+            raise SearchError("BETWEEN needs two operands")
+        return _compare(value, args[0]) >= 0 and _compare(value, args[1]) <= 0
+    if len(args) != 1:
+        raise SearchError(f"{op} needs one operand")
+    operand = args[0]
+    if op == "=":
+        return _compare(value, operand) == 0
+    if op in ("!=", "<>"):
+        return _compare(value, operand) != 0
+    if op == ">":
+        return _compare(value, operand) > 0
+    if op == "<":
+        return _compare(value, operand) < 0
+    if op == ">=":
+        return _compare(value, operand) >= 0
+    if op == "<=":
+        return _compare(value, operand) <= 0
+    if op == "LIKE":
+        return _like(value, str(operand))
+    if op == "REGEXP":
+        return re.search(str(operand), "" if value is None else str(value), flags=re.IGNORECASE) is not None
+    if op == "FIND_IN_SET":
+        return str(operand) in ("" if value is None else str(value)).split(",")
+    # IS: operand form unconfirmed (§5.1); accept NULL / NOT NULL, empty strings count as NULL.
+    is_null = value is None or value == ""
+    wanted = str(operand).strip().upper()
+    if wanted == "NULL":
+        return is_null
+    if wanted == "NOT NULL":
+        return not is_null
+    raise SearchError("IS accepts NULL or NOT NULL")
+
+
+def _int_param(query: dict, name: str) -> int | None:
+    raw = query.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        number = int(str(raw))
+    except ValueError as exc:
+        raise SearchError(f"{name} must be an integer") from exc
+    if number < 0:
+        raise SearchError(f"{name} must not be negative")
+    return number
+
+
+def apply_query(records: list[dict], query: dict, known_fields: set[str], known_additional: set[str]):
+    """Filter, order and page ``records`` per a parsed query; returns (page, total_matching).
+
+    ``known_fields`` are the main attributes of the entity; filtering or ordering by
+    anything else is a bad request (MySQL would fail on an unknown column).
+    """
+    main = query.get("main_attributes") or {}
+    extra = query.get("additional_attributes") or {}
+    if not isinstance(main, dict) or not isinstance(extra, dict):
+        raise SearchError("main_attributes and additional_attributes must be maps")
+    for name in main:
+        if name not in known_fields:
+            raise SearchError(f"Unknown attribute {name!r}")
+    for name in extra:
+        if name not in known_additional:
+            raise SearchError(f"Unknown additional attribute {name!r}")
+
+    selected = [
+        r
+        for r in records
+        if all(matches(r.get(name), cond) for name, cond in main.items())
+        and all(
+            matches((r.get("additional_attributes") or {}).get(name), cond) for name, cond in extra.items()
+        )
+    ]
+
+    order = query.get("order") or {"id": "ASC"}
+    if not isinstance(order, dict):
+        raise SearchError("order must be a map")
+    for name, direction in reversed(list(order.items())):
+        if name not in known_fields:
+            raise SearchError(f"Unknown order attribute {name!r}")
+        if str(direction).upper() not in ("ASC", "DESC"):
+            raise SearchError("order direction must be ASC or DESC")
+        selected.sort(key=lambda r, n=name: _sort_key(r.get(n)), reverse=str(direction).upper() == "DESC")
+
+    total = len(selected)
+    offset = _int_param(query, "offset") or 0
+    limit = _int_param(query, "limit")
+    # Default page size is unconfirmed (§5.3); real servers appear to return everything.
+    page = selected[offset:] if limit is None else selected[offset : offset + limit]
+    return page, total
+
+
+def _sort_key(value):
+    number = _number(value)
+    if number is not None:
+        return (0, number, "")
+    return (1, Decimal(0), "" if value is None else str(value).lower())
