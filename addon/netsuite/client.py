@@ -1,0 +1,443 @@
+"""SuiteTalk REST client: records, SuiteQL, governance, with retries and a concurrency governor.
+
+Thread-safe: one client (one pooled ``requests.Session``, one signer, one governor) is meant
+to be shared by the sync engine's worker threads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from .auth import ClientCredentialsAuth, make_auth
+from .config import AUTH_TBA, NetSuiteConfig
+from .errors import (
+    NetSuiteAuthError,
+    NetSuiteConnectionError,
+    NetSuiteError,
+    NetSuiteNotFound,
+    NetSuiteServerError,
+    NetSuiteValidationError,
+    SuiteQLRowCeiling,
+    error_from_response,
+)
+from .governor import Governor, LocalGovernor
+from .retry import RetryBudget
+
+SUITEQL_PAGE_MAX = 1000
+# Offset paging stops at 100,000 rows (reference §6.1, §8).
+SUITEQL_ROW_CEILING = 100_000
+
+_RECORD_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_INTERNAL_ID = re.compile(r"^-?\d+$")
+# `eid:` URLs only work for letters, digits, `_` and `-`; a `|` breaks them (reference §4.3, §9.16).
+_EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?$")
+_DECIMAL_MARK = "\u0000decimal:"
+
+
+def build_url(root: str, path: str, params: Mapping[str, Any] | None = None) -> str:
+    """``root + path`` plus the query, with spaces sent as ``%20``.
+
+    ``requests`` would send ``+``; oauthlib signs either as a space, but whether NetSuite reads
+    a literal ``+`` as a space is unconfirmed (reference §3.2 vector 3, §9.3), so never send one.
+    """
+    if not params:
+        return root + path
+    pairs = {key: _query_value(value) for key, value in params.items() if value is not None}
+    return f"{root}{path}?{urlencode(pairs, quote_via=quote)}"
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def encode_json(body: Any) -> str:
+    """JSON text for a request body; ``Decimal`` amounts become exact JSON numbers, never floats."""
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise ValueError(f"cannot send {value} to NetSuite")
+            return _DECIMAL_MARK + format(value, "f")
+        if isinstance(value, Mapping):
+            return {key: mark(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [mark(item) for item in value]
+        return value
+
+    text = json.dumps(mark(body), ensure_ascii=False)
+    return re.sub(r'"\\u0000decimal:(-?[0-9.]+)"', r"\1", text)
+
+
+def _check_type(record_type: str) -> str:
+    if not _RECORD_TYPE.match(record_type or ""):
+        raise ValueError(f"invalid record type {record_type!r}")
+    return record_type
+
+
+def _check_id(record_id: str | int) -> str:
+    text = str(record_id)
+    if not _INTERNAL_ID.match(text):
+        raise ValueError(f"invalid internal id {record_id!r}")
+    return text
+
+
+def _eid(external_id: str) -> str:
+    if not _EXTERNAL_ID.match(external_id or ""):
+        raise ValueError(f"external id {external_id!r} may hold only letters, digits, '_' and '-'")
+    return f"eid:{external_id}"
+
+
+def replace_sublists(body: Mapping[str, Any], replace: tuple[str, ...] | list[str] | None) -> str | None:
+    """The ``replace=`` value for a PATCH/PUT.
+
+    ``None`` means automatic: the transaction ``item`` sublist is replaced whenever the body
+    carries one, because NetSuite appends non-keyed lines on PATCH and re-sending an invoice
+    would duplicate them (reference §4.4, §9.10). Keyed sublists such as ``apply`` merge by
+    ``doc`` and are left alone. Pass ``()`` to append deliberately, or name sublists yourself.
+    """
+    if replace is None:
+        item = body.get("item")
+        replace = ("item",) if isinstance(item, Mapping) and "items" in item else ()
+    return ",".join(replace) or None
+
+
+def _id_from_location(response: requests.Response) -> str:
+    # The Location path carries the lower-case record type (§4.1, §9.15): use only the last segment.
+    location = response.headers.get("Location", "")
+    record_id = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
+    if not _INTERNAL_ID.match(record_id):
+        raise NetSuiteServerError(
+            f"write succeeded without a usable Location header ({location!r})", status=response.status_code
+        )
+    return record_id
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def _bearer(request: requests.PreparedRequest | None) -> str:
+    header = (request.headers.get("Authorization", "") if request is not None else "") or ""
+    return header.removeprefix("Bearer ")
+
+
+def pooled_session(pool_size: int) -> requests.Session:
+    """A session whose connection pool matches the concurrency limit, without urllib3 retries
+    (retries are decided here, where we know whether a write may have committed)."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_size), max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class NetSuiteClient:
+    """Typed access to one account's SuiteTalk REST API.
+
+    Every HTTP request (retries included) holds a governor slot; the OAuth 2.0 token call
+    runs inside the slot of the request that needed it, so it never takes a second one.
+    """
+
+    def __init__(
+        self,
+        config: NetSuiteConfig,
+        governor: Governor | None = None,
+        session: requests.Session | None = None,
+    ):
+        self.config = config
+        self.governor = governor or LocalGovernor(config.concurrency_limit)
+        pool_size = max(config.concurrency_limit, getattr(self.governor, "limit", 0))
+        self.session = session or pooled_session(pool_size)
+        self.auth = make_auth(config, self.session)
+
+    # -- records ---------------------------------------------------------------------------------
+
+    def create(self, record_type: str, body: Mapping[str, Any]) -> str:
+        """POST a new record and return its internal id (from ``Location``).
+
+        If the answer is lost after the request may have reached NetSuite (timeout, dropped
+        connection, 5xx), the POST is never repeated blindly (reference §9.9): with an
+        ``externalId`` in the body the record is looked up by it and, if absent, upserted;
+        without one a ``NetSuiteConnectionError`` / ``NetSuiteServerError`` is raised.
+        """
+        path = f"/record/v1/{_check_type(record_type)}"
+        external_id = body.get("externalId")
+        try:
+            response = self._request("POST", path, body=body, write=True, idempotent=False)
+        except (NetSuiteConnectionError, NetSuiteServerError) as error:
+            maybe = getattr(error, "maybe_committed", True)
+            if not (external_id and maybe):
+                raise
+            found = self.get_by_external_id(record_type, external_id, fields="id")
+            if found is not None:
+                return str(found["id"])
+            return self.upsert(record_type, external_id, body)
+        return _id_from_location(response)
+
+    def get(self, record_type: str, record_id: str | int, **params: Any) -> dict:
+        """GET one record; ``params`` pass through (``expandSubResources=True``, ``fields=...``)."""
+        path = f"/record/v1/{_check_type(record_type)}/{_check_id(record_id)}"
+        return self._request("GET", path, params=params).json()
+
+    def get_by_external_id(self, record_type: str, external_id: str, **params: Any) -> dict | None:
+        """GET a record by ``eid:``; None when no record of that type has this external id."""
+        path = f"/record/v1/{_check_type(record_type)}/{_eid(external_id)}"
+        try:
+            return self._request("GET", path, params=params).json()
+        except NetSuiteNotFound:
+            return None
+
+    def update(
+        self,
+        record_type: str,
+        record_id: str | int,
+        body: Mapping[str, Any],
+        replace: tuple[str, ...] | None = None,
+    ) -> None:
+        """PATCH a record. ``replace`` follows ``replace_sublists`` (``item`` replaced by default)."""
+        path = f"/record/v1/{_check_type(record_type)}/{_check_id(record_id)}"
+        params = {"replace": replace_sublists(body, replace)}
+        self._request("PATCH", path, params=params, body=body, write=True)
+
+    def upsert(
+        self,
+        record_type: str,
+        external_id: str,
+        body: Mapping[str, Any],
+        replace: tuple[str, ...] | None = None,
+    ) -> str:
+        """PUT ``eid:<external_id>``: create or update, safe to repeat. Returns the internal id."""
+        path = f"/record/v1/{_check_type(record_type)}/{_eid(external_id)}"
+        params = {"replace": replace_sublists(body, replace)}
+        response = self._request("PUT", path, params=params, body=body, write=True)
+        if response.headers.get("Location"):
+            return _id_from_location(response)
+        # Location on PUT is unconfirmed (reference §4.1): fall back to reading the id.
+        found = self.get_by_external_id(record_type, external_id, fields="id")
+        if found is None:
+            raise NetSuiteServerError(
+                f"upsert of {record_type} {external_id} succeeded but the record is missing"
+            )
+        return str(found["id"])
+
+    def delete(self, record_type: str, record_id: str | int) -> None:
+        """DELETE a record. A 404 on a retry means an earlier attempt already deleted it."""
+        path = f"/record/v1/{_check_type(record_type)}/{_check_id(record_id)}"
+        try:
+            self._request("DELETE", path, write=True)
+        except NetSuiteNotFound as error:
+            if getattr(error, "attempts", 1) <= 1:
+                raise
+
+    # -- SuiteQL ---------------------------------------------------------------------------------
+
+    def suiteql(self, query: str, page_size: int = SUITEQL_PAGE_MAX) -> Iterator[dict]:
+        """Stream the rows of a SuiteQL query page by page (``limit``/``offset``).
+
+        Only one page is held in memory. Rows come back as NetSuite sends them: lower-case
+        keys, string values, NULL columns omitted (reference §6.1); the empty ``links`` is
+        dropped. The query must ``ORDER BY`` a unique column or pages may skip or repeat rows.
+        Offset paging ends at 100,000 rows with ``SuiteQLRowCeiling``: for bigger sets use
+        ``suiteql_keyset``, which pages by id ranges.
+        """
+        if not 1 <= page_size <= SUITEQL_PAGE_MAX:
+            raise ValueError(f"page_size must be 1..{SUITEQL_PAGE_MAX}")
+        offset = 0
+        while True:
+            page = self._suiteql_page(query, page_size, offset)
+            yield from page["items"]
+            if not page["hasMore"]:
+                return
+            offset += page_size
+            if offset >= SUITEQL_ROW_CEILING:
+                raise SuiteQLRowCeiling(
+                    f"SuiteQL result exceeds {SUITEQL_ROW_CEILING:,} rows; order by a unique id and page "
+                    "by id ranges (suiteql_keyset)",
+                    status=400,
+                )
+
+    def suiteql_keyset(
+        self,
+        select_from: str,
+        where: str | None = None,
+        key: str = "id",
+        page_size: int = SUITEQL_PAGE_MAX,
+        start_after: int | None = None,
+    ) -> Iterator[dict]:
+        """Stream any number of rows by keyset paging: ``WHERE (<where>) AND <key> > <last>``.
+
+        ``select_from`` is ``SELECT ... FROM ...`` (joins allowed, no WHERE/ORDER BY); ``key``
+        is a unique integer column (``id`` or ``t.id``) that must also be selected. Each page
+        is a fresh query ordered by ``key``, so the 100,000-row offset ceiling never applies.
+        """
+        if not _COLUMN.match(key):
+            raise ValueError(f"invalid key column {key!r}")
+        if not 1 <= page_size <= SUITEQL_PAGE_MAX:
+            raise ValueError(f"page_size must be 1..{SUITEQL_PAGE_MAX}")
+        field = key.rsplit(".", 1)[-1].lower()
+        last = start_after
+        while True:
+            conditions = [f"({where})"] if where else []
+            if last is not None:
+                conditions.append(f"{key} > {int(last)}")
+            clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+            page = self._suiteql_page(f"{select_from}{clause} ORDER BY {key} ASC", page_size, 0)
+            yield from page["items"]
+            if not page["hasMore"] or not page["items"]:
+                return
+            last = int(page["items"][-1][field])
+
+    def _suiteql_page(self, query: str, limit: int, offset: int) -> dict:
+        response = self._request(
+            "POST",
+            "/query/v1/suiteql",
+            params={"limit": limit, "offset": offset},
+            body={"q": query},
+            headers={"Prefer": "transient"},
+        )
+        payload = response.json()
+        items = [{k: v for k, v in row.items() if k != "links"} for row in payload.get("items", [])]
+        return {"items": items, "hasMore": bool(payload.get("hasMore"))}
+
+    # -- account ---------------------------------------------------------------------------------
+
+    def governance_limits(self) -> dict | None:
+        """The account's concurrency limits (reference §8), or None when the role may not read them."""
+        try:
+            return self._request("GET", "/system/v1/governanceLimits").json()
+        except NetSuiteAuthError as error:
+            if error.status == 403:
+                return None
+            raise
+        except NetSuiteValidationError:
+            return None
+
+    def test_connection(self) -> str:
+        """One line saying the credentials work; raises the typed error otherwise."""
+        try:
+            next(self.suiteql("SELECT id FROM currency ORDER BY id ASC", page_size=1), None)
+        except NetSuiteValidationError:
+            pass  # the request was authenticated; the role merely may not read currencies
+        mode = "token-based auth" if self.config.auth_mode == AUTH_TBA else "OAuth 2.0"
+        text = f"Connected to NetSuite account {self.config.account_id} ({mode})"
+        limits = self.governance_limits()
+        if limits and limits.get("accountConcurrencyLimit"):
+            text += f"; account concurrency limit {limits['accountConcurrencyLimit']}"
+        return text
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def _budget(self) -> RetryBudget:
+        c = self.config
+        return RetryBudget(c.max_attempts, c.max_retry_seconds, c.backoff_base, c.backoff_cap)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        write: bool = False,
+        idempotent: bool = True,
+    ) -> requests.Response:
+        """Send with retries: 429 always, 5xx and lost connections only when repeating is safe."""
+        url = build_url(self.config.rest_root, path, params)
+        budget = self._budget()
+        token_renewed = False
+        while True:
+            budget.start_attempt()
+            try:
+                response = self._send(method, url, body, headers, write)
+                if (
+                    response.status_code == 401
+                    and isinstance(self.auth, ClientCredentialsAuth)
+                    and not token_renewed
+                ):
+                    # An expired or revoked bearer: fetch a new token once, then retry (§3.4).
+                    token_renewed = True
+                    self.auth.invalidate(_bearer(response.request))
+                    continue
+                if response.status_code >= 400:
+                    raise error_from_response(response)
+                return response
+            except NetSuiteError as error:
+                error.attempts = budget.attempts
+                if not self._may_retry(error, idempotent):
+                    raise
+                delay = budget.next_delay(getattr(error, "retry_after", None))
+                if delay is None:
+                    raise
+                time.sleep(delay)
+
+    @staticmethod
+    def _may_retry(error: NetSuiteError, idempotent: bool) -> bool:
+        if not error.retryable:
+            return False
+        if idempotent:
+            return True
+        # A POST is repeated only when NetSuite surely did not act on it: a 429 rejection or a
+        # connection that never opened. A 5xx or a lost answer may hide a committed write.
+        if isinstance(error, NetSuiteConnectionError):
+            return not error.maybe_committed
+        return error.status == 429
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        extra_headers: Mapping[str, str] | None,
+        write: bool,
+    ) -> requests.Response:
+        headers = dict(extra_headers or {})
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = encode_json(body).encode("utf-8")
+        if write and self.config.property_name_validation:
+            headers["X-NetSuite-PropertyNameValidation"] = self.config.property_name_validation
+        read_timeout = self.config.write_timeout if write else self.config.read_timeout
+        timeout = (self.config.connect_timeout, read_timeout)
+        with self.governor.slot():
+            try:
+                return self.session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=timeout,
+                    auth=self.auth,
+                    allow_redirects=False,
+                )
+            except requests.ConnectTimeout as exc:
+                raise NetSuiteConnectionError(
+                    f"connect timed out: {url}", maybe_committed=False, url=url
+                ) from exc
+            except requests.Timeout as exc:
+                raise NetSuiteConnectionError(
+                    f"no answer within {read_timeout:g} s: {method} {url}", maybe_committed=True, url=url
+                ) from exc
+            except requests.ConnectionError as exc:
+                sent = not _never_sent(exc)
+                reason = "connection dropped" if sent else "host unreachable"
+                raise NetSuiteConnectionError(
+                    f"{reason}: {method} {url}", maybe_committed=sent, url=url
+                ) from exc
