@@ -167,6 +167,11 @@ class RunLedger:
             self._last_progress = now
             self._progress(self)
 
+    def note(self, message: str) -> None:
+        """The run's one-line summary for the operator (kept when the run finishes)."""
+        self.run.message = message
+        self._flush(force=True)
+
     def set_result(self, result: dict) -> None:
         """Keep what the operation found (JSON-able), for the CLI and the pages."""
         self.run.result = result
@@ -181,7 +186,8 @@ class RunLedger:
         if status is None:
             status = "partial" if self.counts.get("failed") else "succeeded"
         self.run.status = status
-        self.run.message = message
+        if message is not None:
+            self.run.message = message
         self.run.counts = dict(self.counts)
         self.run.finished_at = utcnow()
         session().commit()

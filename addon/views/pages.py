@@ -1,17 +1,140 @@
-"""Dashboard routes."""
+"""Dashboard routes: the operation cards, their runs and live progress, reconciliation."""
 
 from __future__ import annotations
 
-from flask import render_template
-from sqlalchemy import select
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import distinct, func, select
 
 from addon.extension import session
-from addon.models import ConnectionStatus, SyncRun
+from addon.forms import ReconcileForm, RunForm, parsed_date
+from addon.models import ConnectionStatus, Link, LogEntry, Problem, ProblemRecord, SyncRun
+from addon.sync.operations import OPERATIONS
 from addon.views import blueprint
+from addon.views.helpers import ACTIVE_STATUSES, ENTITY_LABELS, last_runs
+
+# The cards of the dashboard, in the order an accountant works through them.
+DASHBOARD_OPERATIONS = (
+    "load_mappings",
+    "export_customers",
+    "match_customers",
+    "export_invoices",
+    "export_credit_notes",
+    "export_payments",
+    "import_payments",
+    "import_all_payments",
+    "load_netsuite_customers",
+)
+LINKED_STATUSES = ("synced", "paired")
+
+
+def sync_counts() -> list[dict]:
+    """Per entity: records linked to NetSuite, and records seen failing or held back without a link."""
+    linked = dict(
+        session()
+        .execute(
+            select(Link.entity, func.count())
+            .where(Link.netsuite_id.is_not(None), Link.status.in_(LINKED_STATUSES))
+            .group_by(Link.entity)
+        )
+        .all()
+    )
+    linked_ids = select(Link.billing_id).where(
+        Link.entity == LogEntry.entity, Link.netsuite_id.is_not(None), Link.status.in_(LINKED_STATUSES)
+    )
+    pending = dict(
+        session()
+        .execute(
+            select(LogEntry.entity, func.count(distinct(LogEntry.billing_id)))
+            .where(
+                LogEntry.outcome.in_(("failed", "skipped")),
+                LogEntry.billing_id.is_not(None),
+                LogEntry.billing_id.not_in(linked_ids),
+            )
+            .group_by(LogEntry.entity)
+        )
+        .all()
+    )
+    return [
+        {"entity": entity, "label": label, "synced": linked.get(entity, 0), "pending": pending.get(entity, 0)}
+        for entity, label in ENTITY_LABELS.items()
+    ]
+
+
+def blocking_summary() -> tuple[int, int]:
+    """(open problems, records they hold back)."""
+    open_problems = session().scalar(
+        select(func.count()).select_from(Problem).where(Problem.resolved.is_(False))
+    )
+    held = session().scalar(
+        select(func.count())
+        .select_from(ProblemRecord)
+        .join(Problem, Problem.id == ProblemRecord.problem_id)
+        .where(Problem.resolved.is_(False))
+    )
+    return open_problems or 0, held or 0
 
 
 @blueprint.get("/")
 def dashboard():
-    runs = session().scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(20)).all()
-    connections = session().scalars(select(ConnectionStatus)).all()
-    return render_template("netsuite/dashboard.html", runs=runs, connections=connections)
+    runs = last_runs(DASHBOARD_OPERATIONS)
+    cards = [{"op": OPERATIONS[name], "run": runs.get(name)} for name in DASHBOARD_OPERATIONS]
+    recent = session().scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(10)).all()
+    connections = session().scalars(select(ConnectionStatus).order_by(ConnectionStatus.system)).all()
+    open_count, blocked = blocking_summary()
+    reconcile_form = ReconcileForm(formdata=request.args)
+    return render_template(
+        "netsuite/dashboard.html",
+        cards=cards,
+        recent=recent,
+        connections=connections,
+        counts=sync_counts(),
+        problems=open_count,
+        blocked=blocked,
+        form=RunForm(),
+        reconcile_form=reconcile_form,
+        active=ACTIVE_STATUSES,
+    )
+
+
+@blueprint.post("/run")
+def run_operation_view():
+    from jobs.runs import AlreadyRunning, submit
+
+    form = RunForm()
+    name = request.form.get("operation", "")
+    if name not in DASHBOARD_OPERATIONS or not form.validate():
+        flash("Choose one of the operations on the dashboard.", "error")
+        return redirect(url_for("netsuite.dashboard"))
+    op = OPERATIONS[name]
+    dry_run = bool(form.dry_run.data) and op.dry_run
+    try:
+        run = submit(name, trigger="manual", dry_run=dry_run)
+    except AlreadyRunning as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("netsuite.dashboard"))
+    flash(f"{op.label} started (run {run.id}){' as a dry run' if dry_run else ''}.", "info")
+    return redirect(url_for("netsuite.dashboard", _anchor=f"card-{name}"))
+
+
+@blueprint.get("/runs/<int:run_id>/progress")
+def run_progress_view(run_id: int):
+    """JSON for the progress bar: status, phase, done, total, percent, counts, message, finished."""
+    from jobs.runs import run_progress
+
+    if session().get(SyncRun, run_id) is None:
+        abort(404)
+    return jsonify(run_progress(run_id))
+
+
+@blueprint.get("/reconciliation")
+def reconciliation():
+    from addon.views.reconcile_view import render_reconciliation
+
+    form = ReconcileForm(formdata=request.args)
+    if request.args and not form.validate():
+        return render_template("netsuite/reconciliation.html", form=form, report=None, chart=None), 400
+    return render_reconciliation(form, parsed_date(form.date_from), parsed_date(form.date_to))
+
+
+# The other pages register their routes on import.
+from addon.views import config, customers, logs, mappings, problems, records, tools  # noqa: E402,F401

@@ -1,0 +1,223 @@
+"""Forms of the admin pages.
+
+The module config form is generated from ``addon.settings.SPECS`` so every
+setting has exactly one definition: its label, help, choices and secrecy come
+from the spec and its validation is the spec's own ``coerce``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import date, datetime
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional, ValidationError
+
+from addon import settings
+
+GROUP_TITLES = OrderedDict(
+    [
+        ("netsuite", "NetSuite connection"),
+        ("splynx", "Splynx connection"),
+        ("sync", "Synchronization"),
+        ("cron", "Cron (automatic synchronization)"),
+    ]
+)
+# Which NetSuite fields belong to which auth mode, so the page can say so.
+AUTH_MODE_FIELDS = {
+    "tba": (
+        "netsuite_consumer_key",
+        "netsuite_consumer_secret",
+        "netsuite_token_id",
+        "netsuite_token_secret",
+    ),
+    "oauth2": ("netsuite_client_id", "netsuite_certificate_id", "netsuite_private_key"),
+}
+CHOICE_LABELS = {
+    "tba": "Token-based authentication (OAuth 1.0a)",
+    "oauth2": "OAuth 2.0 client credentials (certificate)",
+    "splynx_to_netsuite": "Splynx → NetSuite",
+    "netsuite_to_splynx": "NetSuite → Splynx",
+    "bidirectional": "Bidirectional",
+    "month": "Month",
+    "day": "Day",
+}
+
+
+def _is_bool(spec: settings.SettingSpec) -> bool:
+    return isinstance(spec.default, bool)
+
+
+def _field_for(spec: settings.SettingSpec):
+    description = spec.help
+    if spec.secret:
+        description = (description + " " if description else "") + "Leave blank to keep the saved value."
+        widget_class = TextAreaField if spec.key == "netsuite_private_key" else PasswordField
+        return widget_class(
+            spec.label,
+            validators=[Optional()],
+            description=description,
+            render_kw={"autocomplete": "off", "spellcheck": "false"},
+        )
+    if spec.choices:
+        choices = [(c, CHOICE_LABELS.get(c, c)) for c in spec.choices]
+        return SelectField(spec.label, choices=choices, description=description)
+    if _is_bool(spec):
+        return BooleanField(spec.label, description=description)
+    kw = {"placeholder": "YYYY-MM-DD"} if spec.key.endswith("_from") else {}
+    return StringField(spec.label, validators=[Length(max=2000)], description=description, render_kw=kw)
+
+
+class _ConfigFormBase(FlaskForm):
+    def field_groups(self):
+        """(title, [fields]) per settings group, in page order."""
+        groups = OrderedDict((key, []) for key in GROUP_TITLES)
+        for item in settings.SPECS:
+            groups.setdefault(item.group, []).append(self[item.key])
+        return [(GROUP_TITLES.get(key, key.title()), fields) for key, fields in groups.items() if fields]
+
+    def load_saved(self) -> None:
+        """Fill the fields from the effective values; secrets stay empty (never rendered)."""
+        for item in settings.SPECS:
+            field = self[item.key]
+            if item.secret:
+                field.data = ""
+                continue
+            value = settings.get(item.key)
+            field.data = value if _is_bool(item) else settings._format(value)
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        self.cleaned = {}
+        for item in settings.SPECS:
+            field = self[item.key]
+            raw = field.data
+            if item.secret and not (raw or "").strip():
+                continue  # blank secret: keep what is saved
+            try:
+                self.cleaned[item.key] = item.coerce(raw if raw is not None else "")
+            except settings.SettingError as exc:
+                # The spec prefixes its label; next to the field the label is already shown.
+                field.errors = [*field.errors, str(exc).removeprefix(f"{item.label}: ")]
+                ok = False
+        return ok
+
+    def secret_state(self, key: str) -> str:
+        """'set' / 'not set' for a secret, for display next to its empty input."""
+        return "set" if settings.get(key) else "not set"
+
+
+def config_form_class() -> type[FlaskForm]:
+    """The module config form: one field per setting spec."""
+    fields = {item.key: _field_for(item) for item in settings.SPECS}
+    return type("ConfigForm", (_ConfigFormBase,), fields)
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state: carries only the CSRF token."""
+
+
+class RunForm(FlaskForm):
+    """Start an operation from the dashboard."""
+
+    dry_run = BooleanField("Dry run (show what would happen, change nothing)")
+
+
+class ReconcileForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form: it only reads
+
+    date_from = StringField("From", validators=[Optional()], render_kw={"placeholder": "YYYY-MM-DD"})
+    date_to = StringField("To", validators=[Optional()], render_kw={"placeholder": "YYYY-MM-DD"})
+
+    def validate_date_from(self, field):
+        _parse_date_field(field)
+
+    def validate_date_to(self, field):
+        _parse_date_field(field)
+
+
+class LogFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    run = StringField("Run", validators=[Optional(), Length(max=12)])
+    entity = SelectField(
+        "Entity",
+        choices=[
+            ("", "All"),
+            ("customer", "Customers"),
+            ("invoice", "Invoices"),
+            ("credit_note", "Credit notes"),
+            ("payment", "Payments"),
+        ],
+        validators=[Optional()],
+    )
+    outcome = SelectField(
+        "Outcome",
+        choices=[
+            ("", "All"),
+            ("failed", "Failed"),
+            ("skipped", "Skipped"),
+            ("created", "Created"),
+            ("updated", "Updated"),
+            ("matched", "Matched"),
+            ("paired", "Paired"),
+            ("imported", "Imported"),
+            ("unchanged", "Unchanged"),
+        ],
+        validators=[Optional()],
+    )
+    billing_id = StringField("Billing ID", validators=[Optional(), Length(max=64)])
+    date_from = StringField("From", validators=[Optional()], render_kw={"placeholder": "YYYY-MM-DD"})
+    date_to = StringField("To", validators=[Optional()], render_kw={"placeholder": "YYYY-MM-DD"})
+
+    def validate_run(self, field):
+        if field.data and not field.data.strip().isdigit():
+            raise ValidationError("A run number, e.g. 12")
+
+    def validate_date_from(self, field):
+        _parse_date_field(field)
+
+    def validate_date_to(self, field):
+        _parse_date_field(field)
+
+
+class CustomerSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("Name or email", validators=[Optional(), Length(max=200)])
+
+
+class PairForm(FlaskForm):
+    billing_id = StringField("Billing customer ID", validators=[Length(min=1, max=64)])
+    netsuite_id = StringField("NetSuite customer", validators=[Length(min=1, max=64)])
+
+    def validate_billing_id(self, field):
+        if not (field.data or "").strip().isdigit():
+            raise ValidationError("Enter the billing customer's number, e.g. 1042")
+
+
+class ResetForm(FlaskForm):
+    confirm = StringField("Type RESET to confirm", validators=[Length(max=10)])
+
+    def validate_confirm(self, field):
+        if (field.data or "").strip() != "RESET":
+            raise ValidationError("Type RESET (capital letters) to confirm the reset")
+
+
+def _parse_date_field(field) -> date | None:
+    text = (field.data or "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise ValidationError("Use the form YYYY-MM-DD, e.g. 2024-03-31") from None
+
+
+def parsed_date(field) -> date | None:
+    """The date a validated date field holds (None when empty)."""
+    return _parse_date_field(field)

@@ -1,0 +1,223 @@
+"""Export billing customers to NetSuite customers (and the one-customer export documents use).
+
+Field lengths: the reference gives none, so these follow NetSuite's UI limits (unconfirmed for
+REST). Names and address parts longer than that are TRUNCATED, with a note in the log row,
+because a shortened name still identifies the customer while a refusal would block every
+invoice of theirs; an over-long or malformed email is REFUSED (skipped with a cause), because a
+truncated address would send mail to the wrong person.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from addon.billing import BillingCustomer, BillingNotFound
+from addon.sync.exporter import Export, ExportRun, Skip, Write, export_one, run_export
+from addon.sync.ledger import Cause, RunLedger
+
+ENTITY = "customer"
+# Additional field holding the service address as 'street, city, zip' (as the dataset stores it).
+SERVICE_ADDRESS_ATTRIBUTE = "service_address"
+# Additional fields that may carry per-customer NetSuite segment ids (optional).
+SEGMENT_ATTRIBUTES = {
+    "class": "netsuite_class",
+    "department": "netsuite_department",
+    "location": "netsuite_location",
+    "terms": "netsuite_terms",
+}
+REQUIRED_FIELDS = (("email", "email"), ("phone", "phone"), ("zip", "zip"), ("street", "street"))
+LIMITS = {"companyName": 83, "firstName": 32, "lastName": 32, "addr1": 150, "city": 50, "zip": 36}
+EMAIL_LIMIT, PHONE_LIMIT = 254, 32
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
+
+
+def render_name(pattern: str, customer: BillingCustomer) -> str:
+    """The customer name pattern with {id}, {login}, {name}, {email}; other braces stay literal."""
+    values = {"id": str(customer.id), "login": customer.login, "name": customer.name, "email": customer.email}
+    text = pattern or "{name}"
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return " ".join(text.split()) or customer.login or str(customer.id)
+
+
+def parse_service_address(text: str) -> tuple[str, str, str] | None:
+    """'street, city, zip' as three non-empty parts, or None: an address is never guessed."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 3 or not all(parts):
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+def _fit(values: dict[str, str], notes: list[str]) -> dict[str, str]:
+    out = {}
+    for key, value in values.items():
+        limit = LIMITS.get(key)
+        if limit and len(value) > limit:
+            notes.append(f"{key} truncated to {limit} characters")
+            value = value[:limit].rstrip()
+        out[key] = value
+    return out
+
+
+def segment(run: ExportRun, customer: BillingCustomer | None, name: str) -> str | None:
+    """A segment id: the customer's own attribute when the customer record is at hand, else the
+    default mapping (documents do not fetch their customer just for this)."""
+    if customer is not None:
+        own = (customer.additional or {}).get(SEGMENT_ATTRIBUTES[name], "").strip()
+        if own:
+            return own
+    return run.mapping(f"default_{name}")
+
+
+def customer_write(run: ExportRun, customer: BillingCustomer) -> Write | Skip:
+    """The NetSuite customer body for ``customer``, or why it cannot be sent."""
+    label = customer.name or customer.login
+    missing = [word for attr, word in REQUIRED_FIELDS if not getattr(customer, attr).strip()]
+    if missing:
+        return Skip(
+            f"missing {', '.join(missing)}",
+            label,
+            Cause(
+                key="missing_fields:customer",
+                kind="missing_fields",
+                title="Customers missing email, phone, zip or street",
+                fix_hint="Fill in the missing fields on the customer in billing; the next export sends them.",
+                fix_kind="customer",
+            ),
+        )
+    email = customer.email.strip()
+    if len(email) > EMAIL_LIMIT or not _EMAIL.match(email):
+        return Skip(
+            f"email {email[:80]!r} is not a valid address",
+            label,
+            Cause(
+                key="invalid_fields:customer:email",
+                kind="invalid_fields",
+                title="Customers whose email address NetSuite would refuse",
+                fix_hint="Correct the email address on the customer in billing.",
+                fix_kind="customer",
+            ),
+        )
+    phone = customer.phone.strip()
+    if len(phone) > PHONE_LIMIT:
+        return Skip(
+            f"phone is longer than {PHONE_LIMIT} characters",
+            label,
+            Cause(
+                key="invalid_fields:customer:phone",
+                kind="invalid_fields",
+                title="Customers whose phone number is too long for NetSuite",
+                fix_kind="customer",
+            ),
+        )
+    raw_address = (customer.additional or {}).get(SERVICE_ADDRESS_ATTRIBUTE, "").strip()
+    if raw_address:
+        address = parse_service_address(raw_address)
+        if address is None:
+            return Skip(
+                f"service address {raw_address[:120]!r} is not 'street, city, zip'",
+                label,
+                Cause(
+                    key="unparsed_address:customer",
+                    kind="invalid_fields",
+                    title="Customers whose service address is not 'street, city, zip'",
+                    fix_hint="Rewrite the service address as 'street, city, zip' in billing.",
+                    fix_kind="customer",
+                ),
+            )
+    else:
+        address = (customer.street.strip(), customer.city.strip(), customer.zip.strip())
+
+    notes: list[str] = []
+    name = render_name(run.setting("customer_name_pattern"), customer)
+    first, _, last = name.rpartition(" ")
+    payload: dict[str, Any]
+    if customer.is_company or not first:
+        # A one-word person name has no first/last split NetSuite would accept: send a company.
+        payload = {"isPerson": False, **_fit({"companyName": name}, notes)}
+    else:
+        payload = {"isPerson": True, **_fit({"firstName": first, "lastName": last}, notes)}
+    payload["email"] = email
+    payload["phone"] = phone
+    for key in ("subsidiary", "currency"):
+        if run.setting(key):
+            payload[key] = {"id": str(run.setting(key))}
+    street, city, zip_code = address
+    payload["addressBook"] = {
+        "items": [
+            {
+                "defaultBilling": True,
+                "defaultShipping": True,
+                "addressBookAddress": _fit({"addr1": street, "city": city, "zip": zip_code}, notes),
+            }
+        ]
+    }
+    attribute = run.setting("splynx_accounting_id_attribute")
+    return Write(
+        payload=payload,
+        label=label,
+        # addressBook is not keyed: an update without replace would append a second address (§4.4).
+        replace=("addressBook",),
+        note="; ".join(notes),
+        billing_accounting_id=(customer.additional or {}).get(attribute, "") if attribute else None,
+    )
+
+
+def customer_export(run: ExportRun) -> Export:
+    return Export(entity=ENTITY, prepare=lambda customer, link: customer_write(run, customer))
+
+
+def ensure_customer(run: ExportRun, customer_id: int | None) -> tuple[str | None, str | None]:
+    """The NetSuite id of a document's customer, exporting the customer first when needed.
+
+    Returns (netsuite id, None), or (None, reason) when the customer cannot be exported. In a
+    dry run an unexported customer is reported as would_create and a placeholder id returned.
+    """
+    if customer_id is None:
+        return None, "it has no customer"
+    key = str(customer_id)
+    if key in run.customer_ids:
+        return run.customer_ids[key], None
+    if key in run.customers_done:
+        if key in run.customer_failures:
+            return None, run.customer_failures[key]
+        return ("new", None) if run.dry_run else (None, "it was not exported")
+    try:
+        customer = run.ctx.billing.get_customer(customer_id)
+    except BillingNotFound:
+        run.customers_done.add(key)
+        run.customer_failures[key] = f"customer {customer_id} does not exist in billing"
+        return None, run.customer_failures[key]
+    if customer.partner_id in run.ignored_partners():
+        run.customers_done.add(key)
+        run.ignored_customers.add(key)
+        run.customer_failures[key] = f"customer {customer_id} belongs to an ignored partner"
+        return None, run.customer_failures[key]
+    export_one(run, customer_export(run), customer)
+    if key in run.customer_ids:
+        return run.customer_ids[key], None
+    if run.dry_run and key not in run.customer_failures:
+        return "new", None
+    return None, run.customer_failures.get(key, "it could not be exported")
+
+
+def customer_failure_cause(customer_id: int | None, reason: str) -> Cause:
+    """Documents and payments blocked by their customer are grouped under that customer."""
+    return Cause(
+        key=f"customer_not_exported:{customer_id}",
+        kind="customer",
+        title=f"Customer {customer_id} cannot be exported: {reason}",
+        fix_hint="Fix the customer (see its own problem); its documents and payments follow.",
+        fix_kind="customer",
+        fix_ref=str(customer_id) if customer_id is not None else None,
+    )
+
+
+def export_customers(ctx, ledger: RunLedger, **params) -> None:
+    """Operation: create or update a NetSuite customer for every customer outside ignored partners."""
+    run = ExportRun(ctx, ledger)
+    ledger.phase("Exporting customers")
+    records = ctx.billing.customers(partner_ids_excluded=run.ignored_partners())
+    counts = run_export(run, customer_export(run), records)
+    ledger.set_result({"customers": counts})

@@ -1,0 +1,441 @@
+"""The one export mechanism behind customers, invoices, credit notes and payments.
+
+Billing records are paged; each page's links come in one query; every record's NetSuite
+payload and content hash are built locally. Unchanged records, records that fail local
+validation and dry runs never reach NetSuite. The rest are upserted by externalId through a
+bounded thread pool; results are recorded on the calling thread as they complete, and the
+link is written right after each success. Upserts are idempotent, so a crash between a
+NetSuite success and the link write costs one repeated PUT on the next run, never a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import select
+
+from addon.billing import BillingAuthError, BillingError, BillingUnavailable
+from addon.extension import session
+from addon.models import Mapping
+from addon.netsuite import NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError, NetSuiteError
+from addon.splynx import SplynxConfigError, SplynxConnectionError
+from addon.sync import links
+from addon.sync.context import SyncContext
+from addon.sync.ledger import Cause, RunLedger
+
+PAGE_SIZE = 200
+# Errors that stop the whole run (operations.run_operation reports them); never caught per record.
+STOPPING_NETSUITE = (NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError)
+STOPPING_BILLING = (BillingAuthError, SplynxConfigError, SplynxConnectionError)
+
+# What NetSuite's REST record types are called per entity.
+RECORD_TYPES = {
+    "customer": "customer",
+    "invoice": "invoice",
+    "credit_note": "creditMemo",
+    "payment": "customerPayment",
+}
+ENTITY_WORDS = {
+    "customer": "customer",
+    "invoice": "invoice",
+    "credit_note": "credit note",
+    "payment": "payment",
+}
+
+
+# --------------------------------------------------------------------------- prepared records
+
+
+@dataclass(frozen=True)
+class Write:
+    """A record to push: the body, how to label it, and what else to say in its log row."""
+
+    payload: dict[str, Any]
+    label: str
+    replace: tuple[str, ...] | None = None
+    note: str = ""
+    # The accounting id currently stored on the billing record (None: no write-back wanted).
+    billing_accounting_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A record not sent, with the reason in words; ``outcome`` is 'skipped' or 'failed'."""
+
+    message: str
+    label: str = ""
+    cause: Cause | None = None
+    outcome: str = "skipped"
+    action: str = "skip"
+    # Further causes blocking the same record (e.g. two unmapped tax rates on one invoice).
+    extra_causes: tuple[Cause, ...] = ()
+
+
+@dataclass
+class Export:
+    """One kind of export, described by its parts; :func:`run_export` does the rest."""
+
+    entity: str
+    prepare: Callable[[Any, links.LinkInfo | None], Write | Skip]
+    billing_id: Callable[[Any], int | str] = lambda record: record.id
+    before_page: Callable[[list[Any]], None] | None = None
+    # Called for linked records not seen in the pass: True when the billing record is gone.
+    confirm_deleted: Callable[[str], bool] | None = None
+    # Billing record already deleted (soft delete seen in the pass).
+    is_deleted: Callable[[Any], bool] = lambda record: False
+
+    @property
+    def record_type(self) -> str:
+        return RECORD_TYPES[self.entity]
+
+
+@dataclass
+class _Pending:
+    billing_id: str
+    label: str
+    hash: str
+    known: bool
+    note: str
+    link: links.LinkInfo | None
+    tran_date: str | None = None
+
+
+# --------------------------------------------------------------------------- per-run lookups
+
+
+@dataclass
+class ExportRun:
+    """What every export of one run shares: context, ledger, mappings and the customer links."""
+
+    ctx: SyncContext
+    ledger: RunLedger
+    _mappings: dict[str, dict[str, str]] | None = None
+    customer_ids: dict[str, str] = field(default_factory=dict)  # billing id -> NetSuite id
+    customers_done: set[str] = field(default_factory=set)  # recorded in this run already
+    customer_failures: dict[str, str] = field(default_factory=dict)  # billing id -> reason
+    ignored_customers: set[str] = field(default_factory=set)  # customers of ignored partners
+    _names: dict[str, dict[int, str]] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)  # per-run lookups of the export modules
+    _ignored_partners: set[int] | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        return self.ledger.dry_run
+
+    def setting(self, key: str) -> Any:
+        return self.ctx.setting(key)
+
+    def mapping(self, kind: str, billing_id: int | str | None = "") -> str | None:
+        """NetSuite id mapped to (``kind``, ``billing_id``); defaults use billing id ''."""
+        if self._mappings is None:
+            self._mappings = {}
+            for row in session().execute(select(Mapping.kind, Mapping.billing_id, Mapping.netsuite_id)):
+                self._mappings.setdefault(row.kind, {})[row.billing_id or ""] = row.netsuite_id
+        key = "" if billing_id in (None, "") else str(billing_id)
+        return self._mappings.get(kind, {}).get(key) or None
+
+    def billing_name(self, kind: str, billing_id: int | None) -> str:
+        """Name of a billing list value ('category', 'tax_rate', 'payment_method'), loaded once."""
+        if kind not in self._names:
+            source = {
+                "category": self.ctx.billing.transaction_categories,
+                "tax_rate": self.ctx.billing.tax_rates,
+                "payment_method": self.ctx.billing.payment_methods,
+            }[kind]
+            self._names[kind] = {value.id: value.name for value in source()}
+        return self._names[kind].get(billing_id, f"#{billing_id}")
+
+    def ignored_partners(self) -> set[int]:
+        """Partner ids of the ignore list; names in the setting are resolved once per run."""
+        if self._ignored_partners is None:
+            wanted = [str(v) for v in self.setting("partners_ignore") or []]
+            ids = {int(v) for v in wanted if v.isdigit()}
+            names = {v.casefold() for v in wanted if not v.isdigit()}
+            if names:
+                ids |= {p.id for p in self.ctx.billing.partners() if p.name.casefold() in names}
+            self._ignored_partners = ids
+        return self._ignored_partners
+
+    def load_customer_links(self, customer_ids: Iterable[int | str]) -> None:
+        """Batch-load the NetSuite ids of the customers a page of documents or payments needs."""
+        missing = {str(c) for c in customer_ids if c is not None} - set(self.customer_ids)
+        if missing:
+            for billing_id, info in links.links_for("customer", missing).items():
+                if info.netsuite_id and info.status != "deleted_in_billing":
+                    self.customer_ids[billing_id] = info.netsuite_id
+
+
+# --------------------------------------------------------------------------- NetSuite errors in words
+
+
+def netsuite_failure(error: NetSuiteError, entity: str, label: str, tran_date: str | None = None) -> Skip:
+    """A NetSuite refusal as a failed row an accountant can act on, grouped by error code."""
+    if error.is_closed_period:
+        period = (tran_date or "")[:7] or "this date"
+        message = f"the accounting period for {period} is closed in NetSuite; reopen it or change export-from"
+        cause = Cause(
+            key=f"netsuite:closed_period:{period}",
+            kind="netsuite",
+            title=f"The NetSuite accounting period {period} is closed",
+            fix_hint="Reopen the period in NetSuite, or move the export-from date past it.",
+        )
+        return Skip(message, label, cause, outcome="failed", action="upsert")
+    code = error.code or (f"HTTP {error.status}" if error.status else type(error).__name__)
+    where = f" (field {error.path})" if error.path else ""
+    detail = (error.detail or "").removeprefix("Error while accessing a resource.").strip() or code
+    message = f"NetSuite refused this {ENTITY_WORDS[entity]}: {detail}{where} [{code}]"
+    cause = Cause(
+        key=f"netsuite:{code}",
+        kind="netsuite",
+        title=f"NetSuite refuses records with {code}: {detail}",
+        fix_hint="Correct the record or the mapping NetSuite names, then run the export again.",
+    )
+    return Skip(message, label, cause, outcome="failed", action="upsert")
+
+
+# --------------------------------------------------------------------------- the mechanism
+
+
+def _pages(records: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(records)
+    while page := list(islice(iterator, size)):
+        yield page
+
+
+def _push(ctx: SyncContext, export: Export, billing_id: str, write: Write, link: links.LinkInfo | None):
+    """Worker thread: write one record to NetSuite (and its id back to billing); no DB access."""
+    client = ctx.netsuite
+    if (
+        link is not None
+        and link.netsuite_id
+        and link.external_id != links.external_id(export.entity, billing_id)
+    ):
+        # Paired with a record someone else created: update that record by its internal id and
+        # give it our externalId, so every later push is an idempotent upsert.
+        payload = {**write.payload, "externalId": links.external_id(export.entity, billing_id)}
+        client.update(export.record_type, link.netsuite_id, payload, replace=write.replace)
+        netsuite_id = link.netsuite_id
+    else:
+        netsuite_id = client.upsert(
+            export.record_type,
+            links.external_id(export.entity, billing_id),
+            write.payload,
+            replace=write.replace,
+        )
+    note = write.note
+    attribute = ctx.setting("splynx_accounting_id_attribute")
+    if attribute and write.billing_accounting_id is not None and write.billing_accounting_id != netsuite_id:
+        try:
+            ctx.billing.record_accounting_id(export.entity, int(billing_id), netsuite_id, attribute)
+        except STOPPING_BILLING:
+            raise
+        except BillingError as exc:
+            note = f"{note}; " if note else ""
+            note += f"could not store the NetSuite id in the billing attribute '{attribute}': {exc}"
+    return netsuite_id, note
+
+
+def record_skip(ledger: RunLedger, entity: str, billing_id: str, skip: Skip) -> None:
+    ledger.record(
+        entity=entity,
+        billing_id=billing_id,
+        outcome=skip.outcome,
+        action=skip.action,
+        message=skip.message,
+        cause=skip.cause,
+        label=skip.label or None,
+    )
+    if skip.extra_causes and not ledger.dry_run:
+        # RunLedger.record files one cause per call; the others are filed the same way.
+        for cause in skip.extra_causes:
+            ledger._file_problem(cause, entity, str(billing_id), skip.label or None)
+
+
+def _examine(
+    run: ExportRun, export: Export, record: Any, link: links.LinkInfo | None
+) -> tuple[_Pending, Write] | None:
+    """Decide one record locally; returns what to push, or None when it was recorded already."""
+    ledger = run.ledger
+    billing_id = str(export.billing_id(record))
+    if export.entity == "customer":
+        run.customers_done.add(billing_id)
+    if export.is_deleted(record):
+        _report_deleted(run, export, billing_id, link)
+        return None
+    prepared = export.prepare(record, link)
+    if isinstance(prepared, Skip):
+        _record_failure(run, export, billing_id, prepared)
+        return None
+    digest = links.content_hash(export.record_type, prepared.payload)
+    if link is not None and link.netsuite_id and link.content_hash == digest and link.status == "synced":
+        ledger.record(
+            entity=export.entity,
+            billing_id=billing_id,
+            outcome="unchanged",
+            action="none",
+            netsuite_id=link.netsuite_id,
+            label=prepared.label,
+        )
+        return None
+    known = link is not None and bool(link.netsuite_id)
+    if run.dry_run:
+        ledger.record(
+            entity=export.entity,
+            billing_id=billing_id,
+            outcome="would_update" if known else "would_create",
+            action="update" if known else "create",
+            netsuite_id=link.netsuite_id if known else None,
+            message=prepared.note or None,
+            label=prepared.label,
+        )
+        return None
+    pending = _Pending(
+        billing_id, prepared.label, digest, known, prepared.note, link, prepared.payload.get("tranDate")
+    )
+    return pending, prepared
+
+
+def _record_failure(run: ExportRun, export: Export, billing_id: str, skip: Skip) -> None:
+    if export.entity == "customer":
+        run.customer_failures[billing_id] = skip.message
+    record_skip(run.ledger, export.entity, billing_id, skip)
+
+
+def _settle(run: ExportRun, export: Export, pending: _Pending, future: Future) -> str | None:
+    """Record one finished write (calling thread only); returns the NetSuite id on success."""
+    ledger = run.ledger
+    try:
+        netsuite_id, note = future.result()
+    except STOPPING_NETSUITE + STOPPING_BILLING:
+        raise
+    except NetSuiteError as error:
+        skip = netsuite_failure(error, export.entity, pending.label, pending.tran_date)
+        _record_failure(run, export, pending.billing_id, skip)
+        return None
+    except (ValueError, BillingUnavailable) as error:
+        skip = Skip(f"could not be sent: {error}", pending.label, outcome="failed", action="upsert")
+        _record_failure(run, export, pending.billing_id, skip)
+        return None
+    links.save_link(
+        export.entity, pending.billing_id, netsuite_id, content_hash=pending.hash, known=pending.known
+    )
+    if export.entity == "customer":
+        run.customer_ids[pending.billing_id] = netsuite_id
+    ledger.record(
+        entity=export.entity,
+        billing_id=pending.billing_id,
+        outcome="updated" if pending.known else "created",
+        action="update" if pending.known else "create",
+        netsuite_id=netsuite_id,
+        message=pending.note or None,
+        label=pending.label,
+    )
+    return netsuite_id
+
+
+def export_one(run: ExportRun, export: Export, record: Any) -> None:
+    """Export a single record synchronously through the same steps (a document's customer)."""
+    billing_id = str(export.billing_id(record))
+    found = _examine(run, export, record, links.links_for(export.entity, [billing_id]).get(billing_id))
+    if found is None:
+        return
+    pending, write = found
+    future: Future = Future()
+    try:
+        future.set_result(_push(run.ctx, export, billing_id, write, pending.link))
+    except (NetSuiteError, BillingError, ValueError) as error:
+        future.set_exception(error)
+    _settle(run, export, pending, future)
+
+
+def run_export(run: ExportRun, export: Export, records: Iterable[Any]) -> dict[str, int]:
+    """Export ``records`` (a lazy billing generator) and return this export's outcome counts."""
+    ctx, ledger = run.ctx, run.ledger
+    before = dict(ledger.counts)
+    seen: set[str] = set()
+    in_flight: dict[Future, _Pending] = {}
+    limit = max(1, ctx.concurrency) * 2
+
+    def settle(futures: Iterable[Future]) -> None:
+        for future in futures:
+            _settle(run, export, in_flight.pop(future), future)
+
+    if not run.dry_run:
+        _ = ctx.netsuite  # build the shared client here, not racing in the worker threads
+    pool = ThreadPoolExecutor(
+        max_workers=max(1, ctx.concurrency), thread_name_prefix=f"export-{export.entity}"
+    )
+    try:
+        for page in _pages(records, PAGE_SIZE):
+            ledger.add_total(len(page))
+            if export.before_page is not None:
+                export.before_page(page)
+            page_links = links.links_for(export.entity, (export.billing_id(r) for r in page))
+            for record in page:
+                billing_id = str(export.billing_id(record))
+                seen.add(billing_id)
+                if export.entity == "customer" and billing_id in run.customers_done:
+                    continue  # already recorded in this run as a document's customer
+                found = _examine(run, export, record, page_links.get(billing_id))
+                if found is None:
+                    continue
+                pending, write = found
+                future = pool.submit(_push, ctx, export, billing_id, write, pending.link)
+                in_flight[future] = pending
+                if len(in_flight) >= limit:
+                    done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                    settle(done)
+            # Results of finished writes are recorded between pages too, keeping links fresh.
+            settle([f for f in list(in_flight) if f.done()])
+        while in_flight:
+            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            settle(done)
+    finally:
+        for future in in_flight:
+            future.cancel()
+        pool.shutdown(wait=True)
+    if export.confirm_deleted is not None:
+        _detect_deleted(run, export, seen)
+    ledger.commit()
+    return {k: v - before.get(k, 0) for k, v in ledger.counts.items() if v - before.get(k, 0)}
+
+
+def _report_deleted(run: ExportRun, export: Export, billing_id: str, link: links.LinkInfo | None) -> None:
+    """A billing record deleted after it was synced needs a person: NetSuite keeps its copy."""
+    if link is None or not link.netsuite_id or link.status == "deleted_in_billing":
+        return  # never synced (nothing to do) or already reported
+    word = ENTITY_WORDS[export.entity]
+    if not run.dry_run:
+        links.set_status(export.entity, billing_id, "deleted_in_billing", f"{word} deleted in billing")
+    run.ledger.record(
+        entity=export.entity,
+        billing_id=billing_id,
+        outcome="skipped",
+        action="deleted_in_billing",
+        netsuite_id=link.netsuite_id,
+        message=(
+            f"needs attention: {word} {billing_id} was deleted in billing after it was synced; "
+            f"NetSuite record {link.netsuite_id} still exists — void or delete it there if that is right"
+        ),
+        cause=Cause(
+            key=f"deleted_in_billing:{export.entity}",
+            kind="deleted_in_billing",
+            title=f"{word.capitalize()}s deleted in billing after they were synced to NetSuite",
+            fix_hint="Void or delete the NetSuite copies, or restore the billing records.",
+        ),
+    )
+
+
+def _detect_deleted(run: ExportRun, export: Export, seen: set[str]) -> None:
+    """Linked records the pass did not see are checked one by one (usually none or a few)."""
+    unseen = [billing_id for billing_id in links.synced_billing_ids(export.entity) if billing_id not in seen]
+    for start in range(0, len(unseen), PAGE_SIZE):
+        chunk = unseen[start : start + PAGE_SIZE]
+        page_links = links.links_for(export.entity, chunk)
+        for billing_id in chunk:
+            if export.confirm_deleted(billing_id):
+                _report_deleted(run, export, billing_id, page_links.get(billing_id))

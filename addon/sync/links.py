@@ -1,0 +1,146 @@
+"""The link table as the exports see it: batch lookups, upserts, external ids, content hashes.
+
+Links are read as plain snapshots (:class:`LinkInfo`), never as live ORM rows: the ledger
+commits every few dozen records and a committed row would lazily re-query itself on each
+attribute access, one SELECT per record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+
+from addon.extension import session
+from addon.models import Link, utcnow
+
+# Deterministic externalIds (engine contract): letters, digits and '-' only, so `eid:` URLs work
+# (netsuite-rest.md §4.3, §9.16).
+EXTERNAL_ID_PREFIXES = {
+    "customer": "splynx-customer-",
+    "invoice": "splynx-invoice-",
+    "credit_note": "splynx-creditnote-",
+    "payment": "splynx-payment-",
+}
+# SQL IN lists stay well below every database's parameter limit.
+_IN_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """What an export needs to know about one existing link."""
+
+    billing_id: str
+    netsuite_id: str | None
+    external_id: str | None
+    content_hash: str | None
+    origin: str
+    status: str
+
+
+def external_id(entity: str, billing_id: int | str) -> str:
+    """The externalId every NetSuite record created from ``entity`` ``billing_id`` carries."""
+    return f"{EXTERNAL_ID_PREFIXES[entity]}{billing_id}"
+
+
+def billing_id_from_external_id(value: str | None) -> tuple[str, str] | None:
+    """(entity, billing id) when ``value`` is one of our externalIds, else None (the echo guard)."""
+    for entity, prefix in EXTERNAL_ID_PREFIXES.items():
+        if value and value.startswith(prefix) and value[len(prefix) :].isdigit():
+            return entity, value[len(prefix) :]
+    return None
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value else "0"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    return value
+
+
+def content_hash(record_type: str, payload: dict) -> str:
+    """sha256 of the canonical JSON of what would be sent: equal hashes mean nothing to push."""
+    text = json.dumps([record_type, _canonical(payload)], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def links_for(entity: str, billing_ids: Iterable[int | str]) -> dict[str, LinkInfo]:
+    """The links of a page of billing records, in one query per 500 ids."""
+    keys = sorted({str(i) for i in billing_ids})
+    found: dict[str, LinkInfo] = {}
+    for start in range(0, len(keys), _IN_CHUNK):
+        rows = session().execute(
+            select(
+                Link.billing_id,
+                Link.netsuite_id,
+                Link.external_id,
+                Link.content_hash,
+                Link.origin,
+                Link.status,
+            ).where(Link.entity == entity, Link.billing_id.in_(keys[start : start + _IN_CHUNK]))
+        )
+        for row in rows:
+            found[row.billing_id] = LinkInfo(*row)
+    return found
+
+
+def synced_billing_ids(entity: str) -> Iterator[str]:
+    """Billing ids of every link we pushed that is still considered live (status 'synced')."""
+    query = select(Link.billing_id).where(
+        Link.entity == entity, Link.status == "synced", Link.origin == "billing"
+    )
+    yield from session().scalars(query.execution_options(yield_per=1000))
+
+
+def save_link(
+    entity: str,
+    billing_id: int | str,
+    netsuite_id: str,
+    *,
+    content_hash: str | None,
+    known: bool,
+    origin: str = "billing",
+    status: str = "synced",
+) -> None:
+    """Record that ``billing_id`` is NetSuite ``netsuite_id`` (no commit; the ledger commits).
+
+    ``known`` says whether a link row was read for this record; without one a row is
+    inserted directly, with one it is updated in place by one UPDATE statement.
+    """
+    values = {
+        "netsuite_id": netsuite_id,
+        "external_id": external_id(entity, billing_id),
+        "content_hash": content_hash,
+        "origin": origin,
+        "status": status,
+        "last_error": None,
+        "synced_at": utcnow(),
+    }
+    if known:
+        result = session().execute(
+            update(Link).where(Link.entity == entity, Link.billing_id == str(billing_id)).values(**values)
+        )
+        if result.rowcount:
+            return
+    session().add(Link(entity=entity, billing_id=str(billing_id), **values))
+    session().flush()
+
+
+def set_status(entity: str, billing_id: int | str, status: str, last_error: str | None = None) -> None:
+    """Change one link's status (e.g. 'deleted_in_billing'); no commit."""
+    session().execute(
+        update(Link)
+        .where(Link.entity == entity, Link.billing_id == str(billing_id))
+        .values(status=status, last_error=last_error)
+    )

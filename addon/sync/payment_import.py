@@ -1,0 +1,348 @@
+"""NetSuite customer payments into billing ('new': since the last import; 'all': since import_from).
+
+Each NetSuite payment becomes one or more pieces on the billing side: a billing
+payment on every billing invoice it was applied to (matched through the
+invoice links), and the rest either as a payment on the customer's account
+(setting ``payments_without_documents``) or as a line of the month's/day's
+payment statement ("NetSuite payments 2025-03"). Each piece gets its own Link
+(origin 'netsuite', ``external_id`` 'ns-payment-<id>:<piece>') written right
+after it is created, so a rerun — even after a crash halfway through a
+payment — never creates a piece twice.
+
+The cursor for 'new' is the highest NetSuite payment id among those links:
+internal ids only grow, even for backdated payments. Payments skipped or failed
+earlier (e.g. customer not linked yet) are retried by 'new' while their problem
+is open, and by 'all' always. Edits made in NetSuite after a payment was
+imported are not carried over.
+
+Payment method: the payment_method mapping whose NetSuite bank account is the
+payment's ``account``; when no mapping says otherwise, the first active billing
+method. The account is read with one GET only when mappings use several
+different bank accounts (SuiteQL's transaction table has no account column, §6.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import islice
+
+from sqlalchemy import Integer, cast, func, select
+
+from addon.billing import BillingError, PaymentStatementLine
+from addon.extension import session
+from addon.models import Link, Mapping, Problem, ProblemRecord, utcnow
+from addon.netsuite import NetSuiteNotFound
+from addon.sync.context import SyncContext
+from addon.sync.ledger import Cause, RunLedger
+
+ECHO_PREFIX = "splynx-payment-"
+BATCH = 200
+IMPORTING_DIRECTIONS = ("netsuite_to_splynx", "bidirectional")
+UNKNOWN_CUSTOMER = Cause(
+    key="unlinked:payment_customer",
+    kind="unlinked",
+    title="NetSuite payments from customers not linked to a billing customer",
+    fix_hint="Match or pair these customers (Customers page), then import the payments again.",
+    fix_kind="customer",
+)
+
+
+@dataclass(frozen=True)
+class NetSuitePayment:
+    id: str
+    tranid: str
+    external_id: str
+    customer: str
+    amount: Decimal
+    date: date
+    memo: str
+
+    @property
+    def key(self) -> str:
+        """The ledger/problem key: the billing record does not exist yet."""
+        return f"netsuite:{self.id}"
+
+
+@dataclass(frozen=True)
+class Piece:
+    suffix: str  # NetSuite invoice id, or 'rest'
+    amount: Decimal
+    billing_invoice_id: int | None
+
+
+def import_payments(ctx: SyncContext, ledger: RunLedger) -> None:
+    """Operation: NetSuite payments created since the last imported one (plus open retries)."""
+    _import(ctx, ledger, everything=False)
+
+
+def import_all_payments(ctx: SyncContext, ledger: RunLedger) -> None:
+    """Operation: every NetSuite payment dated on/after import_from; imported ones stay unchanged."""
+    _import(ctx, ledger, everything=True)
+
+
+def _import(ctx: SyncContext, ledger: RunLedger, everything: bool) -> None:
+    direction = ctx.setting("payment_direction")
+    if direction not in IMPORTING_DIRECTIONS:
+        message = "payment import is off: direction is Splynx→NetSuite"
+        ledger.phase(message)
+        ledger.note(message)
+        return
+    where = ["t.type = 'CustPymt'", f"(t.externalid IS NULL OR t.externalid NOT LIKE '{ECHO_PREFIX}%')"]
+    import_from = ctx.setting("import_from")
+    if import_from:
+        where.append(f"t.trandate >= TO_DATE('{import_from.isoformat()}', 'YYYY-MM-DD')")
+    if not everything:
+        cursor = session().scalar(
+            select(func.max(cast(Link.netsuite_id, Integer))).where(
+                Link.entity == "payment", Link.origin == "netsuite"
+            )
+        )
+        retry = _open_retries()
+        newer = [f"t.id > {int(cursor)}"] if cursor is not None else ["1 = 1"]
+        if retry:
+            newer.append(f"t.id IN ({', '.join(str(int(i)) for i in retry)})")
+        where.append(f"({' OR '.join(newer)})")
+    rows = ctx.netsuite.suiteql_keyset(
+        "SELECT t.id, t.tranid, t.externalid, t.entity, t.foreigntotal, t.memo, "
+        "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate FROM transaction t",
+        where=" AND ".join(where),
+        key="t.id",
+    )
+    ledger.phase("Importing NetSuite payments")
+    importer = _Importer(ctx, ledger, import_from)
+    for batch in _chunks((_payment(row) for row in rows), BATCH):
+        ledger.add_total(len(batch))
+        importer.run_batch(batch)
+    ledger.set_result({"statements": sorted(importer.statements_used)})
+
+
+def _open_retries() -> list[str]:
+    keys = session().scalars(
+        select(ProblemRecord.billing_id)
+        .join(Problem, Problem.id == ProblemRecord.problem_id)
+        .where(
+            ProblemRecord.entity == "payment",
+            ProblemRecord.billing_id.like("netsuite:%"),
+            Problem.resolved.is_(False),
+        )
+    )
+    return [key.split(":", 1)[1] for key in keys if key.split(":", 1)[1].isdigit()]
+
+
+def _payment(row: dict) -> NetSuitePayment:
+    return NetSuitePayment(
+        id=str(row["id"]),
+        tranid=row.get("tranid", ""),
+        external_id=row.get("externalid", ""),
+        customer=str(row.get("entity", "")),
+        # The sign of `foreigntotal` for payments is unconfirmed (§6.2): a payment is money in.
+        amount=abs(Decimal(row.get("foreigntotal", "0"))),
+        date=date.fromisoformat(row["trandate"]),
+        memo=row.get("memo", ""),
+    )
+
+
+def _chunks(items, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _links_by_netsuite_id(entity: str, netsuite_ids: list[str]) -> dict[str, list[Link]]:
+    found: dict[str, list[Link]] = {}
+    if netsuite_ids:
+        for link in session().scalars(
+            select(Link).where(Link.entity == entity, Link.netsuite_id.in_(netsuite_ids))
+        ):
+            found.setdefault(link.netsuite_id, []).append(link)
+    return found
+
+
+class _Importer:
+    """One run's state: statements found or opened, payment methods, the batch lookups."""
+
+    def __init__(self, ctx: SyncContext, ledger: RunLedger, import_from: date | None):
+        self.ctx, self.ledger, self.import_from = ctx, ledger, import_from
+        self.statements: dict[str, int] = {}
+        self.statements_used: set[str] = set()
+        self._methods: dict[str, int] | None = None
+        self._default_method: int | None = None
+
+    # -- lookups --------------------------------------------------------------------------------
+
+    def _applications(self, payment_ids: list[str]) -> dict[str, list[tuple[str, Decimal]]]:
+        """NetSuite invoice applications of these payments (§6.2 line-link table), one query."""
+        applied: dict[str, list[tuple[str, Decimal]]] = {}
+        ids = ", ".join(str(int(i)) for i in payment_ids)  # ints only: safe to inline (§6.1)
+        query = (
+            "SELECT l.nextdoc, l.previousdoc, l.foreignamount FROM nexttransactionlinelink l "  # noqa: S608
+            f"WHERE l.nexttype = 'CustPymt' AND l.previoustype = 'CustInvc' AND l.nextdoc IN ({ids}) "
+            "ORDER BY l.nextdoc ASC, l.previousdoc ASC"
+        )
+        for row in self.ctx.netsuite.suiteql(query):
+            applied.setdefault(str(row["nextdoc"]), []).append(
+                (str(row["previousdoc"]), abs(Decimal(row["foreignamount"])))
+            )
+        return applied
+
+    def _method_for(self, payment: NetSuitePayment) -> int:
+        if self._methods is None:
+            self._methods = {
+                m.netsuite_id: int(m.billing_id)
+                for m in session().scalars(
+                    select(Mapping).where(Mapping.kind == "payment_method").order_by(Mapping.billing_id)
+                )
+            }
+            active = [m.id for m in self.ctx.billing.payment_methods() if m.is_active]
+            self._default_method = min(active) if active else 1
+        if len(self._methods) > 1:
+            try:
+                account = (
+                    self.ctx.netsuite.get("customerPayment", payment.id, fields="account").get("account")
+                    or {}
+                )
+            except NetSuiteNotFound:
+                account = {}
+            if str(account.get("id")) in self._methods:
+                return self._methods[str(account["id"])]
+        if len(self._methods) == 1:
+            return next(iter(self._methods.values()))
+        return self._default_method
+
+    def _statement_for(self, day: date, method_id: int) -> int:
+        title = f"NetSuite payments {day:%Y-%m-%d}" if self.ctx.setting("statement_grouping") == "day" else (
+            f"NetSuite payments {day:%Y-%m}"
+        )  # fmt: skip
+        if title not in self.statements:
+            found = next(iter(self.ctx.billing.payment_statements(title=title)), None)
+            self.statements[title] = (
+                found.id if found else self.ctx.billing.create_payment_statement(title, method_id)
+            )
+        self.statements_used.add(title)
+        return self.statements[title]
+
+    # -- the batch ------------------------------------------------------------------------------
+
+    def run_batch(self, batch: list[NetSuitePayment]) -> None:
+        ids = [p.id for p in batch]
+        own = _links_by_netsuite_id("payment", ids)
+        customers = _links_by_netsuite_id("customer", sorted({p.customer for p in batch}))
+        applications = self._applications(ids)
+        invoice_links = _links_by_netsuite_id(
+            "invoice", sorted({doc for apps in applications.values() for doc, _ in apps})
+        )
+        for payment in batch:
+            links = own.get(payment.id, [])
+            self._one(
+                payment,
+                links,
+                customers.get(payment.customer, []),
+                applications.get(payment.id, []),
+                invoice_links,
+            )
+
+    def _record(
+        self, payment: NetSuitePayment, outcome: str, message: str, cause: Cause | None = None
+    ) -> None:
+        self.ledger.record(
+            entity="payment",
+            billing_id=payment.key,
+            outcome=outcome,
+            action="import",
+            netsuite_id=payment.id,
+            direction="import",
+            message=message,
+            cause=cause,
+            label=f"NetSuite payment {payment.tranid or payment.id}",
+        )
+
+    def _one(self, payment, links, customer_links, applications, invoice_links) -> None:
+        if payment.external_id.startswith(ECHO_PREFIX) or any(link.origin == "billing" for link in links):
+            self._record(payment, "skipped", "Exported from billing: never imported back")
+            return
+        if self.import_from and payment.date < self.import_from:
+            self._record(payment, "skipped", f"Dated before the import-from date {self.import_from}")
+            return
+        pieces = self._pieces(payment, applications, invoice_links)
+        done = {link.external_id for link in links}
+        todo = [piece for piece in pieces if self._piece_key(payment, piece) not in done]
+        if not todo:
+            self._record(payment, "unchanged", "Already imported")
+            return
+        if not customer_links:
+            self._record(
+                payment, "skipped", f"NetSuite customer {payment.customer} is not linked to a billing customer",
+                cause=UNKNOWN_CUSTOMER,
+            )  # fmt: skip
+            return
+        customer_id = int(customer_links[0].billing_id)
+        if self.ledger.dry_run:
+            self._record(payment, "would_import", self._describe(payment, todo))
+            return
+        try:
+            for piece in todo:
+                self._create_piece(payment, piece, customer_id)
+        except BillingError as exc:
+            from addon.sync.operations import STOPPING_ERRORS
+
+            if isinstance(exc, STOPPING_ERRORS):
+                raise
+            self._record(payment, "failed", f"Billing refused it: {exc}")
+            return
+        self._record(payment, "imported", self._describe(payment, todo))
+
+    def _pieces(self, payment: NetSuitePayment, applications, invoice_links) -> list[Piece]:
+        pieces, rest = [], payment.amount
+        for doc, amount in applications:
+            linked = invoice_links.get(doc)
+            if linked and amount > 0:
+                pieces.append(Piece(doc, amount, int(linked[0].billing_id)))
+                rest -= amount
+        if rest > 0:
+            pieces.append(Piece("rest", rest, None))
+        return pieces
+
+    @staticmethod
+    def _piece_key(payment: NetSuitePayment, piece: Piece) -> str:
+        return f"ns-payment-{payment.id}:{piece.suffix}"
+
+    def _describe(self, payment: NetSuitePayment, pieces: list[Piece]) -> str:
+        parts = []
+        for piece in pieces:
+            if piece.billing_invoice_id is not None:
+                parts.append(f"{piece.amount} on invoice {piece.billing_invoice_id}")
+            elif self.ctx.setting("payments_without_documents"):
+                parts.append(f"{piece.amount} on the customer's account")
+            else:
+                parts.append(f"{piece.amount} as a payment statement line")
+        return f"Payment {payment.tranid} of {payment.date}: " + "; ".join(parts)
+
+    def _create_piece(self, payment: NetSuitePayment, piece: Piece, customer_id: int) -> None:
+        method_id = self._method_for(payment)
+        reference = payment.tranid or f"NS-{payment.id}"
+        comment = f"Imported from NetSuite payment {reference}"
+        if piece.billing_invoice_id is not None or self.ctx.setting("payments_without_documents"):
+            billing_id = str(
+                self.ctx.billing.create_payment(
+                    customer_id, piece.amount, payment.date, method_id,
+                    invoice_id=piece.billing_invoice_id, reference=reference, comment=comment,
+                )
+            )  # fmt: skip
+        else:
+            statement_id = self._statement_for(payment.date, method_id)
+            line = PaymentStatementLine(
+                amount=piece.amount, payment_date=payment.date, customer_id=customer_id,
+                reference=reference, comment=comment,
+            )  # fmt: skip
+            billing_id = (
+                f"statement:{statement_id}:{self.ctx.billing.add_payment_statement_line(statement_id, line)}"
+            )
+        session().add(
+            Link(entity="payment", billing_id=billing_id, netsuite_id=payment.id,
+                 external_id=self._piece_key(payment, piece), origin="netsuite", status="synced", synced_at=utcnow())
+        )  # fmt: skip
+        # Durable before the next billing write: a rerun must see this piece as done.
+        self.ledger.commit()

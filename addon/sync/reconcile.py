@@ -1,0 +1,243 @@
+"""Reconciliation: do billing and NetSuite agree on a period's invoices, credit notes and payments?
+
+Billing side: every document/payment the exports would send (dated in the
+period, not deleted, not before ``export_from``, payments of pushed methods,
+not imported from NetSuite). NetSuite side: transactions whose externalId
+starts with 'splynx-' (ours), read with one keyset SuiteQL stream per type
+(§6.2 ``transaction``). Documents are paired by externalId and compared by
+gross total; the report lists every one that disagrees. Money is Decimal,
+written as strings so the report is JSON.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from itertools import islice
+
+from sqlalchemy import select
+
+from addon.extension import session
+from addon.models import Link
+from addon.sync.context import SyncContext
+from addon.sync.ledger import RunLedger
+
+MAX_LISTED = 500
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    entity: str
+    tran_type: str  # transaction.type (§6.2)
+    external_prefix: str
+
+
+ENTITIES = (
+    EntitySpec("invoice", "CustInvc", "splynx-invoice-"),
+    EntitySpec("credit_note", "CustCred", "splynx-creditnote-"),
+    EntitySpec("payment", "CustPymt", "splynx-payment-"),
+)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One record on one side: what is compared."""
+
+    id: str
+    number: str
+    day: date
+    total: Decimal
+
+
+def _as_date(value, default: date) -> date:
+    if value in (None, ""):
+        return default
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _chunks(items, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _billing_records(ctx: SyncContext, entity: str, date_from: date, date_to: date) -> dict[str, Side]:
+    export_from = ctx.setting("export_from")
+    start = max(date_from, export_from) if export_from else date_from
+    billing = ctx.billing
+    found: dict[str, Side] = {}
+    if entity == "payment":
+        pushed = {str(m) for m in ctx.setting("payment_methods_push")}
+        for page in _chunks(billing.payments(date_from=start, date_to=date_to), 500):
+            imported = set(
+                session().scalars(
+                    select(Link.billing_id).where(
+                        Link.entity == "payment",
+                        Link.origin == "netsuite",
+                        Link.billing_id.in_([str(p.id) for p in page]),
+                    )
+                )
+            )
+            for p in page:
+                if (
+                    str(p.id) in imported
+                    or (pushed and str(p.payment_method_id) not in pushed)
+                    or p.date is None
+                ):
+                    continue
+                found[str(p.id)] = Side(str(p.id), p.receipt_number, p.date, abs(p.amount))
+        return found
+    documents = billing.invoices if entity == "invoice" else billing.credit_notes
+    for doc in documents(date_from=start, date_to=date_to):
+        if doc.is_deleted or doc.date is None:
+            continue
+        found[str(doc.id)] = Side(str(doc.id), doc.number, doc.date, abs(doc.total))
+    return found
+
+
+def _netsuite_records(ctx: SyncContext, spec: EntitySpec, date_from: date, date_to: date) -> dict[str, Side]:
+    """Our transactions of one type in the period, keyed by billing id (from the externalId)."""
+    where = (
+        f"t.type = '{spec.tran_type}' AND t.externalid LIKE '{spec.external_prefix}%' "
+        f"AND t.trandate >= TO_DATE('{date_from.isoformat()}', 'YYYY-MM-DD') "
+        f"AND t.trandate <= TO_DATE('{date_to.isoformat()}', 'YYYY-MM-DD')"
+    )
+    rows = ctx.netsuite.suiteql_keyset(
+        "SELECT t.id, t.tranid, t.externalid, t.foreigntotal, TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate "
+        "FROM transaction t",
+        where=where,
+        key="t.id",
+    )
+    found = {}
+    for row in rows:
+        billing_id = row["externalid"].removeprefix(spec.external_prefix)
+        # The sign NetSuite gives credit memos and payments in `foreigntotal` is unconfirmed (§6.2).
+        total = abs(Decimal(row.get("foreigntotal", "0")))
+        found[billing_id] = Side(
+            str(row["id"]), row.get("tranid", ""), date.fromisoformat(row["trandate"]), total
+        )
+    return found
+
+
+def _links(entity: str, billing_ids: list[str]) -> dict[str, str | None]:
+    links: dict[str, str | None] = {}
+    for page in _chunks(billing_ids, 500):
+        for billing_id, netsuite_id in session().execute(
+            select(Link.billing_id, Link.netsuite_id).where(
+                Link.entity == entity, Link.origin == "billing", Link.billing_id.in_(page)
+            )
+        ):
+            links[billing_id] = netsuite_id
+    return links
+
+
+def _money(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.01")), "f")
+
+
+def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
+    """The report for the period (default: the last twelve months up to today).
+
+    ``entities``: per type, count and total per side, the difference and ``agree``;
+    ``months``: net sales per month and side (for the chart) with each type's totals
+    in ``by_entity``; ``agree``: nothing disagrees; ``discrepancies``: documents that disagree
+    (``problem`` is missing_in_netsuite, total_differs, not_exported, only_in_netsuite
+    or link_differs), at most 500 listed, ``discrepancy_count`` counts them all.
+    """
+    date_to = _as_date(date_to, date.today())
+    date_from = _as_date(date_from, (date_to.replace(day=1) - timedelta(days=335)).replace(day=1))
+    entities, discrepancies = {}, []
+    monthly: dict[str, dict] = defaultdict(dict)
+    for spec in ENTITIES:
+        billing = _billing_records(ctx, spec.entity, date_from, date_to)
+        netsuite = _netsuite_records(ctx, spec, date_from, date_to)
+        links = _links(spec.entity, sorted(billing))
+        sums = {"billing": Decimal(0), "netsuite": Decimal(0)}
+        for side, records in (("billing", billing), ("netsuite", netsuite)):
+            for record in records.values():
+                sums[side] += record.total
+                month = monthly[f"{record.day:%Y-%m}"].setdefault(
+                    spec.entity, {"billing": Decimal(0), "netsuite": Decimal(0)}
+                )
+                month[side] += record.total
+        entities[spec.entity] = {
+            "billing_count": len(billing),
+            "billing_total": _money(sums["billing"]),
+            "netsuite_count": len(netsuite),
+            "netsuite_total": _money(sums["netsuite"]),
+            "difference": _money(sums["billing"] - sums["netsuite"]),
+        }
+        first_discrepancy = len(discrepancies)
+        for billing_id in sorted(set(billing) | set(netsuite), key=lambda k: (len(k), k)):
+            ours, theirs = billing.get(billing_id), netsuite.get(billing_id)
+            problem = None
+            if ours is not None and theirs is None:
+                problem = "missing_in_netsuite" if links.get(billing_id) else "not_exported"
+            elif ours is None:
+                problem = "only_in_netsuite"
+            elif ours.total != theirs.total:
+                problem = "total_differs"
+            elif links.get(billing_id) not in (None, theirs.id):
+                problem = "link_differs"
+            if problem:
+                discrepancies.append(
+                    {
+                        "entity": spec.entity,
+                        "billing_id": billing_id,
+                        "netsuite_id": theirs.id if theirs else links.get(billing_id),
+                        "number": (ours or theirs).number,
+                        "date": (ours or theirs).day.isoformat(),
+                        "problem": problem,
+                        "billing_total": _money(ours.total) if ours else None,
+                        "netsuite_total": _money(theirs.total) if theirs else None,
+                    }
+                )
+        entities[spec.entity]["discrepancies"] = len(discrepancies) - first_discrepancy
+        entities[spec.entity]["agree"] = not entities[spec.entity]["discrepancies"]
+    return {
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        "entities": entities,
+        "months": [_month(month, values) for month, values in sorted(monthly.items())],
+        "agree": not discrepancies,
+        "discrepancy_count": len(discrepancies),
+        "discrepancies": discrepancies[:MAX_LISTED],
+    }
+
+
+def _month(month: str, values: dict) -> dict:
+    """One chart bar pair: net sales (invoices less credit notes) per side, plus each type's totals."""
+    zero = {"billing": Decimal(0), "netsuite": Decimal(0)}
+    invoices, credits = values.get("invoice", zero), values.get("credit_note", zero)
+    return {
+        "month": month,
+        **{side: _money(invoices[side] - credits[side]) for side in ("billing", "netsuite")},
+        "by_entity": {
+            entity: {side: _money(v) for side, v in sides.items()} for entity, sides in values.items()
+        },
+    }
+
+
+def reconcile(ctx: SyncContext, ledger: RunLedger, date_from=None, date_to=None) -> None:
+    """Operation: build the reconciliation report, log one row per entity type, keep the report."""
+    ledger.phase("Reconciling", total=len(ENTITIES))
+    report = reconciliation(ctx, date_from, date_to)
+    for spec in ENTITIES:
+        sides = report["entities"][spec.entity]
+        disagree = sides["discrepancies"]
+        ledger.record(
+            entity=spec.entity,
+            billing_id=None,
+            outcome="skipped" if disagree else "matched",
+            action="reconcile",
+            direction="local",
+            message=(
+                f"{report['date_from']}…{report['date_to']}: billing {sides['billing_count']} "
+                f"({sides['billing_total']}), NetSuite {sides['netsuite_count']} "
+                f"({sides['netsuite_total']}); {disagree or 'none'} disagreeing"
+            ),
+        )
+    ledger.set_result(report)

@@ -1,0 +1,74 @@
+"""Small pieces the page modules share: pagination, run summaries, fix links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+from flask import request, url_for
+from sqlalchemy import func, select
+
+from addon.extension import session
+from addon.models import SyncRun
+
+PAGE_SIZE = 50
+ENTITY_LABELS = {
+    "customer": "Customers",
+    "invoice": "Invoices",
+    "credit_note": "Credit notes",
+    "payment": "Payments",
+}
+ACTIVE_STATUSES = ("queued", "running")
+
+
+@dataclass
+class Page:
+    items: list
+    number: int
+    pages: int
+    total: int
+
+    def url(self, number: int) -> str:
+        args = request.args.to_dict()
+        args["page"] = number
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def paginate(query, count_query, size: int = PAGE_SIZE) -> Page:
+    """One page of ``query`` (``?page=N``), with the total from ``count_query``."""
+    total = session().scalar(count_query) or 0
+    pages = max(1, ceil(total / size))
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    items = session().scalars(query.limit(size).offset((number - 1) * size)).all()
+    return Page(items=list(items), number=number, pages=pages, total=total)
+
+
+def last_runs(operations) -> dict[str, SyncRun]:
+    """The latest run of each operation in ``operations``."""
+    latest = (
+        select(SyncRun.operation, func.max(SyncRun.id).label("id"))
+        .where(SyncRun.operation.in_(list(operations)))
+        .group_by(SyncRun.operation)
+        .subquery()
+    )
+    runs = session().scalars(select(SyncRun).join(latest, SyncRun.id == latest.c.id))
+    return {run.operation: run for run in runs}
+
+
+def fix_url(fix_kind: str | None, fix_ref: str | None) -> str | None:
+    """The page that fixes a problem: its mapping row, or its record."""
+    if not fix_kind:
+        return None
+    from addon.views.mappings import MAPPING_PAGES
+
+    for page, kinds in MAPPING_PAGES.items():
+        if fix_kind in kinds:
+            anchor = f"row-{fix_kind}-{fix_ref}" if fix_ref else None
+            return url_for("netsuite.mappings", page=page, _anchor=anchor)
+    if fix_kind in ENTITY_LABELS:
+        if fix_kind == "customer" and fix_ref:
+            return url_for("netsuite.customers", billing_id=fix_ref)
+        return url_for("netsuite.records", entity=fix_kind, billing_id=fix_ref or None)
+    if fix_kind in ("config", "settings", "connection"):
+        return url_for("netsuite.config")
+    return None

@@ -1,0 +1,58 @@
+"""The add-on configured against both sandboxes, as an operator would set it up.
+
+``configured`` pushes an app context, starts a fresh NetSuite sandbox and a
+fresh Splynx sandbox (40 customers, seed 1) and saves the connection settings
+through ``addon.settings``; the engine then builds its clients from settings
+like in production.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class Configured:
+    """Handles on both sandboxes plus helpers to change settings and build a context."""
+
+    app: Any
+    netsuite: Any  # tests.plugins.netsuite_sandbox.NetSuiteSandboxHandle
+    splynx: Any  # tests.plugins.splynx_sandbox.SplynxSandbox
+
+    def settings(self, **values: Any) -> None:
+        """Save module settings (validated, atomically)."""
+        from addon import settings
+
+        settings.put_many(values)
+
+    def context(self):
+        """A fresh ``SyncContext`` read from the saved settings."""
+        from addon.sync.context import SyncContext
+
+        return SyncContext.from_settings()
+
+
+@pytest.fixture
+def configured(app_ctx, netsuite_sandbox, splynx_sandbox) -> Configured:
+    """App context + both sandboxes + connection settings saved (concurrency 4)."""
+    from addon import settings
+
+    settings.put_many(
+        {
+            "netsuite_account_id": netsuite_sandbox.account_id,
+            "netsuite_auth_mode": "tba",
+            "netsuite_consumer_key": netsuite_sandbox.consumer_key,
+            "netsuite_consumer_secret": netsuite_sandbox.consumer_secret,
+            "netsuite_token_id": netsuite_sandbox.token_id,
+            "netsuite_token_secret": netsuite_sandbox.token_secret,
+            "netsuite_base_url": netsuite_sandbox.url,
+            "netsuite_concurrency": 4,
+            "splynx_url": splynx_sandbox.url,
+            "splynx_api_key": splynx_sandbox.api_key,
+            "splynx_api_secret": splynx_sandbox.api_secret,
+        }
+    )
+    return Configured(app=app_ctx, netsuite=netsuite_sandbox, splynx=splynx_sandbox)
