@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 DEMO_DIR ?= $(CURDIR)/instance/demo
 
-.PHONY: install lint format test test-fast demo bench worker scheduler browser \
+.PHONY: install lint format test test-fast demo bench worker scheduler sweep browser \
         sandbox-netsuite sandbox-splynx sync load-mappings automap-categories \
         export-customers match-customers export-invoices export-credit-notes \
         export-payments import-payments import-all-payments reconcile clean
@@ -50,6 +50,9 @@ worker: $(STAMP)
 
 scheduler: $(STAMP)
 	$(FLASK) netsuite scheduler
+
+sweep: $(STAMP)
+	$(FLASK) netsuite sweep
 
 sandbox-netsuite: $(STAMP)
 	$(BIN)/python -m sandbox.netsuite --port 8801

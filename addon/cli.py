@@ -128,24 +128,15 @@ def exit_code_for(run) -> int:
 
 
 def run_with_progress_bar(name: str, dry_run: bool, params: dict):
-    """Run an operation here and now, with a progress bar when stdout is a terminal."""
-    import sys
+    """Run an operation here and now, with a progress bar; refuses to overlap a running one."""
+    from jobs import AlreadyRunning
+    from jobs import run_with_progress_bar as run_with_bar
 
-    from tqdm import tqdm
-
-    from addon.sync.operations import run_operation
-
-    with tqdm(total=0, unit="rec", disable=not sys.stdout.isatty(), leave=True) as bar:
-
-        def progress(ledger) -> None:
-            run = ledger.run
-            bar.set_description(run.phase or name)
-            if run.total and bar.total != run.total:
-                bar.total = run.total
-            bar.n = run.done
-            bar.refresh()
-
-        return run_operation(name, trigger="cli", dry_run=dry_run, params=params, progress=progress)
+    try:
+        return run_with_bar(name, trigger="cli", dry_run=dry_run, params=params)
+    except AlreadyRunning as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_CONFIG) from exc
 
 
 def _run_from_cli(name: str, dry_run: bool, params: dict) -> None:
@@ -187,6 +178,16 @@ def _register_operation_commands() -> None:
 
 
 _register_operation_commands()
+
+
+def _register_job_commands() -> None:
+    from jobs.cli import scheduler_command, sweep_command, worker_command
+
+    for command in (worker_command, scheduler_command, sweep_command):
+        netsuite_cli.add_command(command)
+
+
+_register_job_commands()
 
 
 # --- mappings, pairing and problems, for scripted deployments ------------------------------

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 EXTENSION_KEY = "netsuite"
 CONFIG_PREFIX = "NETSUITE_ADDON_"
 
-# Default cron schedules (standard five-field cron, server local time). Each
+# Default cron schedules (standard five-field cron, in UTC as rq computes due times). Each
 # still needs its toggle switched on in the module config before it runs.
 DEFAULT_CRON = {
     "export_customers": "0 1 * * *",

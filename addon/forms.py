@@ -34,6 +34,9 @@ AUTH_MODE_FIELDS = {
     ),
     "oauth2": ("netsuite_client_id", "netsuite_certificate_id", "netsuite_private_key"),
 }
+# Settings that hold a NetSuite internal id from a list 'Load mappings' caches (setting -> list):
+# once loaded they are a select of that list, before that the raw id field.
+CACHED_LIST_SETTINGS = {"subsidiary": "subsidiary", "currency": "currency", "rounding_item": "item"}
 CHOICE_LABELS = {
     "tba": "Token-based authentication (OAuth 1.0a)",
     "oauth2": "OAuth 2.0 client credentials (certificate)",
@@ -60,6 +63,8 @@ def _field_for(spec: settings.SettingSpec):
             description=description,
             render_kw={"autocomplete": "off", "spellcheck": "false"},
         )
+    if spec.key in CACHED_LIST_SETTINGS:
+        return _cached_list_field(spec)
     if spec.choices:
         choices = [(c, CHOICE_LABELS.get(c, c)) for c in spec.choices]
         return SelectField(spec.label, choices=choices, description=description)
@@ -67,6 +72,24 @@ def _field_for(spec: settings.SettingSpec):
         return BooleanField(spec.label, description=description)
     kw = {"placeholder": "YYYY-MM-DD"} if spec.key.endswith("_from") else {}
     return StringField(spec.label, validators=[Length(max=2000)], description=description, render_kw=kw)
+
+
+def _cached_list_field(spec: settings.SettingSpec):
+    from addon.sync.mappings import cached
+
+    rows = cached(CACHED_LIST_SETTINGS[spec.key], active_only=True)
+    if not rows:
+        description = (spec.help + " " if spec.help else "") + (
+            "The NetSuite internal ID; run “Load mappings” on the dashboard to choose it from a list."
+        )
+        return StringField(spec.label, validators=[Length(max=64)], description=description)
+    choices = [("", "— not set —")] + [(row.netsuite_id, f"{row.name} ({row.netsuite_id})") for row in rows]
+    saved = settings._format(settings.get(spec.key))
+    if saved and saved not in {row.netsuite_id for row in rows}:
+        # Keep a saved id the list no longer offers visible (and savable) rather than dropping it.
+        choices.append((saved, f"{saved} (not in the loaded list)"))
+    description = (spec.help + " " if spec.help else "") + "From the lists loaded by “Load mappings”."
+    return SelectField(spec.label, choices=choices, description=description)
 
 
 class _ConfigFormBase(FlaskForm):
@@ -77,12 +100,18 @@ class _ConfigFormBase(FlaskForm):
             groups.setdefault(item.group, []).append(self[item.key])
         return [(GROUP_TITLES.get(key, key.title()), fields) for key, fields in groups.items() if fields]
 
+    def forget_secrets(self) -> None:
+        """Empty every secret field, whatever was typed: a page never sends a secret back."""
+        for item in settings.SPECS:
+            if item.secret:
+                self[item.key].data = ""
+
     def load_saved(self) -> None:
         """Fill the fields from the effective values; secrets stay empty (never rendered)."""
+        self.forget_secrets()
         for item in settings.SPECS:
             field = self[item.key]
             if item.secret:
-                field.data = ""
                 continue
             value = settings.get(item.key)
             field.data = value if _is_bool(item) else settings._format(value)
@@ -158,6 +187,7 @@ class LogFilterForm(FlaskForm):
         "Outcome",
         choices=[
             ("", "All"),
+            ("not_synced", "Failed or skipped"),
             ("failed", "Failed"),
             ("skipped", "Skipped"),
             ("created", "Created"),

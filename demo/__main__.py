@@ -67,12 +67,12 @@ def admin_credentials(folder: Path) -> tuple[str, str]:
 
 def map_remaining_by_name(echo) -> None:
     """Tax rates by percentage and payment methods onto bank accounts, as an accountant would."""
-    from addon.sync.mappings import save_mapping
     from sqlalchemy import select
 
     from addon.extension import session
     from addon.models import ListCache
     from addon.sync.context import SyncContext
+    from addon.sync.mappings import save_mapping
 
     billing = SyncContext.from_settings().billing
     tax_codes = session().scalars(select(ListCache).where(ListCache.kind == "tax_code")).all()

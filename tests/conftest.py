@@ -3,4 +3,7 @@ pytest_plugins = [
     "tests.plugins.app",
     "tests.plugins.netsuite_sandbox",
     "tests.plugins.splynx_sandbox",
+    "tests.plugins.configured",
+    "tests.plugins.exports",
+    "tests.plugins.jobs",
 ]

@@ -17,7 +17,6 @@ from addon.sync.mappings import (
     unmapped_cause_key,
 )
 from addon.sync.operations import run_operation
-from tests.plugins.configured import configured  # noqa: F401 (fixture)
 
 
 def cache_count(kind: str | None = None) -> int:

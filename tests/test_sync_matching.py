@@ -10,7 +10,6 @@ from addon.models import Link, LogEntry
 from addon.sync.matching import PairingError, pair_customer, search_netsuite_customers, unpair_customer
 from addon.sync.operations import run_operation
 from addon.sync.problems import open_problems
-from tests.plugins.configured import configured  # noqa: F401 (fixture)
 
 
 def netsuite_customer(configured, name: str, **fields) -> str:  # noqa: F811

@@ -11,7 +11,6 @@ from addon.extension import session
 from addon.models import Link, LogEntry
 from addon.sync.operations import run_operation
 from addon.sync.problems import open_problems
-from tests.plugins.configured import configured  # noqa: F401 (fixture)
 
 BILLING_CUSTOMER = 1
 

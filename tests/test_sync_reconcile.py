@@ -9,7 +9,6 @@ from sqlalchemy import select
 from addon.extension import session
 from addon.models import Link
 from addon.sync.reconcile import reconciliation
-from tests.plugins.exports import configured, export_ready  # noqa: F401 (fixtures)
 
 PERIOD = {"date_from": "2024-01-01", "date_to": "2025-06-30"}
 

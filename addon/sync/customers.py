@@ -141,8 +141,9 @@ def customer_write(run: ExportRun, customer: BillingCustomer) -> Write | Skip:
     payload["email"] = email
     payload["phone"] = phone
     for key in ("subsidiary", "currency"):
-        if run.setting(key):
-            payload[key] = {"id": str(run.setting(key))}
+        chosen = run.setting_or_sole_choice(key)
+        if chosen:
+            payload[key] = {"id": chosen}
     street, city, zip_code = address
     payload["addressBook"] = {
         "items": [

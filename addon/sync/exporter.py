@@ -138,6 +138,21 @@ class ExportRun:
         key = "" if billing_id in (None, "") else str(billing_id)
         return self._mappings.get(kind, {}).get(key) or None
 
+    def setting_or_sole_choice(self, key: str) -> str | None:
+        """A list setting (subsidiary, currency), or the account's only value when unset.
+
+        A OneWorld account refuses customers without a subsidiary; when NetSuite
+        has exactly one, choosing it is no guess. With several the operator must choose.
+        """
+        if self.setting(key):
+            return str(self.setting(key))
+        if ("sole", key) not in self.cache:
+            from addon.sync.mappings import cached
+
+            rows = cached(key, active_only=True)
+            self.cache[("sole", key)] = rows[0].netsuite_id if len(rows) == 1 else None
+        return self.cache[("sole", key)]
+
     def billing_name(self, kind: str, billing_id: int | None) -> str:
         """Name of a billing list value ('category', 'tax_rate', 'payment_method'), loaded once."""
         if kind not in self._names:
@@ -247,12 +262,9 @@ def record_skip(ledger: RunLedger, entity: str, billing_id: str, skip: Skip) -> 
         action=skip.action,
         message=skip.message,
         cause=skip.cause,
+        causes=skip.extra_causes,
         label=skip.label or None,
     )
-    if skip.extra_causes and not ledger.dry_run:
-        # RunLedger.record files one cause per call; the others are filed the same way.
-        for cause in skip.extra_causes:
-            ledger._file_problem(cause, entity, str(billing_id), skip.label or None)
 
 
 def _examine(

@@ -46,6 +46,46 @@ class Cause:
     fix_ref: str | None = None
 
 
+class _ProblemBook:
+    """The run's view of open problems, loaded once so each record costs no extra query.
+
+    Only this ledger files or clears problems during its run; a concurrent run
+    of another operation touches other entities' records.
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, Problem] = {}
+        rows = session().execute(select(ProblemRecord.problem_id, ProblemRecord.entity, ProblemRecord.billing_id))
+        self._records: dict[tuple[str, str], set[int]] = {}
+        for problem_id, entity, billing_id in rows:
+            self._records.setdefault((entity, billing_id), set()).add(problem_id)
+
+    def _problem(self, cause: Cause) -> Problem:
+        problem = self._by_key.get(cause.key)
+        if problem is None:
+            problem = session().scalar(select(Problem).where(Problem.cause_key == cause.key))
+            if problem is None:
+                problem = Problem(cause_key=cause.key, kind=cause.kind, title=cause.title)
+                session().add(problem)
+            problem.title, problem.fix_hint = cause.title, cause.fix_hint
+            problem.fix_kind, problem.fix_ref = cause.fix_kind, cause.fix_ref
+            problem.resolved, problem.resolved_at, problem.last_seen = False, None, utcnow()
+            session().flush()
+            self._by_key[cause.key] = problem
+        return problem
+
+    def file(self, cause: Cause, entity: str, billing_id: str, label: str | None) -> None:
+        problem = self._problem(cause)
+        held = self._records.setdefault((entity, billing_id), set())
+        if problem.id not in held:
+            session().add(ProblemRecord(problem_id=problem.id, entity=entity, billing_id=billing_id, label=label))
+            held.add(problem.id)
+
+    def clear(self, entity: str, billing_id: str) -> None:
+        if self._records.pop((entity, billing_id), None):
+            clear_record_problems(entity, billing_id)
+
+
 def start_run(
     operation: str,
     trigger: str = "manual",
@@ -70,6 +110,7 @@ class RunLedger:
         self._pending = 0
         self._last_commit = time.monotonic()
         self._last_progress = 0.0
+        self._problems = _ProblemBook()
         run.status = "running"
         run.started_at = run.started_at or utcnow()
         run.heartbeat_at = utcnow()
@@ -106,9 +147,10 @@ class RunLedger:
         message: str | None = None,
         direction: str = "export",
         cause: Cause | None = None,
+        causes: tuple[Cause, ...] | list[Cause] = (),
         label: str | None = None,
     ) -> None:
-        """Log one record's outcome; file it under ``cause`` if it failed or was skipped for one."""
+        """Log one record's outcome; file it under each cause that blocks it."""
         billing_key = None if billing_id is None else str(billing_id)
         session().add(
             LogEntry(
@@ -124,35 +166,15 @@ class RunLedger:
         )
         self.counts[outcome] += 1
         self.run.done += 1
+        blocking = ([cause] if cause is not None else []) + list(causes)
         if billing_key is not None and not self.dry_run:
-            if cause is not None:
-                self._file_problem(cause, entity, billing_key, label)
+            if blocking:
+                for each in blocking:
+                    self._problems.file(each, entity, billing_key, label)
             elif outcome in SUCCESS_OUTCOMES:
-                self._clear_problems(entity, billing_key)
+                self._problems.clear(entity, billing_key)
         self._pending += 1
         self._flush()
-
-    def _file_problem(self, cause: Cause, entity: str, billing_id: str, label: str | None) -> None:
-        problem = session().scalar(select(Problem).where(Problem.cause_key == cause.key))
-        if problem is None:
-            problem = Problem(cause_key=cause.key, kind=cause.kind, title=cause.title)
-            session().add(problem)
-        problem.title, problem.fix_hint = cause.title, cause.fix_hint
-        problem.fix_kind, problem.fix_ref = cause.fix_kind, cause.fix_ref
-        problem.resolved, problem.resolved_at, problem.last_seen = False, None, utcnow()
-        session().flush()
-        exists = session().scalar(
-            select(ProblemRecord.id).where(
-                ProblemRecord.problem_id == problem.id,
-                ProblemRecord.entity == entity,
-                ProblemRecord.billing_id == billing_id,
-            )
-        )
-        if exists is None:
-            session().add(ProblemRecord(problem_id=problem.id, entity=entity, billing_id=billing_id, label=label))
-
-    def _clear_problems(self, entity: str, billing_id: str) -> None:
-        clear_record_problems(entity, billing_id)
 
     # -- persistence ----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ SYSTEM_LABELS = {"netsuite": "NetSuite", "splynx": "Splynx"}
 
 
 def _render(form, status: int = 200):
+    form.forget_secrets()
     statuses = {row.system: row for row in session().query(ConnectionStatus).all()}
     sources = {item.key: settings.source(item.key) for item in settings.SPECS}
     return (

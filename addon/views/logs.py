@@ -27,6 +27,8 @@ CSV_COLUMNS = (
     "message",
 )
 CSV_BATCH = 1000
+# Filter values that stand for several outcomes: what never reached NetSuite, for whatever reason.
+NOT_SYNCED = {"not_synced": ("failed", "skipped")}
 
 
 def _filtered(form: LogFilterForm):
@@ -35,7 +37,9 @@ def _filtered(form: LogFilterForm):
         query = query.where(LogEntry.run_id == int(form.run.data))
     if form.entity.data:
         query = query.where(LogEntry.entity == form.entity.data)
-    if form.outcome.data:
+    if form.outcome.data in NOT_SYNCED:
+        query = query.where(LogEntry.outcome.in_(NOT_SYNCED[form.outcome.data]))
+    elif form.outcome.data:
         query = query.where(LogEntry.outcome == form.outcome.data)
     if form.billing_id.data:
         query = query.where(LogEntry.billing_id == form.billing_id.data.strip())

@@ -7,7 +7,7 @@ from sqlalchemy import distinct, func, select
 
 from addon.extension import session
 from addon.forms import ReconcileForm, RunForm, parsed_date
-from addon.models import ConnectionStatus, Link, LogEntry, Problem, ProblemRecord, SyncRun
+from addon.models import ConnectionStatus, Link, ListCache, LogEntry, Problem, ProblemRecord, SyncRun
 from addon.sync.operations import OPERATIONS
 from addon.views import blueprint
 from addon.views.helpers import ACTIVE_STATUSES, ENTITY_LABELS, last_runs
@@ -60,6 +60,29 @@ def sync_counts() -> list[dict]:
     ]
 
 
+def export_setting_warnings() -> list[dict]:
+    """Settings the exports need but that are not chosen yet: message and the config field to fix."""
+    from addon import settings
+
+    warnings = []
+    subsidiaries = session().scalar(
+        select(func.count())
+        .select_from(ListCache)
+        .where(ListCache.kind == "subsidiary", ListCache.inactive.is_(False))
+    )
+    # A OneWorld account refuses a customer without a subsidiary (§4.5); with a single
+    # subsidiary NetSuite has only one to choose, so only several make the setting mandatory.
+    if not settings.get("subsidiary") and (subsidiaries or 0) > 1:
+        warnings.append(
+            {
+                "message": f"No subsidiary is chosen for new customers and NetSuite has {subsidiaries}: "
+                "customer exports will be refused until you choose one.",
+                "field": "subsidiary",
+            }
+        )
+    return warnings
+
+
 def blocking_summary() -> tuple[int, int]:
     """(open problems, records they hold back)."""
     open_problems = session().scalar(
@@ -89,6 +112,7 @@ def dashboard():
         connections=connections,
         counts=sync_counts(),
         problems=open_count,
+        setting_warnings=export_setting_warnings(),
         blocked=blocked,
         form=RunForm(),
         reconcile_form=reconcile_form,

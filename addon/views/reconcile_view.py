@@ -24,18 +24,45 @@ def _money(value) -> Decimal:
     return Decimal(str(value or 0))
 
 
+PROBLEM_LABELS = {
+    "not_exported": "Not exported yet",
+    "missing_in_netsuite": "Linked, but missing in NetSuite",
+    "total_differs": "Totals differ",
+    "only_in_netsuite": "Only in NetSuite",
+    "link_differs": "Linked to another NetSuite record",
+}
+# The one discrepancy that is not a disagreement: billing has the document, NetSuite was never
+# sent it (held back or not run yet). Everything else means the two sides contradict each other.
+NOT_EXPORTED = "not_exported"
+
+
 def normalise(raw: dict) -> dict:
-    """The engine's report as rows for the table and months for the chart."""
+    """The engine's report as rows for the table, months for the chart, and the discrepancy list.
+
+    ``agree`` is the engine's verdict (nothing disagrees, not-exported documents included);
+    ``exported_agree`` says every document that WAS exported matches NetSuite. It is only claimed
+    when the engine listed every discrepancy, since unlisted ones cannot be told apart.
+    """
+    listed = raw.get("discrepancies") or []
+    complete = len(listed) >= (raw.get("discrepancy_count") or 0)
     rows = []
     for entity, side in (raw.get("entities") or {}).items():
+        mine = [d for d in listed if d.get("entity") == entity]
+        waiting = [d for d in mine if d.get("problem") == NOT_EXPORTED]
+        waiting_total = sum((_money(d.get("billing_total")) for d in waiting), Decimal(0))
+        counted = side.get("discrepancies", len(mine))
+        billing_total = _money(side.get("billing_total"))
         rows.append(
             {
                 "label": ENTITY_LABELS.get(entity, entity),
                 "billing_count": side.get("billing_count", 0),
                 "netsuite_count": side.get("netsuite_count", 0),
-                "billing_total": _money(side.get("billing_total")),
+                "billing_total": billing_total,
                 "netsuite_total": _money(side.get("netsuite_total")),
                 "agree": bool(side.get("agree")),
+                "not_exported": len(waiting),
+                "exported_billing_total": billing_total - waiting_total,
+                "exported_agree": complete and counted == len(waiting),
             }
         )
     months = [
@@ -43,10 +70,25 @@ def normalise(raw: dict) -> dict:
         for m in raw.get("months") or []
     ]
     agree = raw.get("agree")
+    agree = all(r["agree"] for r in rows) if agree is None else agree
+    discrepancies = [
+        {
+            **d,
+            "label": ENTITY_LABELS.get(d.get("entity"), d.get("entity")),
+            "problem_label": PROBLEM_LABELS.get(d.get("problem"), d.get("problem")),
+        }
+        for d in listed
+    ]
     return {
         "rows": rows,
         "months": months,
-        "agree": all(r["agree"] for r in rows) if agree is None else agree,
+        "agree": agree,
+        "exported_agree": agree or all(r["exported_agree"] for r in rows),
+        "not_exported": sum(r["not_exported"] for r in rows),
+        "discrepancies": discrepancies,
+        "discrepancy_count": raw.get("discrepancy_count", len(listed)),
+        "date_from": raw.get("date_from"),
+        "date_to": raw.get("date_to"),
     }
 
 

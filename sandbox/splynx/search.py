@@ -101,6 +101,27 @@ def _like(value, pattern: str) -> bool:
     return re.fullmatch(regex, text, flags=re.IGNORECASE | re.DOTALL) is not None
 
 
+def _equality_key(value):
+    """Values equal under ``_compare`` share this key (numbers numerically, text case-folded)."""
+    number = _number(value)
+    if number is not None:
+        return ("n", number)
+    return ("s", "" if value is None else str(value).lower())
+
+
+def compile_condition(condition):
+    """One condition as a predicate, so IN over many ids costs a set lookup per record."""
+    if isinstance(condition, dict):
+        condition = [condition[k] for k in sorted(condition, key=str)]
+    if isinstance(condition, list) and condition and str(condition[0]).upper() == "IN":
+        args = condition[1:]
+        options = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+        keys = {_equality_key(option) for option in options}
+        return lambda value: _equality_key(value) in keys
+    matches(None, condition)  # a malformed condition is refused even when no record is tested
+    return lambda value: matches(value, condition)
+
+
 def matches(value, condition) -> bool:
     """True when a stored value satisfies one ``main_attributes`` condition."""
     if isinstance(condition, dict):
@@ -181,13 +202,13 @@ def apply_query(records: list[dict], query: dict, known_fields: set[str], known_
         if name not in known_additional:
             raise SearchError(f"Unknown additional attribute {name!r}")
 
+    main_tests = [(name, compile_condition(cond)) for name, cond in main.items()]
+    extra_tests = [(name, compile_condition(cond)) for name, cond in extra.items()]
     selected = [
         r
         for r in records
-        if all(matches(r.get(name), cond) for name, cond in main.items())
-        and all(
-            matches((r.get("additional_attributes") or {}).get(name), cond) for name, cond in extra.items()
-        )
+        if all(test(r.get(name)) for name, test in main_tests)
+        and all(test((r.get("additional_attributes") or {}).get(name)) for name, test in extra_tests)
     ]
 
     order = query.get("order") or {"id": "ASC"}

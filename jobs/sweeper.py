@@ -1,0 +1,76 @@
+"""The sweeper: runs left 'queued' or 'running' by a process that died are marked failed.
+
+A run is alive while its lock is held (Redis mode: the lock's renewing thread
+dies with the worker, so the lock lapses within its TTL) or while this very
+process runs it (embedded mode). A run that is neither, and whose last
+heartbeat is older than ``NETSUITE_ADDON_SWEEP_AFTER`` seconds, is dead and
+can be run again. The scheduler runs the sweeper periodically; every worker
+runs it when it starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from jobs import runtime
+
+log = logging.getLogger(__name__)
+
+# RQ job states meaning the run is still waiting its turn (or its retry).
+_WAITING = {"queued", "scheduled", "deferred", "started"}
+
+
+def sweep() -> list[int]:
+    """Fail the dead runs (app context required); returns their ids."""
+    from addon.extension import session
+    from addon.models import SyncRun, utcnow
+    from addon.sync.ledger import fail_run
+    from jobs.inprocess import local_run_ids
+    from jobs.locks import lock_holder
+
+    cutoff = utcnow() - timedelta(seconds=runtime.tunable("SWEEP_AFTER"))
+    connection = runtime.redis_connection() if runtime.redis_url() else None
+    ours = local_run_ids()
+    swept = []
+    active = session().scalars(select(SyncRun).where(SyncRun.status.in_(("queued", "running")))).all()
+    for run in active:
+        last_sign_of_life = run.heartbeat_at or run.started_at or run.created_at
+        if run.id in ours or last_sign_of_life > cutoff:
+            continue
+        if run.status == "running":
+            if connection is not None and lock_holder(connection, run.operation) == run.id:
+                continue
+            reason = (
+                f"Worker stopped responding (last heartbeat {last_sign_of_life:%Y-%m-%d %H:%M:%S} UTC); "
+                "the run was abandoned and can be run again."
+            )
+        else:
+            if connection is not None and _job_waiting(connection, run.job_id):
+                continue
+            reason = "The job was lost before it started (its worker or queue went away); run it again."
+        fail_run(run.id, reason)
+        log.warning("run %s (%s) marked failed: %s", run.id, run.operation, reason)
+        swept.append(run.id)
+    return swept
+
+
+def _job_waiting(connection, job_id: str | None) -> bool:
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    if not job_id:
+        return False
+    try:
+        status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
+    except NoSuchJobError:
+        return False
+    return status is not None and str(getattr(status, "value", status)) in _WAITING
+
+
+def sweep_job() -> list[int]:
+    """The sweeper as an RQ job (enqueued by the scheduler)."""
+    with runtime.app().app_context():
+        return sweep()

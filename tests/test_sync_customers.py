@@ -1,0 +1,135 @@
+"""Customer export over real HTTP against both sandboxes."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+
+from addon.extension import session
+from addon.models import Link, LogEntry, Problem
+
+
+def log_rows(run, entity="customer"):
+    rows = session().scalars(select(LogEntry).where(LogEntry.run_id == run.id, LogEntry.entity == entity))
+    return {row.billing_id: row for row in rows}
+
+
+def test_customers_are_exported_once_with_exact_skip_reasons(export_ready):
+    setup = export_ready
+    dataset = setup.env.splynx.dataset
+    run = setup.run("export_customers")
+    assert run.status == "succeeded", run.message
+    rows = log_rows(run)
+    customers = dataset.records["customers"]
+    assert len(rows) == len(customers)
+    words = {"email": "email", "phone": "phone", "zip_code": "zip", "street_1": "street"}
+    for customer_id, missing in dataset.manifest["incomplete_customers"].items():
+        row = rows[str(customer_id)]
+        assert row.outcome == "skipped"
+        assert row.message == "missing " + ", ".join(words[f] for f in missing)
+    for customer_id in dataset.manifest["malformed_addresses"]:
+        if customer_id not in dataset.manifest["incomplete_customers"]:
+            assert rows[str(customer_id)].outcome == "skipped"
+            assert "not 'street, city, zip'" in rows[str(customer_id)].message
+    created = [row for row in rows.values() if row.outcome == "created"]
+    assert created and run.counts["created"] == len(created)
+    netsuite = setup.ns_records("customer")
+    assert len(netsuite) == len(created)
+    assert {c["externalId"] for c in netsuite} == {f"splynx-customer-{row.billing_id}" for row in created}
+    problem = session().scalar(select(Problem).where(Problem.cause_key == "missing_fields:customer"))
+    assert problem.count == len(dataset.manifest["incomplete_customers"])
+    # The NetSuite id is written back into the Splynx attribute.
+    one = created[0]
+    assert (
+        setup.env.splynx.state.get("customers", int(one.billing_id))["additional_attributes"]["netsuite_id"]
+        == one.netsuite_id
+    )
+    # One address, person/company split.
+    sample = setup.store.get("customer", one.netsuite_id)
+    assert len(sample["addressBook"]) == 1
+
+    writes = setup.writes()
+    again = setup.run("export_customers")
+    assert setup.writes() == writes
+    assert again.counts.get("unchanged") == len(created)
+    assert not again.counts.get("created") and not again.counts.get("updated")
+
+
+def test_changed_customer_is_updated_without_a_second_address(export_ready):
+    setup = export_ready
+    setup.run("export_customers")
+    link = session().scalars(select(Link).where(Link.entity == "customer")).first()
+    setup.env.splynx.state.update("customers", int(link.billing_id), {"phone": "+44 7000 111222"})
+    writes = setup.writes()
+    run = setup.run("export_customers")
+    assert run.counts.get("updated") == 1
+    assert setup.writes() == writes + 1
+    record = setup.store.get("customer", link.netsuite_id)
+    assert record["phone"] == "+44 7000 111222"
+    assert len(record["addressBook"]) == 1
+
+
+def test_ignored_partner_customers_are_not_selected(export_ready):
+    setup = export_ready
+    setup.env.settings(partners_ignore=["2"])
+    run = setup.run("export_customers")
+    in_partner_2 = {
+        str(c["id"]) for c in setup.env.splynx.dataset.records["customers"] if c["partner_id"] == 2
+    }
+    assert in_partner_2
+    assert not in_partner_2 & set(log_rows(run))
+    assert not {c["externalId"] for c in setup.ns_records("customer")} & {
+        f"splynx-customer-{i}" for i in in_partner_2
+    }
+
+
+def test_dry_run_writes_nothing(export_ready):
+    setup = export_ready
+    run = setup.run("export_customers", dry_run=True)
+    assert run.counts.get("would_create")
+    assert setup.writes() == 0
+    assert session().scalar(select(func.count()).select_from(Link)) == 0
+    assert session().scalar(select(func.count()).select_from(Problem)) == 0
+
+
+def test_lost_links_and_dropped_answers_never_duplicate(export_ready):
+    setup = export_ready
+    # Some writes commit in NetSuite but the answer never arrives.
+    setup.env.netsuite.state.set_faults(drop=0.15, seed=3)
+    first = setup.run("export_customers")
+    setup.env.netsuite.state.set_faults(drop=0.0)
+    assert first.status in ("succeeded", "partial"), first.message
+    # The link table is lost after NetSuite's success (a crash before the commit).
+    session().execute(delete(Link))
+    session().commit()
+    second = setup.run("export_customers")
+    assert second.status == "succeeded", second.message
+    external_ids = [c["externalId"] for c in setup.ns_records("customer")]
+    assert len(external_ids) == len(set(external_ids))
+    assert len(external_ids) == second.counts.get("created", 0) + second.counts.get("updated", 0)
+
+
+def test_hostile_names_do_not_break_the_export(export_ready, make_splynx_sandbox):
+    setup = export_ready
+    setup.use_splynx(make_splynx_sandbox(customers=10, seed=2, bad_inputs=True))
+    run = setup.run("export_customers")
+    assert run.status in ("succeeded", "partial"), run.message
+    rows = log_rows(run)
+    bad = {
+        b["case"]: str(b["id"])
+        for b in setup.env.splynx.dataset.manifest["bad"]
+        if b["entity"] == "customers"
+    }
+    assert (
+        rows[bad["bad_email"]].outcome == "skipped"
+        and "not a valid address" in rows[bad["bad_email"]].message
+    )
+    long_row = rows[bad["very_long"]]
+    if long_row.outcome == "created":
+        assert "truncated to 83 characters" in long_row.message
+        assert len(setup.store.get("customer", long_row.netsuite_id)["companyName"]) <= 83
+    script = rows[bad["script_tag"]]
+    if script.outcome == "created":
+        record = setup.store.get("customer", script.netsuite_id)
+        assert "<script>" in (
+            record.get("firstName", "") + record.get("lastName", "") + record.get("companyName", "")
+        )

@@ -1,0 +1,177 @@
+"""Invoice and credit-note export over real HTTP against both sandboxes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from addon.extension import session
+from addon.models import Link, LogEntry, Problem
+
+
+def rows_of(run, entity="invoice"):
+    query = select(LogEntry).where(LogEntry.run_id == run.id, LogEntry.entity == entity)
+    return {row.billing_id: row for row in session().scalars(query)}
+
+
+def exportable_invoices(setup) -> list[dict]:
+    """Invoices whose customer has every field the export needs."""
+    manifest = setup.env.splynx.dataset.manifest
+    bad = set(manifest["incomplete_customers"]) | set(manifest["malformed_addresses"])
+    return [i for i in setup.env.splynx.state.all("invoices") if i["customer_id"] not in bad]
+
+
+def billing_total(setup, entity, billing_id):
+    return Decimal(setup.env.splynx.state.get(entity, int(billing_id))["total"])
+
+
+def test_invoices_export_once_and_totals_match_to_the_cent(export_ready):
+    setup = export_ready
+    run = setup.run("export_invoices")
+    assert run.status == "partial", run.message
+    rows = rows_of(run)
+    # Only invoices of customers with missing fields fail, with the customer's reason.
+    failed = [r for r in rows.values() if r.outcome == "failed"]
+    assert failed and all(r.message.startswith("its customer ") for r in failed)
+    created = [r for r in rows.values() if r.outcome == "created"]
+    assert len(created) == len(setup.ns_records("invoice"))
+    for row in created:
+        record = setup.store.get("invoice", row.netsuite_id)
+        assert record["total"] == billing_total(setup, "invoices", row.billing_id)
+        assert record["externalId"] == f"splynx-invoice-{row.billing_id}"
+    # Customers of those invoices were exported first, in the same run.
+    assert rows_of(run, "customer")
+    writes = setup.writes()
+    again = setup.run("export_invoices")
+    assert setup.writes() == writes
+    assert again.counts.get("unchanged") == len(created)
+
+
+def test_changed_invoice_is_updated_with_lines_replaced(export_ready):
+    setup = export_ready
+    setup.run("export_invoices")
+    link = session().scalars(select(Link).where(Link.entity == "invoice").order_by(Link.id)).first()
+    splynx = setup.env.splynx.state
+    splynx.set_item("invoices", int(link.billing_id), 0, price="33.3300")
+    writes = setup.writes()
+    run = setup.run("export_invoices")
+    assert run.counts.get("updated") == 1
+    assert setup.writes() == writes + 1
+    record = setup.store.get("invoice", link.netsuite_id)
+    assert len(record["item"]) == len(splynx.get("invoices", int(link.billing_id))["items"])
+    assert record["total"] == billing_total(setup, "invoices", link.billing_id)
+
+
+def test_unmapped_category_and_tax_name_the_values_and_group_problems(export_ready):
+    setup = export_ready
+    splynx = setup.env.splynx.state
+    setup.unmap("category", 9)  # Late fees
+    setup.unmap("tax_rate", 2)  # Reduced rate 7.5%
+    run = setup.run("export_invoices")
+    rows = rows_of(run)
+    invoices = exportable_invoices(setup)
+    with_fees = {
+        str(i["id"])
+        for i in invoices
+        if any(splynx.get("transactions", it["transaction_id"])["category"] == 9 for it in i["items"])
+    }
+    with_reduced = {str(i["id"]) for i in invoices if any(it["tax_id"] == 2 for it in i["items"])}
+    assert with_fees and with_reduced
+    for billing_id in with_fees | with_reduced:
+        assert rows[billing_id].outcome == "failed"
+    for billing_id in with_fees:
+        assert 'category "Late fees"' in rows[billing_id].message
+    for billing_id in with_reduced:
+        assert 'tax rate "Reduced rate 7.5%"' in rows[billing_id].message
+    category = session().scalar(select(Problem).where(Problem.cause_key == "unmapped:category:9"))
+    tax = session().scalar(select(Problem).where(Problem.cause_key == "unmapped:tax_rate:2"))
+    everyone = setup.env.splynx.state.all("invoices")
+    all_fees = {
+        str(i["id"])
+        for i in everyone
+        if any(splynx.get("transactions", it["transaction_id"])["category"] == 9 for it in i["items"])
+    }
+    assert (
+        category.count == len(with_fees) <= len(all_fees)
+        and category.fix_kind == "category"
+        and category.fix_ref == "9"
+    )
+    assert tax.count == len(with_reduced)
+    assert '"Late fees"' in category.title
+
+
+def test_rounding_difference_adds_a_rounding_line(export_ready):
+    setup = export_ready
+    invoice, other = exportable_invoices(setup)[:2]
+    # Splynx rounded this total per document, two cents away from the per-line sum.
+    invoice["total"] = str(Decimal(invoice["total"]) + Decimal("0.02"))
+    run = setup.run("export_invoices")
+    row = rows_of(run)[str(invoice["id"])]
+    assert row.outcome == "created" and "rounding line of 0.02" in row.message
+    record = setup.store.get("invoice", row.netsuite_id)
+    assert record["total"] == Decimal(invoice["total"])
+    assert record["item"][-1]["item"] == setup.ns_id("otherChargeSaleItem", "Rounding")
+    # A difference beyond rounding fails with both totals.
+    other["total"] = str(Decimal(other["total"]) + Decimal("1.00"))
+    run = setup.run("export_invoices")
+    row = rows_of(run)[str(other["id"])]
+    assert row.outcome == "failed" and "billing" in row.message and "NetSuite would compute" in row.message
+
+
+def test_export_from_and_deleted_in_billing(export_ready):
+    setup = export_ready
+    cutoff = date(2025, 3, 1)
+    setup.env.settings(export_from=cutoff)
+    run = setup.run("export_invoices")
+    assert all(date.fromisoformat(r["tranDate"]) >= cutoff for r in setup.ns_records("invoice"))
+    early = {
+        str(i["id"])
+        for i in setup.env.splynx.state.all("invoices")
+        if date.fromisoformat(i["date_created"]) < cutoff
+    }
+    assert early and not early & set(rows_of(run))
+    link = session().scalars(select(Link).where(Link.entity == "invoice")).first()
+    setup.env.splynx.state.delete("invoices", int(link.billing_id))
+    writes = setup.writes()
+    run = setup.run("export_invoices")
+    row = rows_of(run)[link.billing_id]
+    assert (row.outcome, row.action) == ("skipped", "deleted_in_billing")
+    assert "needs attention" in row.message
+    session().expire_all()
+    assert session().get(Link, link.id).status == "deleted_in_billing"
+    assert setup.writes() == writes
+
+
+def test_closed_period_and_mandatory_segment_fail_in_plain_words(export_ready):
+    setup = export_ready
+    setup.store.set_period_closed("2025-03")
+    setup.env.settings(mandatory_segments=["class"])
+    run = setup.run("export_invoices")
+    rows = rows_of(run)
+    good = [rows[str(i["id"])] for i in exportable_invoices(setup)]
+    assert good and all(r.outcome == "failed" and "mandatory class" in r.message for r in good)
+    setup.map("default_class", "", setup.ns_id("classification", "Residential"))
+    run = setup.run("export_invoices")
+    rows = rows_of(run)
+    march = [
+        rows[str(i["id"])] for i in exportable_invoices(setup) if i["date_created"].startswith("2025-03")
+    ]
+    assert march and all(r.outcome == "failed" for r in march)
+    assert (
+        "the accounting period for 2025-03 is closed in NetSuite; reopen it or change export-from"
+        in march[0].message
+    )
+
+
+def test_credit_notes_export_as_credit_memos(export_ready):
+    setup = export_ready
+    run = setup.run("export_credit_notes")
+    assert run.status in ("succeeded", "partial"), run.message
+    created = [r for r in rows_of(run, "credit_note").values() if r.outcome == "created"]
+    assert created and len(created) == len(setup.ns_records("creditMemo"))
+    for row in created:
+        assert setup.store.get("creditMemo", row.netsuite_id)["total"] == billing_total(
+            setup, "credit_notes", row.billing_id
+        )
