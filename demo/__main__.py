@@ -36,8 +36,20 @@ def start_sandboxes(customers: int, seed: int, latency: float, concurrency: int)
     from sandbox.splynx import create_app as splynx_app
 
     netsuite_state = SandboxState(latency=latency, concurrency_limit=concurrency, seed_customers=5)
+    # The ISP sells voice and charges a reduced VAT rate: its accountant has set both up in
+    # NetSuite before connecting the add-on, as the vendor's manual asks.
+    netsuite_state.store.insert(
+        "serviceSaleItem",
+        {"itemId": "Voice Services", "displayName": "Voice Services", "fullName": "Voice Services",
+         "itemType": "Service", "description": "Voice Services", "basePrice": Decimal("0"), "isInactive": False},
+    )  # fmt: skip
+    netsuite_state.store.insert(
+        "salesTaxItem",
+        {"itemId": "VAT 7.5%", "name": "VAT 7.5%", "fullName": "VAT 7.5%", "description": "VAT 7.5%",
+         "rate": Decimal("7.5"), "taxType": "VAT", "isInactive": False},
+    )  # fmt: skip
     netsuite = serve_in_thread(netsuite_app(netsuite_state), free_port(8801))
-    splynx_state = build_state(customers, seed, bad_inputs=True)
+    splynx_state = build_state(customers, seed, bad_inputs=True, messiness=0.25)
     splynx = serve_in_thread(splynx_app(splynx_state), free_port(8802))
     key = next(iter(splynx_state.auth.keys.values()))
     token = netsuite_state.default_token
@@ -66,14 +78,38 @@ def admin_credentials(folder: Path) -> tuple[str, str]:
 
 
 def map_remaining_by_name(echo) -> None:
-    """Tax rates by percentage and payment methods onto bank accounts, as an accountant would."""
+    """What an accountant does after 'Load mappings' and 'Auto-map categories'.
+
+    Choose the subsidiary new customers belong to (the parent company) and the
+    rounding item, map the categories auto-map left open onto the item whose name
+    begins with theirs, tax rates by percentage, and payment methods onto the bank accounts.
+    """
     from sqlalchemy import select
 
+    from addon import settings
     from addon.extension import session
     from addon.models import ListCache
     from addon.sync.context import SyncContext
-    from addon.sync.mappings import save_mapping
+    from addon.sync.mappings import mapping_rows, save_mapping
 
+    subsidiaries = (
+        session()
+        .scalars(select(ListCache).where(ListCache.kind == "subsidiary").order_by(ListCache.id))
+        .all()
+    )
+    if subsidiaries and not settings.get("subsidiary"):
+        settings.put("subsidiary", subsidiaries[0].netsuite_id)
+        echo(f"new customers go to subsidiary {subsidiaries[0].name!r}")
+    items = session().scalars(select(ListCache).where(ListCache.kind == "item")).all()
+    rounding = next((item for item in items if item.name.lower() == "rounding"), None)
+    if rounding is not None:
+        settings.put("rounding_item", rounding.netsuite_id)
+    for row in mapping_rows("category"):
+        match = next(
+            (i for i in items if row.unmapped and i.name.lower().startswith(row.billing_name.lower())), None
+        )
+        if match is not None:
+            save_mapping("category", row.billing_id, match.netsuite_id, billing_name=row.billing_name)
     billing = SyncContext.from_settings().billing
     tax_codes = session().scalars(select(ListCache).where(ListCache.kind == "tax_code")).all()
     for tax in billing.tax_rates():
@@ -127,7 +163,13 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
 
     echo(f"Starting the NetSuite and Splynx sandboxes with a generated ISP of {args.customers} customers…")
-    values, _ = start_sandboxes(args.customers, args.seed, args.latency, args.concurrency)
+    values, splynx_state = start_sandboxes(args.customers, args.seed, args.latency, args.concurrency)
+    # Reconcile the whole generated history: 18 months up to the dataset's reference date.
+    period_end = splynx_state.dataset.reference_date
+    period = {
+        "date_from": period_end.replace(year=period_end.year - 2).isoformat(),
+        "date_to": period_end.isoformat(),
+    }
 
     from flask_migrate import upgrade
 
@@ -154,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         if run.message:
             echo(f"  {run.message}")
         echo("(failed and skipped records are the generator's deliberately bad inputs; see Problems)")
-        reconciliation = run_with_progress_bar("reconcile", dry_run=False, params={})
+        reconciliation = run_with_progress_bar("reconcile", dry_run=False, params=period)
         echo("Reconciliation:")
         echo(format_result("reconcile", reconciliation.result or {}))
         if exit_code_for(run) == 2 or reconciliation.status == "failed":

@@ -187,8 +187,9 @@ def _month_starts(reference: date, months: int) -> list[date]:
 
 
 class _Builder:
-    def __init__(self, seed: int, reference: date, months: int, partners: int):
+    def __init__(self, seed: int, reference: date, months: int, partners: int, messiness: float = 1.0):
         self.rng = random.Random(seed)
+        self.messiness = messiness
         self.reference = reference
         self.months = _month_starts(reference, months)
         self.records: dict[str, list[dict]] = {name: [] for name in SPECS}
@@ -260,11 +261,11 @@ class _Builder:
             "date_add": joined.isoformat(),
             "last_update": _stamp(joined, rng),
         }
-        missing = [f for f, rate in MISSING_RATES.items() if rng.random() < rate]
+        missing = [f for f, rate in MISSING_RATES.items() if rng.random() < rate * self.messiness]
         for name_ in missing:
             values[name_] = ""
         service_address = f"{street}, {city}, {zip_code}"
-        malformed = rng.random() < MALFORMED_ADDRESS_RATE
+        malformed = rng.random() < MALFORMED_ADDRESS_RATE * self.messiness
         if malformed:
             service_address = rng.choice(
                 [
@@ -486,13 +487,16 @@ def generate(
     months: int = 18,
     reference_date: date = REFERENCE_DATE,
     bad_inputs: bool = False,
+    messiness: float = 1.0,
 ) -> Dataset:
     """Build a deterministic ISP: the same arguments always give the same records.
 
     Explicit ``invoices`` / ``credit_notes`` / ``payments`` counts override the
-    per-customer ratios.
+    per-customer ratios. ``messiness`` scales how many customers lack a field or
+    have a malformed address (1.0: the test default, rich in problems; the demo
+    uses a tidier ISP).
     """
-    b = _Builder(seed, reference_date, months, partners)
+    b = _Builder(seed, reference_date, months, partners, messiness)
     b.reference_data()
     people = [b.customer() for _ in range(customers)]
 

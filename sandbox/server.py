@@ -9,9 +9,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 LOOPBACK = "127.0.0.1"
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """No access-log line per request: thousands of sync calls would drown the output."""
+
+    def log_request(self, code="-", size="-") -> None:
+        pass
 
 
 @dataclass
@@ -40,7 +47,7 @@ def serve_in_thread(app, port: int = 0) -> RunningServer:
     The server is threaded so concurrency limits and parallel callers behave
     as they would against the real service.
     """
-    server = make_server(LOOPBACK, port, app, threaded=True)
+    server = make_server(LOOPBACK, port, app, threaded=True, request_handler=QuietRequestHandler)
     # Many parallel callers: the default backlog of 5 drops connections under load.
     server.socket.listen(256)
     # A short poll interval keeps stop() (and so every test teardown) quick.
@@ -56,7 +63,7 @@ def serve_in_thread(app, port: int = 0) -> RunningServer:
 
 def serve_forever(app, port: int) -> None:
     """Serve ``app`` in the foreground until interrupted (the sandboxes' ``__main__``)."""
-    server = make_server(LOOPBACK, port, app, threaded=True)
+    server = make_server(LOOPBACK, port, app, threaded=True, request_handler=QuietRequestHandler)
     server.socket.listen(256)
     try:
         server.serve_forever()

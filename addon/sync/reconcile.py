@@ -171,6 +171,7 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
             "difference": _money(sums["billing"] - sums["netsuite"]),
         }
         first_discrepancy = len(discrepancies)
+        not_exported, not_exported_total = 0, Decimal(0)
         for billing_id in sorted(set(billing) | set(netsuite), key=lambda k: (len(k), k)):
             ours, theirs = billing.get(billing_id), netsuite.get(billing_id)
             problem = None
@@ -182,6 +183,9 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
                 problem = "total_differs"
             elif links.get(billing_id) not in (None, theirs.id):
                 problem = "link_differs"
+            if problem == "not_exported":
+                not_exported += 1
+                not_exported_total += ours.total
             if problem:
                 discrepancies.append(
                     {
@@ -195,14 +199,23 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
                         "netsuite_total": _money(theirs.total) if theirs else None,
                     }
                 )
-        entities[spec.entity]["discrepancies"] = len(discrepancies) - first_discrepancy
-        entities[spec.entity]["agree"] = not entities[spec.entity]["discrepancies"]
+        found = len(discrepancies) - first_discrepancy
+        entities[spec.entity].update(
+            discrepancies=found,
+            agree=not found,
+            # Documents never exported (blocked by a problem, or before export-from) are
+            # listed too; what was exported agrees when nothing else disagrees.
+            not_exported=not_exported,
+            exported_billing_total=_money(sums["billing"] - not_exported_total),
+            exported_agree=found == not_exported,
+        )
     return {
         "date_from": date_from.isoformat(),
         "date_to": date_to.isoformat(),
         "entities": entities,
         "months": [_month(month, values) for month, values in sorted(monthly.items())],
         "agree": not discrepancies,
+        "exported_agree": all(sides["exported_agree"] for sides in entities.values()),
         "discrepancy_count": len(discrepancies),
         "discrepancies": discrepancies[:MAX_LISTED],
     }

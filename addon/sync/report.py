@@ -31,6 +31,39 @@ def _lines(value: Any, indent: int) -> list[str]:
     return [f"{pad}{value}"]
 
 
+def format_reconciliation(report: dict) -> str:
+    """Both sides per document type, exported-only totals, the verdict and what disagrees."""
+    header = f"  {'type':<12}{'billing':>14}{'count':>7}{'exported':>14}{'NetSuite':>14}{'count':>7}  agrees"
+    lines = [f"  period {report['date_from']} to {report['date_to']}", header]
+    for entity, side in report["entities"].items():
+        lines.append(
+            f"  {entity:<12}{side['billing_total']:>14}{side['billing_count']:>7}"
+            f"{side['exported_billing_total']:>14}{side['netsuite_total']:>14}{side['netsuite_count']:>7}"
+            f"  {'yes' if side['exported_agree'] else 'NO'}"
+        )
+    waiting = sum(side["not_exported"] for side in report["entities"].values())
+    if report["agree"]:
+        lines.append("  Both systems agree to the cent.")
+    elif report["exported_agree"]:
+        lines.append(
+            f"  Every exported document agrees to the cent; {waiting} billing documents are not "
+            "exported yet (see the problems list)."
+        )
+    else:
+        lines.append("  The systems DISAGREE on these documents:")
+        lines += [
+            f"    {d['entity']} {d['billing_id']} ({d['number']}): {d['problem']}, "
+            f"billing {d['billing_total']} vs NetSuite {d['netsuite_total']}"
+            for d in report["discrepancies"]
+            if d["problem"] != "not_exported"
+        ][:MAX_LIST_ROWS]
+    return "\n".join(lines)
+
+
 def format_result(operation: str, result: dict) -> str:
-    """The result as indented text; long lists are cut with a count of the rest."""
-    return "\n".join(_lines(result, 1)) if result else ""
+    """The result as text: the reconciliation as a table, anything else indented."""
+    if not result:
+        return ""
+    if operation == "reconcile" and "entities" in result:
+        return format_reconciliation(result)
+    return "\n".join(_lines(result, 1))

@@ -33,36 +33,26 @@ PROBLEM_LABELS = {
 }
 # The one discrepancy that is not a disagreement: billing has the document, NetSuite was never
 # sent it (held back or not run yet). Everything else means the two sides contradict each other.
-NOT_EXPORTED = "not_exported"
-
-
 def normalise(raw: dict) -> dict:
     """The engine's report as rows for the table, months for the chart, and the discrepancy list.
 
     ``agree`` is the engine's verdict (nothing disagrees, not-exported documents included);
-    ``exported_agree`` says every document that WAS exported matches NetSuite. It is only claimed
-    when the engine listed every discrepancy, since unlisted ones cannot be told apart.
+    ``exported_agree`` says every document that WAS exported matches NetSuite.
     """
     listed = raw.get("discrepancies") or []
-    complete = len(listed) >= (raw.get("discrepancy_count") or 0)
     rows = []
     for entity, side in (raw.get("entities") or {}).items():
-        mine = [d for d in listed if d.get("entity") == entity]
-        waiting = [d for d in mine if d.get("problem") == NOT_EXPORTED]
-        waiting_total = sum((_money(d.get("billing_total")) for d in waiting), Decimal(0))
-        counted = side.get("discrepancies", len(mine))
-        billing_total = _money(side.get("billing_total"))
         rows.append(
             {
                 "label": ENTITY_LABELS.get(entity, entity),
                 "billing_count": side.get("billing_count", 0),
                 "netsuite_count": side.get("netsuite_count", 0),
-                "billing_total": billing_total,
+                "billing_total": _money(side.get("billing_total")),
                 "netsuite_total": _money(side.get("netsuite_total")),
                 "agree": bool(side.get("agree")),
-                "not_exported": len(waiting),
-                "exported_billing_total": billing_total - waiting_total,
-                "exported_agree": complete and counted == len(waiting),
+                "not_exported": side.get("not_exported", 0),
+                "exported_billing_total": _money(side.get("exported_billing_total")),
+                "exported_agree": bool(side.get("exported_agree")),
             }
         )
     months = [
@@ -83,7 +73,7 @@ def normalise(raw: dict) -> dict:
         "rows": rows,
         "months": months,
         "agree": agree,
-        "exported_agree": agree or all(r["exported_agree"] for r in rows),
+        "exported_agree": agree or bool(raw.get("exported_agree")),
         "not_exported": sum(r["not_exported"] for r in rows),
         "discrepancies": discrepancies,
         "discrepancy_count": raw.get("discrepancy_count", len(listed)),
