@@ -12,9 +12,17 @@ from datetime import date, datetime
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from addon import settings
+
+
+class ChoiceField(SelectField):
+    """A select built from (value, label) pairs, handed to wtforms as ``SelectChoice``."""
+
+    def __init__(self, label=None, validators=None, choices=(), **kwargs):
+        super().__init__(label, validators, choices=[SelectChoice(v, text) for v, text in choices], **kwargs)
 
 GROUP_TITLES = OrderedDict(
     [
@@ -67,7 +75,7 @@ def _field_for(spec: settings.SettingSpec):
         return _cached_list_field(spec)
     if spec.choices:
         choices = [(c, CHOICE_LABELS.get(c, c)) for c in spec.choices]
-        return SelectField(spec.label, choices=choices, description=description)
+        return ChoiceField(spec.label, choices=choices, description=description)
     if _is_bool(spec):
         return BooleanField(spec.label, description=description)
     kw = {"placeholder": "YYYY-MM-DD"} if spec.key.endswith("_from") else {}
@@ -89,7 +97,7 @@ def _cached_list_field(spec: settings.SettingSpec):
         # Keep a saved id the list no longer offers visible (and savable) rather than dropping it.
         choices.append((saved, f"{saved} (not in the loaded list)"))
     description = (spec.help + " " if spec.help else "") + "From the lists loaded by “Load mappings”."
-    return SelectField(spec.label, choices=choices, description=description)
+    return ChoiceField(spec.label, choices=choices, description=description)
 
 
 class _ConfigFormBase(FlaskForm):
@@ -172,7 +180,7 @@ class LogFilterForm(FlaskForm):
         csrf = False
 
     run = StringField("Run", validators=[Optional(), Length(max=12)])
-    entity = SelectField(
+    entity = ChoiceField(
         "Entity",
         choices=[
             ("", "All"),
@@ -183,7 +191,7 @@ class LogFilterForm(FlaskForm):
         ],
         validators=[Optional()],
     )
-    outcome = SelectField(
+    outcome = ChoiceField(
         "Outcome",
         choices=[
             ("", "All"),

@@ -42,33 +42,90 @@ EXPORTS = frozenset({"export_customers", "export_invoices", "export_credit_notes
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
-        Operation("load_mappings", "Load mappings", "addon.sync.mappings:load_mappings",
-                  "Pull NetSuite's items, accounts, tax codes and lists into the local caches."),
-        Operation("automap_categories", "Auto-map categories", "addon.sync.mappings:automap_categories",
-                  "Pair transaction categories with NetSuite items by name."),
-        Operation("load_netsuite_customers", "Load NetSuite customers", "addon.sync.matching:load_netsuite_customers",
-                  "Cache NetSuite's customers for manual pairing.", dry_run=False, systems=("netsuite",)),
-        Operation("export_customers", "Export customers", "addon.sync.customers:export_customers",
-                  "Create or update NetSuite customers from billing customers."),
-        Operation("match_customers", "Match customers", "addon.sync.matching:match_customers",
-                  "Link billing customers to existing NetSuite customers without creating any."),
-        Operation("export_invoices", "Export invoices", "addon.sync.documents:export_invoices",
-                  "Create or update NetSuite invoices."),
-        Operation("export_credit_notes", "Export credit notes", "addon.sync.documents:export_credit_notes",
-                  "Create or update NetSuite credit memos."),
-        Operation("export_payments", "Export payments", "addon.sync.payment_export:export_payments",
-                  "Create NetSuite customer payments from billing payments."),
-        Operation("import_payments", "Import new payments", "addon.sync.payment_import:import_payments",
-                  "Bring NetSuite payments made since the last import into billing."),
-        Operation("import_all_payments", "Import all payments", "addon.sync.payment_import:import_all_payments",
-                  "Bring every NetSuite payment since the import-from date into billing."),
-        Operation("reconcile", "Reconcile", "addon.sync.reconcile:reconcile",
-                  "Compare counts and totals on both sides for a period.", dry_run=False),
-        Operation("sync", "Full sync", "addon.sync.full:full_sync",
-                  "Customers, invoices, credit notes, payments out, then payments in."),
-        Operation("reset_accounting", "Reset accounting", "addon.sync.mappings:reset_accounting",
-                  "Clear the accounting mappings (links and logs stay unless asked).",
-                  dry_run=False, conflicts=EXPORTS, systems=()),
+        Operation(
+            "load_mappings",
+            "Load mappings",
+            "addon.sync.mappings:load_mappings",
+            "Pull NetSuite's items, accounts, tax codes and lists into the local caches.",
+        ),
+        Operation(
+            "automap_categories",
+            "Auto-map categories",
+            "addon.sync.mappings:automap_categories",
+            "Pair transaction categories with NetSuite items by name.",
+        ),
+        Operation(
+            "load_netsuite_customers",
+            "Load NetSuite customers",
+            "addon.sync.matching:load_netsuite_customers",
+            "Cache NetSuite's customers for manual pairing.",
+            dry_run=False,
+            systems=("netsuite",),
+        ),
+        Operation(
+            "export_customers",
+            "Export customers",
+            "addon.sync.customers:export_customers",
+            "Create or update NetSuite customers from billing customers.",
+        ),
+        Operation(
+            "match_customers",
+            "Match customers",
+            "addon.sync.matching:match_customers",
+            "Link billing customers to existing NetSuite customers without creating any.",
+        ),
+        Operation(
+            "export_invoices",
+            "Export invoices",
+            "addon.sync.documents:export_invoices",
+            "Create or update NetSuite invoices.",
+        ),
+        Operation(
+            "export_credit_notes",
+            "Export credit notes",
+            "addon.sync.documents:export_credit_notes",
+            "Create or update NetSuite credit memos.",
+        ),
+        Operation(
+            "export_payments",
+            "Export payments",
+            "addon.sync.payment_export:export_payments",
+            "Create NetSuite customer payments from billing payments.",
+        ),
+        Operation(
+            "import_payments",
+            "Import new payments",
+            "addon.sync.payment_import:import_payments",
+            "Bring NetSuite payments made since the last import into billing.",
+        ),
+        Operation(
+            "import_all_payments",
+            "Import all payments",
+            "addon.sync.payment_import:import_all_payments",
+            "Bring every NetSuite payment since the import-from date into billing.",
+        ),
+        Operation(
+            "reconcile",
+            "Reconcile",
+            "addon.sync.reconcile:reconcile",
+            "Compare counts and totals on both sides for a period.",
+            dry_run=False,
+        ),
+        Operation(
+            "sync",
+            "Full sync",
+            "addon.sync.full:full_sync",
+            "Customers, invoices, credit notes, payments out, then payments in.",
+        ),
+        Operation(
+            "reset_accounting",
+            "Reset accounting",
+            "addon.sync.mappings:reset_accounting",
+            "Clear the accounting mappings (links and logs stay unless asked).",
+            dry_run=False,
+            conflicts=EXPORTS,
+            systems=(),
+        ),
     )
 }
 
@@ -108,13 +165,19 @@ def _attention_needed(systems: tuple[str, ...]) -> ConnectionStatus | None:
 
 AUTH_ERRORS = (NetSuiteAuthError, SplynxAuthError)
 STOPPING_ERRORS = (
-    NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError,
-    SplynxAuthError, SplynxConfigError, SplynxConnectionError,
+    NetSuiteAuthError,
+    NetSuiteConfigError,
+    NetSuiteConnectionError,
+    SplynxAuthError,
+    SplynxConfigError,
+    SplynxConnectionError,
 )
 
 
 def describe_stop(exc: Exception) -> str:
-    system = "NetSuite" if isinstance(exc, NetSuiteError) else "Splynx" if isinstance(exc, SplynxError) else ""
+    system = (
+        "NetSuite" if isinstance(exc, NetSuiteError) else "Splynx" if isinstance(exc, SplynxError) else ""
+    )
     if isinstance(exc, AUTH_ERRORS):
         return f"{system} refused the credentials: {exc}. Fix them on the module config page and test the connection."
     if isinstance(exc, NetSuiteConfigError | SplynxConfigError):
@@ -146,8 +209,9 @@ def run_operation(
     ledger = RunLedger(run, progress=progress)
     blocked = _attention_needed(op.systems)
     if blocked is not None:
-        return ledger.finish(
-            "failed",
+        return _stop(
+            ledger,
+            blocked.system,
             f"{blocked.system.capitalize()} connection needs attention: {blocked.message}. "
             "Test the connection on the module config page once it is fixed.",
         )
@@ -156,8 +220,16 @@ def run_operation(
         op.load()(ctx, ledger, **params)
     except STOPPING_ERRORS as exc:
         session().rollback()
-        message = describe_stop(exc)
+        system = "netsuite" if isinstance(exc, NetSuiteError) else "splynx"
         if isinstance(exc, AUTH_ERRORS):
-            set_connection_status("netsuite" if isinstance(exc, NetSuiteError) else "splynx", True, str(exc))
-        return ledger.finish("failed", message)
+            set_connection_status(system, True, str(exc))
+        return _stop(ledger, system, describe_stop(exc))
     return ledger.finish()
+
+
+def _stop(ledger: RunLedger, system: str, message: str) -> SyncRun:
+    """End the run on a connection problem: one log row and the run's message say why."""
+    ledger.record(
+        entity=system, billing_id=None, outcome="failed", action="connect", direction="local", message=message
+    )
+    return ledger.finish("failed", message)
