@@ -12,8 +12,6 @@ from jobs import runtime
 from jobs.tasks import execute, progress_of
 
 ACTIVE = ("queued", "running")
-# RQ retries a run only after a connection-level failure (see tasks.execute).
-RETRY_INTERVALS = [30, 120, 300]
 
 _local_admission = threading.Lock()
 
@@ -110,13 +108,15 @@ def submit(
 def _enqueue(run) -> None:
     from rq import Retry
 
+    # RQ retries a run only after a connection-level failure (see tasks.execute).
+    intervals = [round(seconds) for seconds in runtime.schedule("RETRY_INTERVALS")]
     runtime.queue().enqueue(
         execute,
         run.id,
         job_id=run.job_id,
         description=f"{_label(run.operation)} (run {run.id})",
         job_timeout=int(runtime.tunable("JOB_TIMEOUT")),
-        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+        retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
         meta=progress_of(run),
     )
 

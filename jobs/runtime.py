@@ -30,6 +30,15 @@ DEFAULTS = {
     "JOB_TIMEOUT": 6 * 3600,
 }
 
+# Lists of seconds, each overridable like the tunables (a list in app config, or
+# comma-separated in config or environment).
+DEFAULT_SCHEDULES = {
+    # RQ's waits before retrying a run stopped by a connection failure: three retries.
+    "RETRY_INTERVALS": (30, 120, 300),
+    # Waits before trying again to write why a run failed while the database was away.
+    "FAIL_WRITE_BACKOFF": (1, 2, 4),
+}
+
 _app: Flask | None = None
 _app_lock = threading.Lock()
 
@@ -52,6 +61,19 @@ def tunable(name: str) -> float:
     if has_app_context() and current_app.config.get(key) is not None:
         return float(current_app.config[key])
     return float(os.environ.get(key) or DEFAULTS[name])
+
+
+def schedule(name: str) -> list[float]:
+    """A list of seconds from app config, else the environment, else ``DEFAULT_SCHEDULES``."""
+    key = PREFIX + name
+    value = current_app.config.get(key) if has_app_context() else None
+    if value is None:
+        value = os.environ.get(key)
+    if value is None:
+        return [float(each) for each in DEFAULT_SCHEDULES[name]]
+    if isinstance(value, str):
+        value = [part for part in value.replace(" ", "").split(",") if part]
+    return [float(each) for each in value]
 
 
 def redis_url() -> str | None:

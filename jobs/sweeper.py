@@ -6,6 +6,10 @@ process runs it (embedded mode). A run that is neither, and whose last
 heartbeat is older than ``NETSUITE_ADDON_SWEEP_AFTER`` seconds, is dead and
 can be run again. The scheduler runs the sweeper periodically; every worker
 runs it when it starts.
+
+A run whose process gave up on it while the database was away left its reason
+behind (``jobs.failures``): the sweeper writes that reason, at once, instead of
+a guess.
 """
 
 from __future__ import annotations
@@ -15,19 +19,20 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from jobs import runtime
+from jobs import failures, runtime
 
 log = logging.getLogger(__name__)
 
 # RQ job states meaning the run is still waiting its turn (or its retry).
 _WAITING = {"queued", "scheduled", "deferred", "started"}
+# ... and those meaning a row left 'running' by a connection failure will be retried.
+_RETRY_PENDING = {"queued", "scheduled", "deferred"}
 
 
 def sweep() -> list[int]:
     """Fail the dead runs (app context required); returns their ids."""
     from addon.extension import session
     from addon.models import SyncRun, utcnow
-    from addon.sync.ledger import fail_run
     from jobs.inprocess import local_run_ids
     from jobs.locks import lock_holder
 
@@ -35,29 +40,48 @@ def sweep() -> list[int]:
     connection = runtime.redis_connection() if runtime.redis_url() else None
     ours = local_run_ids()
     swept = []
-    active = session().scalars(select(SyncRun).where(SyncRun.status.in_(("queued", "running")))).all()
+    # The session may still hold a transaction the outage broke; and populate_existing:
+    # it may hold these rows as they were before the run.
+    failures.rollback_quietly()
+    active = (
+        session()
+        .scalars(
+            select(SyncRun)
+            .where(SyncRun.status.in_(failures.ACTIVE))
+            .execution_options(populate_existing=True)
+        )
+        .all()
+    )
     for run in active:
+        kept = failures.recall(run)
+        if kept is not None:
+            failures.write(run.id, kept)
+            log.warning("run %s (%s) marked failed with its kept reason: %s", run.id, run.operation, kept)
+            swept.append(run.id)
+            continue
         last_sign_of_life = run.heartbeat_at or run.started_at or run.created_at
         if run.id in ours or last_sign_of_life > cutoff:
             continue
         if run.status == "running":
             if connection is not None and lock_holder(connection, run.operation) == run.id:
                 continue
+            if connection is not None and _job_waiting(connection, run.job_id, _RETRY_PENDING):
+                continue
             reason = (
                 f"Worker stopped responding (last heartbeat {last_sign_of_life:%Y-%m-%d %H:%M:%S} UTC); "
                 "the run was abandoned and can be run again."
             )
         else:
-            if connection is not None and _job_waiting(connection, run.job_id):
+            if connection is not None and _job_waiting(connection, run.job_id, _WAITING):
                 continue
             reason = "The job was lost before it started (its worker or queue went away); run it again."
-        fail_run(run.id, reason)
+        failures.write(run.id, reason)
         log.warning("run %s (%s) marked failed: %s", run.id, run.operation, reason)
         swept.append(run.id)
     return swept
 
 
-def _job_waiting(connection, job_id: str | None) -> bool:
+def _job_waiting(connection, job_id: str | None, states: set[str]) -> bool:
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
@@ -67,7 +91,7 @@ def _job_waiting(connection, job_id: str | None) -> bool:
         status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
     except NoSuchJobError:
         return False
-    return status is not None and str(getattr(status, "value", status)) in _WAITING
+    return status is not None and str(getattr(status, "value", status)) in states
 
 
 def sweep_job() -> list[int]:

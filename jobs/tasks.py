@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from jobs import runtime
+from jobs import failures, runtime
 from jobs.locks import LockHeld, RunLock
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def progress_of(run) -> dict:
 FINISHED = frozenset({"succeeded", "partial", "failed", "cancelled"})
 
 
-def _connection_errors() -> tuple[type[BaseException], ...]:
+def connection_errors() -> tuple[type[BaseException], ...]:
     """Failures of a connection rather than of the work: only these are retried by RQ."""
     import redis.exceptions
     import requests
@@ -98,22 +98,49 @@ def execute(run_id: int, progress: Callable | None = None) -> str:
         return _execute(run_id, progress)
 
 
+# job.meta key: the run this job is retrying after a connection failure; lets the retry
+# start even if the database was too far gone to put the row back to 'queued'.
+RETRYING = "retrying_run"
+
+
 def _execute(run_id: int, progress: Callable | None) -> str:
+    job = _current_job()
+    attempt = _count_attempt(job)
+    seen: dict = {}
+    try:
+        return _run(run_id, progress, job, seen)
+    except connection_errors() as exc:
+        failures.rollback_quietly()
+        reason = failures.describe(exc)
+        log.warning("run %s stopped by a lost connection: %s", run_id, reason)
+        if job is not None and job.retries_left:
+            _await_retry(job, run_id, f"{reason}; retrying ({job.retries_left} attempts left)")
+        else:
+            if attempt > 1:
+                reason += f" (gave up after {attempt} attempts)"
+            _save_meta(job, failure=reason)
+            failures.close_failed(run_id, reason, seen.get("created_at"))
+        if job is None:
+            return "failed"
+        raise  # RQ's failure handling and retry policy take it from here
+
+
+def _run(run_id: int, progress: Callable | None, job, seen: dict) -> str:
     from addon.extension import session
     from addon.models import SyncRun
-    from addon.sync.ledger import fail_run
     from addon.sync.operations import conflicting, run_operation
 
     run = session().get(SyncRun, run_id)
     if run is None:
         log.warning("run %s does not exist; nothing to do", run_id)
         return "missing"
-    if run.status != "queued":
+    seen["created_at"] = run.created_at
+    retrying = job is not None and job.meta.get(RETRYING) == run_id and run.status == "running"
+    if run.status != "queued" and not retrying:
         # Delivered twice (a requeued job after a worker died) or swept meanwhile:
         # running it again could duplicate work, so don't.
         log.warning("run %s is %s, not queued; not running it again", run_id, run.status)
         return run.status
-    job = _current_job()
     if run.done:  # an RQ retry of a run that stopped on a connection failure starts over
         run.done, run.total, run.counts, run.phase = 0, None, None, None
     if job is not None:
@@ -123,7 +150,9 @@ def _execute(run_id: int, progress: Callable | None) -> str:
     lock = contextlib.nullcontext()
     if runtime.redis_url():
         ttl = runtime.tunable("LOCK_TTL")
-        lock = RunLock(runtime.redis_connection(), run.operation, run.id, conflicting(run.operation), ttl)
+        lock = RunLock(
+            runtime.redis_connection(), run.operation, run.id, conflicting(run.operation), ttl, _run_alive
+        )
     try:
         with lock:
             run = run_operation(
@@ -131,35 +160,61 @@ def _execute(run_id: int, progress: Callable | None) -> str:
             )
         return run.status
     except LockHeld as exc:
-        fail_run(
+        failures.close_failed(
             run_id,
             f"Could not start: run {exc.holder_run_id} of a conflicting operation still holds the lock.",
         )
         return "failed"
-    except _connection_errors() as exc:
-        session().rollback()
-        reason = f"Connection lost: {type(exc).__name__}: {exc}"
-        if job is not None and job.retries_left:
-            _requeue_for_retry(run_id, f"{reason}; retrying ({job.retries_left} attempts left)")
-        else:
-            fail_run(run_id, reason)
-        if job is None:
-            return "failed"
-        raise  # RQ's failure handling and retry policy take it from here
+    except connection_errors():
+        raise
     except Exception as exc:
         log.exception("run %s stopped by an unexpected error", run_id)
-        fail_run(run_id, f"Stopped by an unexpected error: {type(exc).__name__}: {exc}")
+        failures.close_failed(run_id, f"Stopped by an unexpected error: {type(exc).__name__}: {exc}")
         return "failed"
 
 
-def _requeue_for_retry(run_id: int, message: str) -> None:
+def _run_alive(run_id: int) -> bool:
+    """Whether a run holding a lock is still queued or running (read fresh from its row)."""
     from addon.extension import session
     from addon.models import SyncRun
 
-    run = session().get(SyncRun, run_id)
-    if run is not None:
-        run.status, run.message = "queued", message
-        session().commit()
+    run = session().get(SyncRun, run_id, populate_existing=True)
+    return run is not None and run.status in failures.ACTIVE
+
+
+def _count_attempt(job) -> int:
+    if job is None:
+        return 1
+    attempt = int(job.meta.get("attempts", 0)) + 1
+    _save_meta(job, attempts=attempt)
+    return attempt
+
+
+def _save_meta(job, **values) -> None:
+    if job is None:
+        return
+    job.meta.update(values)
+    try:
+        job.save_meta()
+    except Exception:  # bookkeeping only: the run row is the record
+        log.warning("could not save meta of job %s", job.id, exc_info=True)
+
+
+def _await_retry(job, run_id: int, message: str) -> None:
+    """Put the row back to 'queued' for RQ's retry; if the database cannot take it, the
+    job's meta lets the retry start anyway."""
+    from addon.extension import session
+    from addon.models import SyncRun
+
+    _save_meta(job, **{RETRYING: run_id})
+    try:
+        run = session().get(SyncRun, run_id, populate_existing=True)
+        if run is not None and run.status in failures.ACTIVE:
+            run.status, run.message = "queued", message
+            session().commit()
+    except connection_errors():
+        failures.rollback_quietly()
+        log.warning("run %s: could not mark it queued for its retry", run_id, exc_info=True)
 
 
 def cron_tick(operation: str) -> str:

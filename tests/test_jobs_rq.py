@@ -1,20 +1,21 @@
 """Runs through real Redis and real RQ workers (in-process SimpleWorker and separate processes)."""
 
-
 from __future__ import annotations
 
 import threading
 
+import pytest
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 
 from addon.extension import session
 from addon.models import SyncRun
 from jobs import AlreadyRunning, run_progress, submit
-from jobs.locks import lock_holder
+from jobs.locks import LockHeld, RunLock, lock_holder, lock_key
 from jobs.schedule import build_scheduler
 from jobs.sweeper import sweep
 from tests.plugins.jobs import kill_hard, wait_for
+from tests.reliability.outages import TcpProxy
 
 
 def work_until_empty(redis_conn) -> None:
@@ -158,3 +159,81 @@ def test_a_cron_toggle_enqueues_at_the_next_due_time_and_switching_it_off_stops_
     wait_for(tick_enqueued, "the tick after switching off")
     work_until_empty(redis_conn)
     assert len(cron_runs()) == 1
+
+
+def test_a_lock_left_by_a_finished_run_is_taken_over_but_a_live_holders_is_not(redis_jobs, redis_conn):
+    # Redis went away before run 1 could release its locks: they outlive it by their TTL.
+    first = submit("export_customers")
+    work_until_empty(redis_conn)
+    assert run_progress(first.id)["status"] == "succeeded"
+    redis_conn.set(lock_key("export_customers"), f"{first.id}:lost-release", ex=600)
+    redis_conn.set(lock_key("reset_accounting"), "9999:row-never-existed", ex=600)
+
+    rerun = submit("export_customers")
+    work_until_empty(redis_conn)
+    progress = run_progress(rerun.id)
+    assert progress["status"] == "succeeded", progress["message"]
+    assert lock_holder(redis_conn, "export_customers") is None
+    assert lock_holder(redis_conn, "reset_accounting") is None
+
+    # A lock whose run is still running stays where it is.
+    held = f"{first.id}:still-running"
+    redis_conn.set(lock_key("export_customers"), held, ex=600)
+    lock = RunLock(
+        redis_conn, "export_customers", rerun.id + 1, {"export_customers"}, 60, lambda run_id: True
+    )
+    with pytest.raises(LockHeld) as refused:
+        lock.acquire()
+    assert refused.value.holder_run_id == first.id
+    assert redis_conn.get(lock_key("export_customers")) == held.encode()
+
+
+def test_a_connection_failure_is_retried_a_bounded_number_of_times_then_the_run_says_why(
+    redis_jobs, redis_conn, redis_url
+):
+    host_port, db = redis_url.removeprefix("redis://").split("/", 1)
+    host, port = host_port.rsplit(":", 1)
+    proxy = TcpProxy(host, int(port))
+    app = redis_jobs.app
+    app.config["NETSUITE_ADDON_RETRY_INTERVALS"] = "0,0,0"
+    # The job reaches Redis through the proxy; the worker keeps its own direct connection.
+    app.config["NETSUITE_ADDON_REDIS_URL"] = f"redis://127.0.0.1:{proxy.port}/{db}"
+    try:
+        run = submit("export_customers")
+        proxy.cut()
+        work_until_empty(redis_conn)
+    finally:
+        proxy.close()
+    job = Job.fetch(run.job_id, connection=redis_conn)
+    assert job.get_status() == "failed" and job.retries_left == 0
+    assert job.meta["attempts"] == 4  # the first try and three retries, no more
+    progress = run_progress(run.id)
+    assert progress["status"] == "failed"
+    assert progress["message"].startswith("Redis unavailable: ConnectionError"), progress["message"]
+    assert progress["message"].endswith("(gave up after 4 attempts)")
+    assert job.meta["failure"] == progress["message"]
+    assert redis_jobs.netsuite.state.counters.writes == 0
+
+
+def test_the_scheduler_registers_each_enabled_cron_once_under_a_deterministic_name(redis_jobs, redis_conn):
+    from addon.settings import CRON_OPERATIONS
+
+    app = redis_jobs.app
+    app.config["NETSUITE_ADDON_CRON_EXPORT_INVOICES"] = ""  # disabled: not registered at all
+    app.config["NETSUITE_ADDON_CRON_EXPORT_CUSTOMERS"] = "*/5 * * * *"
+    first, rebuilt = build_scheduler(redis_conn), build_scheduler(redis_conn)
+
+    names = [job.name for job in first.get_jobs()]
+    enabled = [op for op in CRON_OPERATIONS if app.config.get(f"NETSUITE_ADDON_CRON_{op.upper()}")]
+    assert "export_invoices" not in enabled and "export_customers" in enabled
+    assert sorted(names) == sorted([f"netsuite-sync:cron:{op}" for op in enabled] + ["netsuite-sync:sweep"])
+    assert len(names) == len(set(names))
+    assert [job.name for job in rebuilt.get_jobs()] == names
+    customers = next(job for job in first.get_jobs() if job.name == "netsuite-sync:cron:export_customers")
+    assert customers.cron == "*/5 * * * *" and customers.args == ("export_customers",)
+
+    # A rebuilt scheduler of this process registers under the same name: it replaces, never stacks.
+    first.save()
+    rebuilt.save()
+    assert rebuilt.name == first.name
+    assert len(redis_conn.keys("rq:cron_scheduler:*")) == 1

@@ -3,15 +3,44 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask import session as browser_session
 
 from addon import settings
 from addon.extension import session
 from addon.forms import AUTH_MODE_FIELDS, ActionForm, config_form_class
 from addon.models import ConnectionStatus
+from addon.netsuite import NetSuiteError, default_limit_from_governance
 from addon.sync.connections import SYSTEMS, check_connection
+from addon.sync.context import SyncContext
 from addon.views import blueprint
 
 SYSTEM_LABELS = {"netsuite": "NetSuite", "splynx": "Splynx"}
+# Where the last successful NetSuite test leaves its concurrency suggestion for the page.
+CONCURRENCY_HINT_KEY = "netsuite_concurrency_hint"
+
+
+def concurrency_hint() -> str | None:
+    """'NetSuite allows N concurrent requests for this account; suggested: N-1', from the
+    account's governance limits, or None when the role may not read them (reference §8)."""
+    try:
+        limits = SyncContext.from_settings().netsuite.governance_limits()
+    except NetSuiteError:
+        return None
+    if not limits:
+        return None
+    # A limit allocated to this integration is ours alone; otherwise the account's pool is
+    # shared with every other integration (default_limit_from_governance leaves them a slot).
+    own = limits.get("integrationLimitType") == "integrationSpecific" and limits.get(
+        "integrationConcurrencyLimit"
+    )
+    allowed = own or limits.get("accountConcurrencyLimit")
+    if not allowed:
+        return None
+    scope = "this integration" if own else "this account"
+    return (
+        f"NetSuite allows {allowed} concurrent requests for {scope}; "
+        f"suggested: {default_limit_from_governance(limits)}"
+    )
 
 
 def _render(form, status: int = 200):
@@ -26,6 +55,7 @@ def _render(form, status: int = 200):
             systems=[(key, SYSTEM_LABELS[key], statuses.get(key)) for key in SYSTEMS],
             sources=sources,
             auth_fields={key: mode for mode, keys in AUTH_MODE_FIELDS.items() for key in keys},
+            concurrency_hint=browser_session.get(CONCURRENCY_HINT_KEY),
         ),
         status,
     )
@@ -62,4 +92,10 @@ def config_test(system: str):
     ActionForm().validate()
     ok, line = check_connection(system)
     flash(f"{SYSTEM_LABELS[system]}: {line}", "info" if ok else "error")
+    if system == "netsuite":
+        hint = concurrency_hint() if ok else None
+        if hint:
+            browser_session[CONCURRENCY_HINT_KEY] = hint
+        else:
+            browser_session.pop(CONCURRENCY_HINT_KEY, None)
     return redirect(url_for("netsuite.config", _anchor=f"test-{system}"))

@@ -76,6 +76,8 @@ def normalise(raw: dict) -> dict:
         "exported_agree": agree or bool(raw.get("exported_agree")),
         "not_exported": sum(r["not_exported"] for r in rows),
         "discrepancies": discrepancies,
+        "disagreements": [d for d in discrepancies if d.get("problem") != "not_exported"],
+        "waiting": [d for d in discrepancies if d.get("problem") == "not_exported"],
         "discrepancy_count": raw.get("discrepancy_count", len(listed)),
         "date_from": raw.get("date_from"),
         "date_to": raw.get("date_to"),

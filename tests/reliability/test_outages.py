@@ -60,6 +60,8 @@ def test_database_lost_mid_run_fails_cleanly_says_why_and_the_rerun_completes(ma
 
     setup = make_isp(customers=30, invoices=60, payments=40)
     app, state = setup.env.app, setup.env.netsuite.state
+    # One quick retry of the failure write: each attempt waits out SQLite's busy timeout.
+    app.config["NETSUITE_ADDON_FAIL_WRITE_BACKOFF"] = "0.05"
     outage = DatabaseOutage(database_url)
     watcher = when_writes_reach(state, 40, outage.begin)
     raised = None
@@ -81,6 +83,7 @@ def test_database_lost_mid_run_fails_cleanly_says_why_and_the_rerun_completes(ma
     assert run.status == "failed", (run.status, run.message, raised)
     message = (run.message or "").lower()
     assert "database" in message or "operationalerror" in message, run.message
+    assert message.startswith("database unavailable: operationalerror"), run.message
 
     rerun = finished_run(submit("sync", wait=True).id)
     assert rerun.status == "succeeded", (rerun.message, rerun.counts)
