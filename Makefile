@@ -69,4 +69,4 @@ import-all-payments: $(STAMP)
 	$(FLASK) netsuite import-payments --all
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache bench/results.json
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache bench/results.json bench/throughput.png test-artifacts

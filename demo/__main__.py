@@ -31,23 +31,13 @@ def free_port(preferred: int) -> int:
 def start_sandboxes(customers: int, seed: int, latency: float, concurrency: int):
     from sandbox.netsuite import SandboxState
     from sandbox.netsuite import create_app as netsuite_app
+    from sandbox.netsuite.seed import add_isp_extras
     from sandbox.server import serve_in_thread
     from sandbox.splynx import build_state
     from sandbox.splynx import create_app as splynx_app
 
     netsuite_state = SandboxState(latency=latency, concurrency_limit=concurrency, seed_customers=5)
-    # The ISP sells voice and charges a reduced VAT rate: its accountant has set both up in
-    # NetSuite before connecting the add-on, as the vendor's manual asks.
-    netsuite_state.store.insert(
-        "serviceSaleItem",
-        {"itemId": "Voice Services", "displayName": "Voice Services", "fullName": "Voice Services",
-         "itemType": "Service", "description": "Voice Services", "basePrice": Decimal("0"), "isInactive": False},
-    )  # fmt: skip
-    netsuite_state.store.insert(
-        "salesTaxItem",
-        {"itemId": "VAT 7.5%", "name": "VAT 7.5%", "fullName": "VAT 7.5%", "description": "VAT 7.5%",
-         "rate": Decimal("7.5"), "taxType": "VAT", "isInactive": False},
-    )  # fmt: skip
+    add_isp_extras(netsuite_state.store)
     netsuite = serve_in_thread(netsuite_app(netsuite_state), free_port(8801))
     splynx_state = build_state(customers, seed, bad_inputs=True, messiness=0.25)
     splynx = serve_in_thread(splynx_app(splynx_state), free_port(8802))

@@ -74,3 +74,17 @@ def test_direction_from_netsuite_exports_no_payments(export_ready):
     setup.env.settings(payment_direction="netsuite_to_splynx")
     run = setup.run("export_payments")
     assert not rows_of(run) and setup.writes() == 0
+
+
+def test_unknown_payment_method_is_skipped_with_a_cause_not_sent_to_the_default_account(export_ready):
+    setup = export_ready
+    payment = setup.env.splynx.state.all("payments")[0]
+    payment["payment_type"] = 99
+    run = setup.run("export_payments")
+    row = rows_of(run)[str(payment["id"])]
+    assert (row.outcome, row.message) == ("skipped", "payment method #99 is unknown in billing")
+    assert f"splynx-payment-{payment['id']}" not in {
+        r["externalId"] for r in setup.ns_records("customerPayment")
+    }
+    problem = session().scalar(select(Problem).where(Problem.cause_key == "unknown:payment_method:99"))
+    assert problem is not None and problem.count == 1

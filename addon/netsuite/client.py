@@ -7,6 +7,7 @@ to be shared by the sync engine's worker threads.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -137,10 +138,19 @@ def _bearer(request: requests.PreparedRequest | None) -> str:
     return header.removeprefix("Bearer ")
 
 
-def pooled_session(pool_size: int) -> requests.Session:
+def pooled_session(pool_size: int, origin: str) -> requests.Session:
     """A session whose connection pool matches the concurrency limit, without urllib3 retries
-    (retries are decided here, where we know whether a write may have committed)."""
+    (retries are decided here, where we know whether a write may have committed).
+
+    Proxy and CA-bundle settings are read from the environment once, here: requests would
+    otherwise re-read them on every call, which costs more CPU than the rest of a request.
+    """
     session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(origin))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_size), max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -163,7 +173,7 @@ class NetSuiteClient:
         self.config = config
         self.governor = governor or LocalGovernor(config.concurrency_limit)
         pool_size = max(config.concurrency_limit, getattr(self.governor, "limit", 0))
-        self.session = session or pooled_session(pool_size)
+        self.session = session or pooled_session(pool_size, config.origin)
         self.auth = make_auth(config, self.session)
 
     # -- records ---------------------------------------------------------------------------------

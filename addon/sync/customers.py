@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from addon.billing import BillingCustomer, BillingNotFound
-from addon.sync.exporter import Export, ExportRun, Skip, Write, export_one, run_export
+from addon.sync import links
+from addon.sync.exporter import CustomerBlock, Export, ExportRun, Skip, Write, export_one, run_export
 from addon.sync.ledger import Cause, RunLedger
 
 ENTITY = "customer"
@@ -169,50 +170,98 @@ def customer_export(run: ExportRun) -> Export:
     return Export(entity=ENTITY, prepare=lambda customer, link: customer_write(run, customer))
 
 
-def ensure_customer(run: ExportRun, customer_id: int | None) -> tuple[str | None, str | None]:
+class _CustomerDirectory:
+    """What a document run knows about billing customers it may need, read once per run.
+
+    Built on the first need (a document whose customer has no link, or an ignore list that
+    may cover linked customers): one paged listing of every billing customer, keeping only
+    the ones that matter (unlinked, or in an ignored partner). That costs a few pages instead
+    of one billing request per unlinked customer per export.
+    """
+
+    def __init__(self, run: ExportRun):
+        linked = links.linked_billing_ids(ENTITY)
+        ignored_partners = run.ignored_partners()
+        self.ignored: dict[str, int] = {}  # customer -> partner id
+        self.unlinked: dict[str, BillingCustomer | CustomerBlock] = {}
+        for customer in run.ctx.billing.customers():
+            key = str(customer.id)
+            if customer.partner_id in ignored_partners:
+                self.ignored[key] = customer.partner_id
+            elif key not in linked:
+                prepared = customer_write(run, customer)
+                # Exportable ones are kept whole (exported on first use); others only as the reason.
+                self.unlinked[key] = (
+                    customer
+                    if isinstance(prepared, Write)
+                    else CustomerBlock(
+                        f"customer {key} is not in NetSuite: {prepared.message}", prepared.cause
+                    )
+                )
+
+
+def _directory(run: ExportRun) -> _CustomerDirectory:
+    directory = run.cache.get("customer_directory")
+    if directory is None:
+        directory = run.cache["customer_directory"] = _CustomerDirectory(run)
+    return directory
+
+
+def _partner_name(run: ExportRun, partner_id: int) -> str:
+    names = run.cache.get("partner_names")
+    if names is None:
+        names = run.cache["partner_names"] = {p.id: p.name for p in run.ctx.billing.partners()}
+    return names.get(partner_id, f"#{partner_id}")
+
+
+def ensure_customer(run: ExportRun, customer_id: int | None) -> tuple[str | None, CustomerBlock | None]:
     """The NetSuite id of a document's customer, exporting the customer first when needed.
 
-    Returns (netsuite id, None), or (None, reason) when the customer cannot be exported. In a
-    dry run an unexported customer is reported as would_create and a placeholder id returned.
+    Returns (netsuite id, None), or (None, why) when the customer is not in NetSuite: the
+    document is then skipped under the customer's own cause, and the customer itself is not
+    logged again (its own export reports it). In a dry run an unexported customer that could
+    be exported is reported as would_create and a placeholder id returned.
     """
     if customer_id is None:
-        return None, "it has no customer"
+        return None, CustomerBlock("it has no customer")
     key = str(customer_id)
+    if run.setting("partners_ignore"):
+        partner_id = _directory(run).ignored.get(key)
+        if partner_id is not None:
+            return None, CustomerBlock(f"partner {_partner_name(run, partner_id)} is ignored")
     if key in run.customer_ids:
         return run.customer_ids[key], None
+    if key in run.customer_failures:
+        return None, run.customer_failures[key]
     if key in run.customers_done:
-        if key in run.customer_failures:
-            return None, run.customer_failures[key]
-        return ("new", None) if run.dry_run else (None, "it was not exported")
-    try:
-        customer = run.ctx.billing.get_customer(customer_id)
-    except BillingNotFound:
-        run.customers_done.add(key)
-        run.customer_failures[key] = f"customer {customer_id} does not exist in billing"
-        return None, run.customer_failures[key]
-    if customer.partner_id in run.ignored_partners():
-        run.customers_done.add(key)
-        run.ignored_customers.add(key)
-        run.customer_failures[key] = f"customer {customer_id} belongs to an ignored partner"
-        return None, run.customer_failures[key]
-    export_one(run, customer_export(run), customer)
+        return ("new", None) if run.dry_run else (None, CustomerBlock(f"customer {key} is not in NetSuite"))
+    known = _directory(run).unlinked.get(key)
+    if known is None:
+        try:  # created since the directory was read
+            known = run.ctx.billing.get_customer(customer_id)
+        except BillingNotFound:
+            known = CustomerBlock(f"customer {key} does not exist in billing")
+    if isinstance(known, CustomerBlock):
+        run.customer_failures[key] = known
+        return None, known
+    if known.partner_id in run.ignored_partners():
+        block = CustomerBlock(f"partner {_partner_name(run, known.partner_id)} is ignored")
+        run.customer_failures[key] = block
+        return None, block
+    export_one(run, customer_export(run), known)
     if key in run.customer_ids:
         return run.customer_ids[key], None
     if run.dry_run and key not in run.customer_failures:
         return "new", None
-    return None, run.customer_failures.get(key, "it could not be exported")
+    failure = run.customer_failures.get(key)
+    if failure is None:
+        failure = run.customer_failures[key] = CustomerBlock(f"customer {key} is not in NetSuite")
+    return None, failure
 
 
-def customer_failure_cause(customer_id: int | None, reason: str) -> Cause:
-    """Documents and payments blocked by their customer are grouped under that customer."""
-    return Cause(
-        key=f"customer_not_exported:{customer_id}",
-        kind="customer",
-        title=f"Customer {customer_id} cannot be exported: {reason}",
-        fix_hint="Fix the customer (see its own problem); its documents and payments follow.",
-        fix_kind="customer",
-        fix_ref=str(customer_id) if customer_id is not None else None,
-    )
+def blocked_by_customer(label: str, block: CustomerBlock) -> Skip:
+    """The row of a document or payment whose customer is not in NetSuite: skipped, once."""
+    return Skip(block.message, label, block.cause)
 
 
 def export_customers(ctx, ledger: RunLedger, **params) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from addon.billing import BillingDocument, BillingNotFound
 from addon.extension import session
 from addon.models import ListCache
-from addon.sync.customers import customer_failure_cause, ensure_customer, segment
+from addon.sync.customers import blocked_by_customer, ensure_customer, segment
 from addon.sync.exporter import Export, ExportRun, Skip, Write, run_export
 from addon.sync.ledger import Cause, RunLedger
 
@@ -82,16 +82,9 @@ def _unmapped_cause(kind: str, billing_id: int | None, name: str) -> Cause:
 def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> Write | Skip:
     """The NetSuite invoice / credit memo body for ``doc``, or why it cannot be sent."""
     label = f"{kind.noun.capitalize()} {doc.number or doc.id}"
-    customer_id, reason = ensure_customer(run, doc.customer_id)
+    customer_id, block = ensure_customer(run, doc.customer_id)
     if customer_id is None:
-        if str(doc.customer_id) in run.ignored_customers:
-            return Skip(f"skipped: {reason}", label)
-        return Skip(
-            f"its customer {doc.customer_id} could not be exported: {reason}",
-            label,
-            customer_failure_cause(doc.customer_id, reason or ""),
-            outcome="failed",
-        )
+        return blocked_by_customer(label, block)
     if not doc.lines:
         return Skip("it has no lines; NetSuite needs at least one", label, outcome="failed")
 

@@ -10,6 +10,8 @@ NetSuite success and the link write costs one repeated PUT on the next run, neve
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -21,15 +23,28 @@ from sqlalchemy import select
 from addon.billing import BillingAuthError, BillingError, BillingUnavailable
 from addon.extension import session
 from addon.models import Mapping
-from addon.netsuite import NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError, NetSuiteError
+from addon.netsuite import (
+    GovernorTimeout,
+    NetSuiteAuthError,
+    NetSuiteConfigError,
+    NetSuiteConnectionError,
+    NetSuiteError,
+)
 from addon.splynx import SplynxConfigError, SplynxConnectionError
 from addon.sync import links
 from addon.sync.context import SyncContext
 from addon.sync.ledger import Cause, RunLedger
 
 PAGE_SIZE = 200
+# Pages read ahead of the one being processed, so billing latency never idles NetSuite slots.
+PAGES_AHEAD = 2
+# Writes queued per NetSuite slot: the next request is always ready when a slot frees up,
+# even while the calling thread is busy recording results.
+QUEUED_PER_SLOT = 3
 # Errors that stop the whole run (operations.run_operation reports them); never caught per record.
-STOPPING_NETSUITE = (NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError)
+# A governor timeout means the account's slots stayed taken for many minutes: a retry
+# of the whole job later (RQ's policy) is right, not a failed record.
+STOPPING_NETSUITE = (NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError, GovernorTimeout)
 STOPPING_BILLING = (BillingAuthError, SplynxConfigError, SplynxConnectionError)
 
 # What NetSuite's REST record types are called per entity.
@@ -75,6 +90,14 @@ class Skip:
     extra_causes: tuple[Cause, ...] = ()
 
 
+@dataclass(frozen=True)
+class CustomerBlock:
+    """Why a document's customer is not in NetSuite: the document is skipped, never sent."""
+
+    message: str
+    cause: Cause | None = None
+
+
 @dataclass
 class Export:
     """One kind of export, described by its parts; :func:`run_export` does the rest."""
@@ -116,11 +139,11 @@ class ExportRun:
     _mappings: dict[str, dict[str, str]] | None = None
     customer_ids: dict[str, str] = field(default_factory=dict)  # billing id -> NetSuite id
     customers_done: set[str] = field(default_factory=set)  # recorded in this run already
-    customer_failures: dict[str, str] = field(default_factory=dict)  # billing id -> reason
-    ignored_customers: set[str] = field(default_factory=set)  # customers of ignored partners
+    customer_failures: dict[str, CustomerBlock] = field(default_factory=dict)  # billing id -> why
     _names: dict[str, dict[int, str]] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)  # per-run lookups of the export modules
     _ignored_partners: set[int] | None = None
+    _link_writers: dict[str, links.LinkWriter] = field(default_factory=dict)
 
     @property
     def dry_run(self) -> bool:
@@ -155,6 +178,10 @@ class ExportRun:
 
     def billing_name(self, kind: str, billing_id: int | None) -> str:
         """Name of a billing list value ('category', 'tax_rate', 'payment_method'), loaded once."""
+        return self.billing_names(kind).get(billing_id, f"#{billing_id}")
+
+    def billing_names(self, kind: str) -> dict[int, str]:
+        """Every value of a billing list by id, loaded once per run."""
         if kind not in self._names:
             source = {
                 "category": self.ctx.billing.transaction_categories,
@@ -162,7 +189,7 @@ class ExportRun:
                 "payment_method": self.ctx.billing.payment_methods,
             }[kind]
             self._names[kind] = {value.id: value.name for value in source()}
-        return self._names[kind].get(billing_id, f"#{billing_id}")
+        return self._names[kind]
 
     def ignored_partners(self) -> set[int]:
         """Partner ids of the ignore list; names in the setting are resolved once per run."""
@@ -174,6 +201,14 @@ class ExportRun:
                 ids |= {p.id for p in self.ctx.billing.partners() if p.name.casefold() in names}
             self._ignored_partners = ids
         return self._ignored_partners
+
+    def link_writer(self, entity: str) -> links.LinkWriter:
+        """The run's bulk link writer for ``entity``, flushed before each ledger commit."""
+        writer = self._link_writers.get(entity)
+        if writer is None:
+            writer = self._link_writers[entity] = links.LinkWriter(entity)
+            self.ledger.before_commit(writer.write)
+        return writer
 
     def load_customer_links(self, customer_ids: Iterable[int | str]) -> None:
         """Batch-load the NetSuite ids of the customers a page of documents or payments needs."""
@@ -219,6 +254,53 @@ def _pages(records: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(records)
     while page := list(islice(iterator, size)):
         yield page
+
+
+_END = object()
+
+
+def _read_ahead(pages: Iterator[list[Any]], ahead: int) -> Iterator[list[Any]]:
+    """``pages`` produced by a helper thread (billing HTTP only, no DB), ``ahead`` pages early.
+
+    An error of the billing system is re-raised here, on the calling thread, in order.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        handoff.put(page, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: Any = _END
+        except BaseException as error:  # handed to the calling thread, which decides
+            item = error
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=produce, name="billing-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
 def _push(ctx: SyncContext, export: Export, billing_id: str, write: Write, link: links.LinkInfo | None):
@@ -313,7 +395,8 @@ def _examine(
 
 def _record_failure(run: ExportRun, export: Export, billing_id: str, skip: Skip) -> None:
     if export.entity == "customer":
-        run.customer_failures[billing_id] = skip.message
+        message = f"customer {billing_id} is not in NetSuite: {skip.message}"
+        run.customer_failures[billing_id] = CustomerBlock(message, skip.cause)
     record_skip(run.ledger, export.entity, billing_id, skip)
 
 
@@ -332,8 +415,8 @@ def _settle(run: ExportRun, export: Export, pending: _Pending, future: Future) -
         skip = Skip(f"could not be sent: {error}", pending.label, outcome="failed", action="upsert")
         _record_failure(run, export, pending.billing_id, skip)
         return None
-    links.save_link(
-        export.entity, pending.billing_id, netsuite_id, content_hash=pending.hash, known=pending.known
+    run.link_writer(export.entity).add(
+        pending.billing_id, netsuite_id, content_hash=pending.hash, exists=pending.link is not None
     )
     if export.entity == "customer":
         run.customer_ids[pending.billing_id] = netsuite_id
@@ -370,7 +453,7 @@ def run_export(run: ExportRun, export: Export, records: Iterable[Any]) -> dict[s
     before = dict(ledger.counts)
     seen: set[str] = set()
     in_flight: dict[Future, _Pending] = {}
-    limit = max(1, ctx.concurrency) * 2
+    limit = max(1, ctx.concurrency) * QUEUED_PER_SLOT
 
     def settle(futures: Iterable[Future]) -> None:
         for future in futures:
@@ -382,7 +465,7 @@ def run_export(run: ExportRun, export: Export, records: Iterable[Any]) -> dict[s
         max_workers=max(1, ctx.concurrency), thread_name_prefix=f"export-{export.entity}"
     )
     try:
-        for page in _pages(records, PAGE_SIZE):
+        for page in _read_ahead(_pages(records, PAGE_SIZE), PAGES_AHEAD):
             ledger.add_total(len(page))
             if export.before_page is not None:
                 export.before_page(page)

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from addon.extension import session
 from addon.models import LogEntry, Problem, ProblemRecord, SyncRun, utcnow
@@ -24,7 +24,8 @@ FAILURE_OUTCOMES = frozenset({"failed"})
 # Outcomes of a dry run, reported but not written anywhere else.
 DRY_RUN_OUTCOMES = frozenset({"would_create", "would_update", "would_import", "would_match"})
 
-COMMIT_EVERY_RECORDS = 50
+# Log rows are held in memory and inserted in bulk: one statement per commit, not per record.
+COMMIT_EVERY_RECORDS = 1000
 COMMIT_EVERY_SECONDS = 1.0
 PROGRESS_EVERY_SECONDS = 0.5
 
@@ -50,19 +51,23 @@ class _ProblemBook:
     """The run's view of open problems, loaded once so each record costs no extra query.
 
     Only this ledger files or clears problems during its run; a concurrent run
-    of another operation touches other entities' records.
+    of another operation touches other entities' records. New problem records are
+    held and inserted in bulk when the ledger commits.
     """
 
     def __init__(self) -> None:
-        self._by_key: dict[str, Problem] = {}
-        rows = session().execute(select(ProblemRecord.problem_id, ProblemRecord.entity, ProblemRecord.billing_id))
+        self._ids: dict[str, int] = {}  # cause key -> problem id (plain ints: no ORM reloads)
+        self._new: list[dict] = []
+        rows = session().execute(
+            select(ProblemRecord.problem_id, ProblemRecord.entity, ProblemRecord.billing_id)
+        )
         self._records: dict[tuple[str, str], set[int]] = {}
         for problem_id, entity, billing_id in rows:
             self._records.setdefault((entity, billing_id), set()).add(problem_id)
 
-    def _problem(self, cause: Cause) -> Problem:
-        problem = self._by_key.get(cause.key)
-        if problem is None:
+    def _problem_id(self, cause: Cause) -> int:
+        problem_id = self._ids.get(cause.key)
+        if problem_id is None:
             problem = session().scalar(select(Problem).where(Problem.cause_key == cause.key))
             if problem is None:
                 problem = Problem(cause_key=cause.key, kind=cause.kind, title=cause.title)
@@ -71,19 +76,28 @@ class _ProblemBook:
             problem.fix_kind, problem.fix_ref = cause.fix_kind, cause.fix_ref
             problem.resolved, problem.resolved_at, problem.last_seen = False, None, utcnow()
             session().flush()
-            self._by_key[cause.key] = problem
-        return problem
+            problem_id = self._ids[cause.key] = problem.id
+        return problem_id
 
     def file(self, cause: Cause, entity: str, billing_id: str, label: str | None) -> None:
-        problem = self._problem(cause)
+        problem_id = self._problem_id(cause)
         held = self._records.setdefault((entity, billing_id), set())
-        if problem.id not in held:
-            session().add(ProblemRecord(problem_id=problem.id, entity=entity, billing_id=billing_id, label=label))
-            held.add(problem.id)
+        if problem_id not in held:
+            self._new.append(
+                {"problem_id": problem_id, "entity": entity, "billing_id": billing_id, "label": label}
+            )
+            held.add(problem_id)
 
     def clear(self, entity: str, billing_id: str) -> None:
         if self._records.pop((entity, billing_id), None):
+            self.write()  # the check for problems still blocking must see every record filed
             clear_record_problems(entity, billing_id)
+
+    def write(self) -> None:
+        """Insert the problem records filed since the last write (one statement)."""
+        if self._new:
+            session().execute(insert(ProblemRecord), self._new)
+            self._new = []
 
 
 def start_run(
@@ -111,6 +125,14 @@ class RunLedger:
         self._last_commit = time.monotonic()
         self._last_progress = 0.0
         self._problems = _ProblemBook()
+        self._rows: list[dict] = []
+        self._run_id = run.id
+        self._dry_run = bool(run.dry_run)
+        # Counted here and copied to the run row on commit: touching the ORM row per record
+        # would make every later query autoflush an UPDATE of it.
+        self.done = run.done or 0
+        self.total = run.total or 0
+        self._before_commit: list[Callable[[], None]] = []
         run.status = "running"
         run.started_at = run.started_at or utcnow()
         run.heartbeat_at = utcnow()
@@ -118,7 +140,7 @@ class RunLedger:
 
     @property
     def dry_run(self) -> bool:
-        return self.run.dry_run
+        return self._dry_run
 
     # -- progress -------------------------------------------------------------------
 
@@ -126,12 +148,12 @@ class RunLedger:
         """Start a phase ('Exporting invoices') with its expected record count, if known."""
         self.run.phase = name
         if total is not None:
-            self.run.total = (self.run.total or 0) + total if self.run.done else total
+            self.total = self.total + total if self.done else total
         self._flush(force=True)
 
     def add_total(self, count: int) -> None:
         """Grow the expected total as pages of records are discovered."""
-        self.run.total = (self.run.total or 0) + count
+        self.total += count
         self._flush()
 
     # -- records --------------------------------------------------------------------
@@ -152,20 +174,21 @@ class RunLedger:
     ) -> None:
         """Log one record's outcome; file it under each cause that blocks it."""
         billing_key = None if billing_id is None else str(billing_id)
-        session().add(
-            LogEntry(
-                run_id=self.run.id,
-                direction=direction,
-                entity=entity,
-                billing_id=billing_key,
-                netsuite_id=netsuite_id,
-                action=action,
-                outcome=outcome,
-                message=message,
-            )
+        self._rows.append(
+            {
+                "run_id": self._run_id,
+                "direction": direction,
+                "entity": entity,
+                "billing_id": billing_key,
+                "netsuite_id": netsuite_id,
+                "action": action,
+                "outcome": outcome,
+                "message": message,
+                "created_at": utcnow(),
+            }
         )
         self.counts[outcome] += 1
-        self.run.done += 1
+        self.done += 1
         blocking = ([cause] if cause is not None else []) + list(causes)
         if billing_key is not None and not self.dry_run:
             if blocking:
@@ -180,14 +203,38 @@ class RunLedger:
 
     def _flush(self, force: bool = False) -> None:
         now = time.monotonic()
-        if force or self._pending >= COMMIT_EVERY_RECORDS or now - self._last_commit >= COMMIT_EVERY_SECONDS:
-            self.run.counts = dict(self.counts)
-            self.run.heartbeat_at = utcnow()
+        progress_due = self._progress is not None and (
+            force or now - self._last_progress >= PROGRESS_EVERY_SECONDS
+        )
+        if (
+            force
+            or progress_due
+            or self._pending >= COMMIT_EVERY_RECORDS
+            or now - self._last_commit >= COMMIT_EVERY_SECONDS
+        ):
+            # Progress readers see the run row, so a progress report commits first.
+            self._write()
             session().commit()
             self._pending, self._last_commit = 0, now
-        if self._progress is not None and (force or now - self._last_progress >= PROGRESS_EVERY_SECONDS):
+        if progress_due:
             self._last_progress = now
             self._progress(self)
+
+    def _write(self) -> None:
+        """Everything held in memory into the session: hooks, log rows, problems, the run row."""
+        for hook in self._before_commit:
+            hook()
+        if self._rows:
+            session().execute(insert(LogEntry), self._rows)
+            self._rows = []
+        self._problems.write()
+        self.run.done, self.run.total = self.done, self.total
+        self.run.counts = dict(self.counts)
+        self.run.heartbeat_at = utcnow()
+
+    def before_commit(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` (calling thread) before each commit, e.g. to write buffered links."""
+        self._before_commit.append(hook)
 
     def note(self, message: str) -> None:
         """The run's one-line summary for the operator (kept when the run finishes)."""
@@ -207,10 +254,16 @@ class RunLedger:
         """Close the run: 'succeeded', 'partial' when records failed, or the status given."""
         if status is None:
             status = "partial" if self.counts.get("failed") else "succeeded"
+        if status == "failed":
+            # A stopped run was rolled back: what was held since the last commit goes with it,
+            # exactly as rows still in the session would (later upserts make it good).
+            self._rows, self._problems._new = [], []
+            self.run.done, self.run.total, self.run.counts = self.done, self.total, dict(self.counts)
+        else:
+            self._write()
         self.run.status = status
         if message is not None:
             self.run.message = message
-        self.run.counts = dict(self.counts)
         self.run.finished_at = utcnow()
         session().commit()
         if self._progress is not None:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from addon.extension import session
 from addon.models import Link, utcnow
@@ -95,6 +95,14 @@ def links_for(entity: str, billing_ids: Iterable[int | str]) -> dict[str, LinkIn
     return found
 
 
+def linked_billing_ids(entity: str) -> set[str]:
+    """Billing ids of ``entity`` that have a NetSuite record (one query)."""
+    query = select(Link.billing_id).where(
+        Link.entity == entity, Link.netsuite_id.is_not(None), Link.status != "deleted_in_billing"
+    )
+    return set(session().scalars(query))
+
+
 def synced_billing_ids(entity: str) -> Iterator[str]:
     """Billing ids of every link we pushed that is still considered live (status 'synced')."""
     query = select(Link.billing_id).where(
@@ -144,3 +152,46 @@ def set_status(entity: str, billing_id: int | str, status: str, last_error: str 
         .where(Link.entity == entity, Link.billing_id == str(billing_id))
         .values(status=status, last_error=last_error)
     )
+
+
+class LinkWriter:
+    """Links saved by an export, held and written in bulk (calling thread; no commit).
+
+    One executemany UPDATE for records that already had a link row and one INSERT for
+    the rest, per call of :meth:`write` (the ledger calls it before each commit).
+    """
+
+    def __init__(self, entity: str):
+        self.entity = entity
+        self._updates: list[dict] = []
+        self._inserts: list[dict] = []
+
+    def add(self, billing_id: int | str, netsuite_id: str, *, content_hash: str | None, exists: bool) -> None:
+        """Hold one link; ``exists`` says whether a link row was read for this record."""
+        values = {
+            "netsuite_id": netsuite_id,
+            "external_id": external_id(self.entity, billing_id),
+            "content_hash": content_hash,
+            "origin": "billing",
+            "status": "synced",
+            "last_error": None,
+            "synced_at": utcnow(),
+        }
+        if exists:
+            self._updates.append({"b_billing_id": str(billing_id), **values})
+        else:
+            self._inserts.append({"entity": self.entity, "billing_id": str(billing_id), **values})
+
+    def write(self) -> None:
+        """Send every held link to the session (two statements at most)."""
+        if self._updates:
+            statement = (
+                update(Link)
+                .where(Link.entity == self.entity, Link.billing_id == bindparam("b_billing_id"))
+                .values({name: bindparam(name) for name in self._updates[0] if name != "b_billing_id"})
+            )
+            session().connection().execute(statement, self._updates)
+            self._updates = []
+        if self._inserts:
+            session().execute(insert(Link), self._inserts)
+            self._inserts = []

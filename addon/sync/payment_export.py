@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from addon.billing import BillingPayment
 from addon.sync import links
-from addon.sync.customers import customer_failure_cause, ensure_customer
+from addon.sync.customers import blocked_by_customer, ensure_customer
 from addon.sync.exporter import Export, ExportRun, Skip, Write, run_export
 from addon.sync.ledger import Cause, RunLedger
 
@@ -43,6 +43,20 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
                 title="Refunds and zero payments are not exported as NetSuite customer payments",
             ),
         )
+    if payment.payment_method_id not in run.billing_names("payment_method"):
+        # Posting it to the default bank account would hide money in the wrong account.
+        what = f"#{payment.payment_method_id}" if payment.payment_method_id is not None else "(none)"
+        return Skip(
+            f"payment method {what} is unknown in billing",
+            label,
+            Cause(
+                key=f"unknown:payment_method:{payment.payment_method_id}",
+                kind="invalid_fields",
+                title=f"Payments with payment method {what}, which billing does not know",
+                fix_hint="Correct the payment's method in billing, or restore the payment method.",
+                fix_kind="payment",
+            ),
+        )
     account = run.mapping("payment_method", payment.payment_method_id) or run.mapping("default_bank_account")
     if account is None:
         name = run.billing_name("payment_method", payment.payment_method_id)
@@ -58,16 +72,9 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
                 fix_ref=str(payment.payment_method_id),
             ),
         )
-    customer_id, reason = ensure_customer(run, payment.customer_id)
+    customer_id, block = ensure_customer(run, payment.customer_id)
     if customer_id is None:
-        if str(payment.customer_id) in run.ignored_customers:
-            return Skip(f"skipped: {reason}", label)
-        return Skip(
-            f"its customer {payment.customer_id} could not be exported: {reason}",
-            label,
-            customer_failure_cause(payment.customer_id, reason or ""),
-            outcome="failed",
-        )
+        return blocked_by_customer(label, block)
     payload = {
         "customer": {"id": customer_id},
         "payment": payment.amount,

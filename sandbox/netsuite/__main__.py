@@ -9,6 +9,7 @@ from pathlib import Path
 from sandbox.server import serve_forever
 
 from . import Faults, SandboxState, create_app, generate_client_keypair
+from .seed import add_isp_extras
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,6 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slow-seconds", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=0, help="fault RNG seed")
     parser.add_argument("--customers", type=int, default=0, help="pre-existing customers to seed")
+    parser.add_argument(
+        "--isp-extras", action="store_true", help="add the voice item and 7.5%% VAT code the demo ISP needs"
+    )
     parser.add_argument("--credentials-out", type=Path, help="write credentials (incl. OAuth2 key) as JSON")
     args = parser.parse_args(argv)
 
@@ -45,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
         seed_customers=args.customers,
     )
     state.oauth2.public_key_pem = public_pem
+    if args.isp_extras:
+        add_isp_extras(state.store)
     token = state.default_token
     credentials = {
         "base_url": f"http://127.0.0.1:{args.port}",

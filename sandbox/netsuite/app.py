@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 import uuid
 from decimal import Decimal
@@ -22,6 +21,10 @@ RECORD_CT = "application/vnd.oracle.resource+json; type=singular; charset=UTF-8"
 COLLECTION_CT = "application/vnd.oracle.resource+json; type=collection; charset=UTF-8"
 MAX_PAGE = 1000
 _RECORD_PATH = re.compile(r"^/services/rest/record/v1/([^/]+)(?:/([^/]+)(?:/([^/]+))?)?/?$")
+# Harness-only paths (no real NetSuite serves anything outside /services): answered before the
+# concurrency gate, so reading the counters never takes a slot nor counts as a request.
+STATS_PATH = "/__sandbox/stats"
+RESET_PATH = "/__sandbox/reset"
 _LIST_FILTER = re.compile(r'^\s*(\w+)\s+(IS|EQUAL|IS_NOT|START_WITH|CONTAIN)\s+"([^"]*)"\s*$', re.IGNORECASE)
 
 
@@ -53,6 +56,9 @@ class NetSuiteSandbox:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
+        harness = self._harness(request)
+        if harness is not None:
+            return harness(environ, start_response)
         if not self.state.enter():
             response = _error(errors.concurrency_exceeded())
         else:
@@ -63,6 +69,19 @@ class NetSuiteSandbox:
         response.headers["X-N-OperationId"] = str(uuid.uuid4())
         response.headers["X-NetSuite-JobId"] = str(uuid.uuid4())
         return response(environ, start_response)
+
+    def _harness(self, request: Request) -> Response | None:
+        """The benchmark's counters: ``GET /__sandbox/stats`` and ``POST /__sandbox/reset``."""
+        if request.path == STATS_PATH and request.method == "GET":
+            body = {
+                **self.state.counters.snapshot(),
+                "concurrency_limit": self.state.concurrency_limit,
+            }
+            return Response(json.dumps(body), content_type="application/json")
+        if request.path == RESET_PATH and request.method == "POST":
+            self.state.reset_counters()
+            return Response(status=204)
+        return None
 
     # -- request pipeline ------------------------------------------------------------------------
 
@@ -91,13 +110,7 @@ class NetSuiteSandbox:
     @staticmethod
     def _drop_connection(request: Request):
         """Close the socket with no response: the client sees a dropped connection after commit."""
-        sock = request.environ.get("werkzeug.socket")
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        # werkzeug treats ConnectionError from the app as "client went away" and writes nothing.
+        # sandbox.server closes the connection without writing anything on this exception.
         raise ConnectionAbortedError("sandbox fault: dropped connection")
 
     def _urls(self, request: Request) -> tuple[str, str]:

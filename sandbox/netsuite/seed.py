@@ -124,3 +124,21 @@ def _currency(name: str, symbol: str, display: str, *, base: bool = False) -> di
         "currencyPrecision": 2,
         "isInactive": False,
     }
+
+
+def add_isp_extras(store: RecordStore) -> None:
+    """What the demo ISP's accountant set up before connecting the add-on.
+
+    The generated ISP sells voice and charges a reduced VAT rate; the base seed
+    deliberately lacks both, so tests can show unmapped categories and rates.
+    """
+    store.insert(
+        "serviceSaleItem",
+        {"itemId": "Voice Services", "displayName": "Voice Services", "fullName": "Voice Services",
+         "itemType": "Service", "description": "Voice Services", "basePrice": Decimal("0"), "isInactive": False},
+    )  # fmt: skip
+    store.insert(
+        "salesTaxItem",
+        {"itemId": "VAT 7.5%", "name": "VAT 7.5%", "fullName": "VAT 7.5%", "description": "VAT 7.5%",
+         "rate": Decimal("7.5"), "taxType": "VAT", "isInactive": False},
+    )  # fmt: skip

@@ -17,6 +17,9 @@ def main(argv=None) -> None:
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--port", type=int, default=8802)
+    parser.add_argument(
+        "--messiness", type=float, default=1.0, help="scale of incomplete customer records (1 = test default)"
+    )
     parser.add_argument("--bad-inputs", action="store_true", help="append the deliberately hostile records")
     parser.add_argument("--api-key", help="fixed API key (random when omitted)")
     parser.add_argument("--api-secret", help="fixed API secret (random when omitted)")
@@ -35,6 +38,7 @@ def main(argv=None) -> None:
             api_key=args.api_key,
             api_secret=args.api_secret,
             bad_inputs=args.bad_inputs,
+            messiness=args.messiness,
             string_ids=args.string_ids,
         )
         if persist is not None:

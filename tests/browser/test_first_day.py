@@ -254,7 +254,8 @@ def test_an_accountants_first_day(browser, live, seeded_netsuite, splynx_sandbox
     invoices = splynx.dataset.records["invoices"]
     held = [i for i in invoices if int(i["customer_id"]) in incomplete]
     assert counts.get("created") == len(invoices) - len(held) > 0, counts
-    assert counts.get("failed") == len(held), counts
+    # Held invoices are skipped under their customer's cause (the customers are not logged again).
+    assert counts.get("skipped") == len(held) and not counts.get("failed"), counts
 
     # -- the log, filtered to what did not sync: a missing zip --------------------------------------
     no_zip = min(int(k) for k, missing in manifest["incomplete_customers"].items() if "zip_code" in missing)
