@@ -234,7 +234,9 @@ class _Builder:
     def company_name(self) -> str:
         return f"{self.rng.choice(COMPANY_STEMS)} {self.rng.choice(COMPANY_SUFFIX)}"
 
-    def customer(self) -> dict:
+    def customer(self, complete: bool = False) -> dict:
+        """A generated customer; ``complete`` leaves out the deliberate gaps (no missing field,
+        a well-formed address) so a hostile record is unusual in one way only."""
         rng = self.rng
         company = rng.random() < COMPANY_RATE
         name = self.company_name() if company else self.person_name()
@@ -262,8 +264,6 @@ class _Builder:
             "last_update": _stamp(joined, rng),
         }
         missing = [f for f, rate in MISSING_RATES.items() if rng.random() < rate * self.messiness]
-        for name_ in missing:
-            values[name_] = ""
         service_address = f"{street}, {city}, {zip_code}"
         malformed = rng.random() < MALFORMED_ADDRESS_RATE * self.messiness
         if malformed:
@@ -275,6 +275,11 @@ class _Builder:
                     f"  {street.upper()};{city}  ",
                 ]
             )
+        if complete:
+            # The same random draws, so later records do not change; only the gaps are dropped.
+            missing, malformed, service_address = [], False, f"{street}, {city}, {zip_code}"
+        for name_ in missing:
+            values[name_] = ""
         record = self.add("customers", **values)
         record["login"] = f"cust{record['id']:06d}"
         record["additional_attributes"] = {"netsuite_id": "", "service_address": service_address}
@@ -580,7 +585,7 @@ def _add_bad_inputs(b: _Builder, people: list[dict]) -> None:
         ("bad_email", "Mallory Example", "email address that is not valid"),
     ]
     for case, name, reason in hostile_names:
-        customer = b.customer()
+        customer = b.customer(complete=True)
         customer["name"] = name
         if case == "bad_email":
             customer["email"] = "mallory@@example..net"

@@ -47,6 +47,12 @@ class Cause:
     fix_ref: str | None = None
 
 
+def _clip(label: str | None) -> str | None:
+    """Labels are record names from billing: a 5,000-character name must not fail the run."""
+    limit = ProblemRecord.__table__.c.label.type.length
+    return label if label is None or len(label) <= limit else label[: limit - 1] + "…"
+
+
 class _ProblemBook:
     """The run's view of open problems, loaded once so each record costs no extra query.
 
@@ -84,7 +90,7 @@ class _ProblemBook:
         held = self._records.setdefault((entity, billing_id), set())
         if problem_id not in held:
             self._new.append(
-                {"problem_id": problem_id, "entity": entity, "billing_id": billing_id, "label": label}
+                {"problem_id": problem_id, "entity": entity, "billing_id": billing_id, "label": _clip(label)}
             )
             held.add(problem_id)
 

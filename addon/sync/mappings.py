@@ -341,7 +341,7 @@ def save_mapping(
         session().add(row)
     row.netsuite_id = netsuite_key
     if billing_name is not None:
-        row.billing_name = billing_name
+        row.billing_name = billing_name[: Mapping.__table__.c.billing_name.type.length]
     session().commit()
     resolve_cause(unmapped_cause_key(kind, billing_key))
     return _write_back(spec, billing_key, int(netsuite_key), ctx)

@@ -8,6 +8,7 @@ import hmac
 import re
 import secrets
 import threading
+from itertools import islice
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import jwt
@@ -64,13 +65,17 @@ class NonceRegistry:
     """Remembers nonce+timestamp pairs per token for the timestamp window (§3.1 NonceUsed)."""
 
     def __init__(self):
+        # Insertion order is claim order, so expired nonces are always at the front:
+        # forgetting them costs O(1) each, however many requests a sync makes.
         self._seen: dict[tuple[str, str, str], float] = {}
         self._lock = threading.Lock()
 
     def claim(self, token_id: str, nonce: str, timestamp: str, now: float) -> bool:
         with self._lock:
-            if len(self._seen) > 10_000:
-                self._seen = {k: t for k, t in self._seen.items() if now - t <= 2 * TIMESTAMP_WINDOW}
+            for oldest, claimed in list(islice(self._seen.items(), 64)):
+                if now - claimed <= 2 * TIMESTAMP_WINDOW:
+                    break
+                del self._seen[oldest]
             key = (token_id, nonce, timestamp)
             if key in self._seen:
                 return False

@@ -3,7 +3,7 @@
 ``TcpProxy`` stands between the add-on and a TCP service (Redis here): ``cut()`` closes every
 open connection and refuses new ones, ``restore()`` accepts again. ``DatabaseOutage`` does the
 same to the database the test already uses: on SQLite another connection holds an exclusive
-lock past the driver's busy timeout; on PostgreSQL the server ends this process's sessions.
+lock past the driver's busy timeout; on PostgreSQL the database refuses connections and this process's sessions are ended.
 """
 
 from __future__ import annotations
@@ -94,6 +94,9 @@ class DatabaseOutage:
             )
             self._holder.execute("BEGIN EXCLUSIVE")
         else:
+            # The database refuses new connections until end(), and ours are cut: a pool
+            # that reconnects (pre-ping) finds no database, as in a real outage.
+            self._allow_connections(False)
             self._terminate_our_sessions()
         self.started.set()
 
@@ -102,6 +105,17 @@ class DatabaseOutage:
             self._holder.execute("ROLLBACK")
             self._holder.close()
             self._holder = None
+        elif self.started.is_set():
+            self._allow_connections(True)
+
+    def _allow_connections(self, allowed: bool) -> None:
+        # From the maintenance database: the test database may refuse us meanwhile.
+        admin = create_engine(self.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(
+                text(f'ALTER DATABASE "{self.url.database}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
+            )
+        admin.dispose()
 
     def _terminate_our_sessions(self) -> None:
         # Only this process's connections: other suites may share the server.
@@ -110,14 +124,14 @@ class DatabaseOutage:
             for c in psutil.Process().net_connections(kind="tcp")
             if c.raddr and c.raddr.port == (self.url.port or 5432)
         }
-        admin = create_engine(self.url)
+        admin = create_engine(self.url.set(database="postgres"))
         with admin.connect() as conn:
             conn.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND client_port = ANY(:ports)"
+                    "WHERE datname = :name AND pid <> pg_backend_pid() AND client_port = ANY(:ports)"
                 ),
-                {"ports": sorted(ports)},
+                {"ports": sorted(ports), "name": self.url.database},
             )
         admin.dispose()
 
