@@ -26,7 +26,7 @@ def cache_count(kind: str | None = None) -> int:
     return session().scalar(query)
 
 
-def test_load_mappings_twice_updates_without_duplicating(configured):  # noqa: F811
+def test_load_mappings_twice_updates_without_duplicating(configured):
     ns = configured.netsuite.state
     ns.reset_counters()
     run = run_operation("load_mappings")
@@ -57,7 +57,7 @@ def test_load_mappings_twice_updates_without_duplicating(configured):  # noqa: F
     assert any(m.startswith("Items: 7 in NetSuite — 0 new, 1 changed") for m in messages)
 
 
-def test_load_mappings_dry_run_reports_without_writing(configured):  # noqa: F811
+def test_load_mappings_dry_run_reports_without_writing(configured):
     run = run_operation("load_mappings", dry_run=True)
     assert run.dry_run and run.status == "succeeded"
     assert run.result["lists"]["item"]["created"] == 7
@@ -71,7 +71,7 @@ def test_normalise_name_ignores_case_accents_punctuation_plural_and_ampersand():
     assert normalise_name("Installation") != normalise_name("Equipment")
 
 
-def test_automap_dry_run_proposes_pairs_and_saves_nothing(configured):  # noqa: F811
+def test_automap_dry_run_proposes_pairs_and_saves_nothing(configured):
     run_operation("load_mappings")
     run = run_operation("automap_categories", dry_run=True)
     pairs = {p["category"]: p for p in run.result["pairs"]}
@@ -106,7 +106,7 @@ def file_unmapped_problem(kind: str, billing_id: str) -> None:
     ledger.finish()
 
 
-def test_save_mapping_resolves_problem_and_unmap_clears(configured):  # noqa: F811
+def test_save_mapping_resolves_problem_and_unmap_clears(configured):
     run_operation("load_mappings")
     file_unmapped_problem("payment_method", "2")
     account = session().scalar(select(ListCache).where(ListCache.kind == "bank_account"))
@@ -130,7 +130,7 @@ def test_save_mapping_resolves_problem_and_unmap_clears(configured):  # noqa: F8
     assert not int(configured.splynx.state.get("payment_methods", 2)["accounting_bank_accounts_id"] or 0)
 
 
-def test_save_mapping_refuses_unknown_netsuite_rows_and_misplaced_defaults(configured):  # noqa: F811
+def test_save_mapping_refuses_unknown_netsuite_rows_and_misplaced_defaults(configured):
     run_operation("load_mappings")
     with pytest.raises(MappingError, match="Load mappings"):
         save_mapping("category", "6", "99999")
@@ -141,7 +141,7 @@ def test_save_mapping_refuses_unknown_netsuite_rows_and_misplaced_defaults(confi
     assert mapping_rows("default_class")[0].netsuite_name == klass.name
 
 
-def test_reset_accounting_erases_what_was_asked(configured):  # noqa: F811
+def test_reset_accounting_erases_what_was_asked(configured):
     run_operation("load_mappings")
     run_operation("automap_categories")
     session().add(Link(entity="invoice", billing_id="1", netsuite_id="5"))

@@ -12,7 +12,7 @@ from addon.sync.operations import run_operation
 from addon.sync.problems import open_problems
 
 
-def netsuite_customer(configured, name: str, **fields) -> str:  # noqa: F811
+def netsuite_customer(configured, name: str, **fields) -> str:
     body = {"companyName": name, "subsidiary": {"id": "1"}, "currency": {"id": "1"}, **fields}
     return configured.netsuite.state.store.create("customer", body).id
 
@@ -30,7 +30,7 @@ def log_of(run_id: int, billing_id: str) -> LogEntry:
 
 
 @pytest.fixture
-def netsuite_customers(configured):  # noqa: F811
+def netsuite_customers(configured):
     """NetSuite already holds customers 1 (by externalId), 2 (by email), 3 (by name) and two for 4."""
     return {
         "1": netsuite_customer(configured, "Renamed Café", externalId="splynx-customer-1"),
@@ -41,7 +41,7 @@ def netsuite_customers(configured):  # noqa: F811
     }
 
 
-def test_match_links_by_external_id_email_and_name_without_creating(configured, netsuite_customers):  # noqa: F811
+def test_match_links_by_external_id_email_and_name_without_creating(configured, netsuite_customers):
     ns = configured.netsuite.state
     ns.reset_counters()
     run = run_operation("match_customers")
@@ -73,14 +73,14 @@ def test_match_links_by_external_id_email_and_name_without_creating(configured, 
     assert ns.counters.writes == 0
 
 
-def test_match_dry_run_links_nothing(configured, netsuite_customers):  # noqa: F811
+def test_match_dry_run_links_nothing(configured, netsuite_customers):
     run = run_operation("match_customers", dry_run=True)
     assert run.counts["would_match"] == 3
     assert links() == {}
     assert open_problems() == []
 
 
-def test_pair_refuses_a_netsuite_customer_linked_elsewhere_and_unpair(configured, netsuite_customers):  # noqa: F811
+def test_pair_refuses_a_netsuite_customer_linked_elsewhere_and_unpair(configured, netsuite_customers):
     run_operation("load_netsuite_customers")
     pair_customer("7", netsuite_customers["3"])
     with pytest.raises(PairingError, match="already linked to billing customer 7"):
@@ -93,7 +93,7 @@ def test_pair_refuses_a_netsuite_customer_linked_elsewhere_and_unpair(configured
         unpair_customer("7")
 
 
-def test_unpair_is_refused_while_documents_are_in_netsuite(configured, netsuite_customers):  # noqa: F811
+def test_unpair_is_refused_while_documents_are_in_netsuite(configured, netsuite_customers):
     run_operation("load_netsuite_customers")
     pair_customer("5", netsuite_customers["3"])
     invoice = next(i for i in configured.splynx.state.all("invoices") if i["customer_id"] == 5)
@@ -107,7 +107,7 @@ def test_unpair_is_refused_while_documents_are_in_netsuite(configured, netsuite_
     assert "5" not in links()
 
 
-def test_search_is_injection_safe(configured):  # noqa: F811
+def test_search_is_injection_safe(configured):
     obrien = netsuite_customer(configured, "O'Brien Farms", email="farm@obrien.example")
     netsuite_customer(configured, "Other Customer")
     netsuite_customer(configured, "100% Fibre_Co")

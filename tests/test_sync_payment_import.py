@@ -18,7 +18,7 @@ BILLING_CUSTOMER = 1
 class World:
     """A billing customer linked to a NetSuite customer, with one exported (linked) invoice."""
 
-    def __init__(self, configured):  # noqa: F811
+    def __init__(self, configured):
         self.configured = configured
         self.ns = configured.netsuite.state.store
         self.splynx = configured.splynx.state
@@ -67,7 +67,7 @@ class World:
 
 
 @pytest.fixture
-def world(configured):  # noqa: F811
+def world(configured):
     configured.settings(payment_direction="netsuite_to_splynx", import_from="2025-01-01")
     return World(configured)
 

@@ -19,7 +19,7 @@ def linked(entity: str) -> set[str]:
     )
 
 
-def test_reconcile_agrees_after_export_and_reports_what_disagrees(export_ready):  # noqa: F811
+def test_reconcile_agrees_after_export_and_reports_what_disagrees(export_ready):
     setup = export_ready
     for operation in ("export_invoices", "export_credit_notes", "export_payments"):
         run = setup.run(operation)
@@ -69,7 +69,7 @@ def test_reconcile_agrees_after_export_and_reports_what_disagrees(export_ready):
     assert not report["agree"] and not report["entities"]["invoice"]["agree"]
 
 
-def test_reconcile_with_nothing_exported_lists_everything_as_not_exported(configured):  # noqa: F811
+def test_reconcile_with_nothing_exported_lists_everything_as_not_exported(configured):
     report = reconciliation(configured.context(), "2025-06-01", "2025-06-30")
     invoices = report["entities"]["invoice"]
     assert (invoices["netsuite_count"], invoices["netsuite_total"]) == (0, "0.00")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.plugins.configured import configured  # noqa: F401  (fixture)
-
 SECRET = "s3cr3t-value-never-shown"
 
 
@@ -74,7 +72,7 @@ def test_hostile_values_are_escaped(client, auth):
     assert "&lt;script&gt;" in html
 
 
-def test_test_connection_shows_one_line_for_each_system(client, auth, configured):  # noqa: F811
+def test_test_connection_shows_one_line_for_each_system(client, auth, configured):
     auth.login()
     for system, expected in (("netsuite", "Connected to NetSuite account"), ("splynx", "")):
         response = client.post(f"/netsuite/config/test/{system}", data={"csrf_token": auth.csrf_token()})
@@ -84,7 +82,7 @@ def test_test_connection_shows_one_line_for_each_system(client, auth, configured
         assert "OK:" in html
 
 
-def test_failed_test_connection_says_why(client, auth, configured):  # noqa: F811
+def test_failed_test_connection_says_why(client, auth, configured):
     configured.settings(netsuite_token_secret="wrong")
     auth.login()
     client.post("/netsuite/config/test/netsuite", data={"csrf_token": auth.csrf_token()})

@@ -6,8 +6,6 @@ import re
 
 import pytest
 
-from tests.plugins.configured import configured  # noqa: F401  (fixture)
-
 
 def concurrency_help(client) -> str:
     html = client.get("/netsuite/config").get_data(as_text=True)
@@ -26,7 +24,7 @@ def press_test_netsuite(client, auth) -> None:
         ("integrationSpecific", "NetSuite allows 7 concurrent requests for this integration; suggested: 7."),
     ],
 )
-def test_a_successful_test_suggests_a_limit_next_to_the_field(client, auth, configured, limit_type, expected):  # noqa: F811
+def test_a_successful_test_suggests_a_limit_next_to_the_field(client, auth, configured, limit_type, expected):
     configured.netsuite.state.concurrency_limit = 7
     configured.netsuite.state.governance_limit_type = limit_type
     auth.login()
@@ -36,7 +34,7 @@ def test_a_successful_test_suggests_a_limit_next_to_the_field(client, auth, conf
     assert configured.netsuite.state.counters.requests.get("GET governanceLimits", 0) >= 1
 
 
-def test_a_failed_test_drops_the_suggestion(client, auth, configured):  # noqa: F811
+def test_a_failed_test_drops_the_suggestion(client, auth, configured):
     auth.login()
     press_test_netsuite(client, auth)
     assert "NetSuite allows" in concurrency_help(client)

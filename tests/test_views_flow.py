@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import time
 
-from tests.plugins.configured import configured  # noqa: F401  (fixture)
-
 
 def _run(client, auth, operation: str) -> dict:
     response = client.post("/netsuite/run", data={"csrf_token": auth.csrf_token(), "operation": operation})
@@ -29,7 +27,7 @@ def test_unknown_operation_is_refused_with_a_message(client, auth):
     assert "Choose one of the operations" in client.get("/netsuite/").get_data(as_text=True)
 
 
-def test_load_mappings_then_map_a_category_and_see_logs(client, auth, configured):  # noqa: F811
+def test_load_mappings_then_map_a_category_and_see_logs(client, auth, configured):
     auth.login()
     progress = _run(client, auth, "load_mappings")
     assert progress["status"] == "succeeded", progress

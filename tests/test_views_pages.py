@@ -10,8 +10,6 @@ from markupsafe import escape
 from addon.extension import session
 from addon.models import Link, LogEntry
 from addon.sync.operations import run_operation
-from tests.plugins.configured import configured  # noqa: F401  (fixture)
-from tests.plugins.exports import export_ready  # noqa: F401  (fixture)
 
 PERIOD = "date_from=2000-01-01&date_to=2099-12-31"
 
@@ -24,7 +22,7 @@ def _row(html: str, marker: str) -> str:
     raise AssertionError(f"no row for {marker}")
 
 
-def test_pair_then_unpair_a_customer(client, auth, configured):  # noqa: F811
+def test_pair_then_unpair_a_customer(client, auth, configured):
     netsuite_id = configured.netsuite.state.store.create(
         "customer", {"companyName": "Pairing Test Co", "subsidiary": {"id": "1"}, "currency": {"id": "1"}}
     ).id
@@ -62,7 +60,7 @@ def test_pair_then_unpair_a_customer(client, auth, configured):  # noqa: F811
     assert "not synced" in client.get("/netsuite/records/customer?billing_id=1").get_data(as_text=True)
 
 
-def test_records_show_the_accounting_id_or_the_last_failure(client, auth, configured):  # noqa: F811
+def test_records_show_the_accounting_id_or_the_last_failure(client, auth, configured):
     session().add(Link(entity="customer", billing_id="2", netsuite_id="7702", status="synced"))
     session().add(
         LogEntry(entity="customer", billing_id="3", action="create", outcome="failed", message="old")
@@ -82,7 +80,7 @@ def test_records_show_the_accounting_id_or_the_last_failure(client, auth, config
     assert client.get("/netsuite/records/nothing").status_code == 404
 
 
-def test_reconciliation_agrees_for_exported_documents_then_flags_a_change(client, auth, export_ready):  # noqa: F811
+def test_reconciliation_agrees_for_exported_documents_then_flags_a_change(client, auth, export_ready):
     assert export_ready.run("export_customers").status in ("succeeded", "partial")
     assert export_ready.run("export_invoices").status in ("succeeded", "partial")
     auth.login()
@@ -116,7 +114,7 @@ def test_reconciliation_refuses_a_reversed_or_malformed_period(client, auth):
     assert malformed.status_code == 400 and "YYYY-MM-DD" in malformed.get_data(as_text=True)
 
 
-def test_dashboard_asks_for_the_subsidiary_once_netsuite_has_several(client, auth, configured):  # noqa: F811
+def test_dashboard_asks_for_the_subsidiary_once_netsuite_has_several(client, auth, configured):
     auth.login()
     warning = "No subsidiary is chosen for new customers"
     assert warning not in client.get("/netsuite/").get_data(as_text=True)  # nothing loaded yet

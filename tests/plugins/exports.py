@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from tests.plugins.configured import configured  # noqa: F401  (fixture re-exported)
-
 CATEGORY_ITEMS = {
     "Service": "Internet Plans",
     "Discount": "Discount",
@@ -106,7 +104,7 @@ class ExportSetup:
 
 
 @pytest.fixture
-def export_ready(configured) -> ExportSetup:  # noqa: F811
+def export_ready(configured) -> ExportSetup:
     setup = ExportSetup(configured)
     setup.store.insert(
         "salesTaxItem",

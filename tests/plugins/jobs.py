@@ -47,7 +47,7 @@ def kill_hard(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def ready(configured):  # noqa: F811
+def ready(configured):
     """Sandboxes + settings; new NetSuite customers need a subsidiary and a currency."""
     configured.settings(subsidiary="1", currency="1")
     return configured
