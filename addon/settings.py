@@ -250,6 +250,14 @@ SPECS: tuple[SettingSpec, ...] = (
         [],
         help="Any of class, department, location, terms",
     ),
+    S(
+        "customer_segments",
+        "Per-customer class, department, location and terms",
+        _parse_bool,
+        False,
+        help="Read NetSuite ids from the customer additional attributes netsuite_class, "
+        "netsuite_department, netsuite_location and netsuite_terms; the defaults apply where one is empty",
+    ),
     # Cron toggles: all off by default, as in the add-on accountants know.
     *(
         S(f"cron_{op}", f"Cron: {op.replace('_', ' ')}", _parse_bool, False, group="cron")

@@ -207,3 +207,47 @@ def test_documents_of_a_linked_customer_now_in_an_ignored_partner_are_skipped(ex
         assert (row.outcome, row.message) == ("skipped", "partner Northern Fibre Ltd is ignored")
     sent = {r["externalId"] for r in setup.ns_records("invoice")}
     assert not sent & {f"splynx-invoice-{i['id']}" for i in theirs}
+
+
+def test_per_customer_segments_override_the_defaults(export_ready):
+    setup = export_ready
+    splynx = setup.env.splynx.state
+    business, residential = (setup.ns_id("classification", n) for n in ("Business", "Residential"))
+    head_office = setup.ns_id("location", "Head Office")
+    setup.map("default_class", "", residential)
+    splynx.define_additional_field("customers", "netsuite_class")
+    splynx.define_additional_field("customers", "netsuite_location")
+    invoices = exportable_invoices(setup)
+    special = invoices[0]["customer_id"]
+    splynx.update(
+        "customers",
+        special,
+        {"additional_attributes": {"netsuite_class": business, "netsuite_location": head_office}},
+    )
+
+    def ref(value):
+        # The sandbox keeps a reference as the id itself (NetSuite answers {"id": ...}).
+        return value.get("id") if isinstance(value, dict) else value
+
+    def classes_sent() -> dict[int, tuple]:
+        sent = {}
+        for record in setup.ns_records("invoice"):
+            billing_id = int(record["externalId"].rsplit("-", 1)[1])
+            sent[billing_id] = (
+                ref(record.get("class")),
+                ref(record.get("location")),
+            )
+        return sent
+
+    # Off (the default): every invoice takes the default class, and no location.
+    setup.run("export_invoices")
+    assert {v for v in classes_sent().values()} == {(residential, None)}
+
+    # On: the customer's own values win for its invoices; the others keep the default.
+    setup.env.settings(customer_segments=True)
+    run = setup.run("export_invoices")
+    assert run.status in ("succeeded", "partial"), run.message
+    sent = classes_sent()
+    own = {i["id"] for i in invoices if i["customer_id"] == special}
+    assert own and all(sent[i] == (business, head_office) for i in own)
+    assert all(sent[i["id"]] == (residential, None) for i in invoices if i["id"] not in own)

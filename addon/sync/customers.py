@@ -61,11 +61,18 @@ def _fit(values: dict[str, str], notes: list[str]) -> dict[str, str]:
     return out
 
 
-def segment(run: ExportRun, customer: BillingCustomer | None, name: str) -> str | None:
-    """A segment id: the customer's own attribute when the customer record is at hand, else the
-    default mapping (documents do not fetch their customer just for this)."""
-    if customer is not None:
-        own = (customer.additional or {}).get(SEGMENT_ATTRIBUTES[name], "").strip()
+def own_segments(customer: BillingCustomer) -> dict[str, str]:
+    """The segment ids a customer carries in its additional attributes (empty ones left out)."""
+    attributes = customer.additional or {}
+    values = {name: (attributes.get(field) or "").strip() for name, field in SEGMENT_ATTRIBUTES.items()}
+    return {name: value for name, value in values.items() if value}
+
+
+def segment(run: ExportRun, customer_id: int | None, name: str) -> str | None:
+    """A document's segment id: its customer's own (when per-customer segments are on), else
+    the default mapping. Customers' values come from the run's one listing of billing customers."""
+    if customer_id is not None and run.setting("customer_segments"):
+        own = _directory(run).segments.get(str(customer_id), {}).get(name)
         if own:
             return own
     return run.mapping(f"default_{name}")
@@ -182,10 +189,14 @@ class _CustomerDirectory:
     def __init__(self, run: ExportRun):
         linked = links.linked_billing_ids(ENTITY)
         ignored_partners = run.ignored_partners()
+        keep_segments = bool(run.setting("customer_segments"))
         self.ignored: dict[str, int] = {}  # customer -> partner id
         self.unlinked: dict[str, BillingCustomer | CustomerBlock] = {}
+        self.segments: dict[str, dict[str, str]] = {}  # customer -> its own segment ids
         for customer in run.ctx.billing.customers():
             key = str(customer.id)
+            if keep_segments and (own := own_segments(customer)):
+                self.segments[key] = own
             if customer.partner_id in ignored_partners:
                 self.ignored[key] = customer.partner_id
             elif key not in linked:

@@ -144,7 +144,7 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
     header["memo"] = f"Splynx {kind.noun} {doc.number or doc.id}"[:999]
     missing = []
     for name in SEGMENTS:
-        value = segment(run, None, name)
+        value = segment(run, doc.customer_id, name)
         if value:
             header[name] = {"id": value}
         elif name in (run.setting("mandatory_segments") or []):
