@@ -1,4 +1,4 @@
-"""Protocol-faithful local NetSuite SuiteTalk REST service (see /work/shared/reference/netsuite-rest.md)."""
+"""Protocol-faithful local NetSuite SuiteTalk REST service (see the NetSuite REST protocol reference the team keeps beside the project)."""
 
 from .app import NetSuiteSandbox, create_app
 from .auth import generate_client_keypair

@@ -1,4 +1,4 @@
-"""A protocol-faithful fake of Splynx REST API v2 (see /work/shared/reference/splynx-api.md)."""
+"""A protocol-faithful fake of Splynx REST API v2 (see the Splynx API protocol reference the team keeps beside the project)."""
 
 from __future__ import annotations
 
