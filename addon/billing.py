@@ -289,6 +289,7 @@ class BillingSystem(Protocol):
         partner_ids_excluded: Iterable[int] = (),
         updated_since: datetime | None = None,
         id_above: int | None = None,
+        ids: Iterable[int] | None = None,
     ) -> Iterator[BillingCustomer]: ...
 
     def get_customer(self, customer_id: int) -> BillingCustomer: ...

@@ -152,9 +152,13 @@ def _run_from_cli(name: str, dry_run: bool, params: dict) -> None:
 def _operation_command(op):
     options = []
     if op.dry_run:
-        options.append(click.option("--dry-run", is_flag=True, help="Report what would change; write nothing."))
+        options.append(
+            click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+        )
     if op.name == "import_payments":
-        options.append(click.option("--all", "import_all", is_flag=True, help="Every payment since import-from."))
+        options.append(
+            click.option("--all", "import_all", is_flag=True, help="Every payment since import-from.")
+        )
     if op.name == "reconcile":
         options.append(click.option("--from", "date_from", help="First day (YYYY-MM-DD)."))
         options.append(click.option("--to", "date_to", help="Last day (YYYY-MM-DD)."))

@@ -24,6 +24,7 @@ class ChoiceField(SelectField):
     def __init__(self, label=None, validators=None, choices=(), **kwargs):
         super().__init__(label, validators, choices=[SelectChoice(v, text) for v, text in choices], **kwargs)
 
+
 GROUP_TITLES = OrderedDict(
     [
         ("netsuite", "NetSuite connection"),

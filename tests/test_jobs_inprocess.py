@@ -1,6 +1,5 @@
 """Runs without Redis: the same job functions in one background thread per app."""
 
-
 from __future__ import annotations
 
 import pytest

@@ -46,6 +46,22 @@ def test_customers_exclude_partners_on_the_server(billing, splynx_sandbox):
     assert list(billing.customers(partner_ids_excluded=[p["id"] for p in state.all("partners")])) == []
 
 
+def test_customers_by_id_in_one_search(billing, splynx_sandbox):
+    state = splynx_sandbox.state
+    everyone = sorted(int(c["id"]) for c in state.all("customers"))
+    wanted = everyone[1:4] + [everyone[-1]]
+    before = state.request_count("GET", "admin/customers/customer")
+    got = list(billing.customers(ids=reversed(wanted)))
+    assert [c.id for c in got] == wanted
+    assert state.request_count("GET", "admin/customers/customer") == before + 1
+    assert list(billing.customers(ids=[])) == []
+    assert state.request_count("GET", "admin/customers/customer") == before + 1
+    # An id billing does not have is simply absent.
+    assert [c.id for c in billing.customers(ids=[everyone[0], 999_999])] == [everyone[0]]
+    with pytest.raises(ValueError, match="one"):
+        list(billing.customers(ids=[everyone[0]], id_above=1))
+
+
 def test_customers_since_cursor_and_id_above(billing, splynx_sandbox):
     state = splynx_sandbox.state
     everyone = list(billing.customers())

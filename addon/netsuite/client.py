@@ -1,23 +1,18 @@
 """SuiteTalk REST client: records, SuiteQL, governance, with retries and a concurrency governor.
 
-Thread-safe: one client (one pooled ``requests.Session``, one signer, one governor) is meant
-to be shared by the sync engine's worker threads.
+Thread-safe: one client (one connection pool, one signer, one governor) is meant to be
+shared by the sync engine's worker threads.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from .auth import ClientCredentialsAuth, make_auth
 from .config import AUTH_TBA, NetSuiteConfig
@@ -33,6 +28,7 @@ from .errors import (
 )
 from .governor import Governor, LocalGovernor
 from .retry import RetryBudget
+from .transport import Reply, Transport
 
 SUITEQL_PAGE_MAX = 1000
 # Offset paging stops at 100,000 rows (reference §6.1, §8).
@@ -49,7 +45,7 @@ _DECIMAL_MARK = "\u0000decimal:"
 def build_url(root: str, path: str, params: Mapping[str, Any] | None = None) -> str:
     """``root + path`` plus the query, with spaces sent as ``%20``.
 
-    ``requests`` would send ``+``; oauthlib signs either as a space, but whether NetSuite reads
+    A ``+`` is read as a space when signing, but whether NetSuite reads
     a literal ``+`` as a space is unconfirmed (reference §3.2 vector 3, §9.3), so never send one.
     """
     if not params:
@@ -117,7 +113,7 @@ def replace_sublists(body: Mapping[str, Any], replace: tuple[str, ...] | list[st
     return ",".join(replace) or None
 
 
-def _id_from_location(response: requests.Response) -> str:
+def _id_from_location(response: Reply) -> str:
     # The Location path carries the lower-case record type (§4.1, §9.15): use only the last segment.
     location = response.headers.get("Location", "")
     record_id = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
@@ -128,35 +124,6 @@ def _id_from_location(response: requests.Response) -> str:
     return record_id
 
 
-def _never_sent(exc: requests.ConnectionError) -> bool:
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
-
-
-def _bearer(request: requests.PreparedRequest | None) -> str:
-    header = (request.headers.get("Authorization", "") if request is not None else "") or ""
-    return header.removeprefix("Bearer ")
-
-
-def pooled_session(pool_size: int, origin: str) -> requests.Session:
-    """A session whose connection pool matches the concurrency limit, without urllib3 retries
-    (retries are decided here, where we know whether a write may have committed).
-
-    Proxy and CA-bundle settings are read from the environment once, here: requests would
-    otherwise re-read them on every call, which costs more CPU than the rest of a request.
-    """
-    session = requests.Session()
-    session.proxies.update(requests.utils.get_environ_proxies(origin))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, pool_size), max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
 class NetSuiteClient:
     """Typed access to one account's SuiteTalk REST API.
 
@@ -164,17 +131,12 @@ class NetSuiteClient:
     runs inside the slot of the request that needed it, so it never takes a second one.
     """
 
-    def __init__(
-        self,
-        config: NetSuiteConfig,
-        governor: Governor | None = None,
-        session: requests.Session | None = None,
-    ):
+    def __init__(self, config: NetSuiteConfig, governor: Governor | None = None):
         self.config = config
         self.governor = governor or LocalGovernor(config.concurrency_limit)
         pool_size = max(config.concurrency_limit, getattr(self.governor, "limit", 0))
-        self.session = session or pooled_session(pool_size, config.origin)
-        self.auth = make_auth(config, self.session)
+        self.transport = Transport(config.origin, pool_size)
+        self.auth = make_auth(config, self.transport)
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -367,7 +329,7 @@ class NetSuiteClient:
         headers: Mapping[str, str] | None = None,
         write: bool = False,
         idempotent: bool = True,
-    ) -> requests.Response:
+    ) -> Reply:
         """Send with retries: 429 always, 5xx and lost connections only when repeating is safe."""
         url = build_url(self.config.rest_root, path, params)
         budget = self._budget()
@@ -375,7 +337,7 @@ class NetSuiteClient:
         while True:
             budget.start_attempt()
             try:
-                response = self._send(method, url, body, headers, write)
+                response, authorization = self._send(method, url, body, headers, write)
                 if (
                     response.status_code == 401
                     and isinstance(self.auth, ClientCredentialsAuth)
@@ -383,7 +345,7 @@ class NetSuiteClient:
                 ):
                     # An expired or revoked bearer: fetch a new token once, then retry (§3.4).
                     token_renewed = True
-                    self.auth.invalidate(_bearer(response.request))
+                    self.auth.invalidate(authorization)
                     continue
                 if response.status_code >= 400:
                     raise error_from_response(response)
@@ -416,7 +378,8 @@ class NetSuiteClient:
         body: Any,
         extra_headers: Mapping[str, str] | None,
         write: bool,
-    ) -> requests.Response:
+    ) -> tuple[Reply, str]:
+        """The answer and the Authorization header it was sent with (a 401 names the token)."""
         headers = dict(extra_headers or {})
         data = None
         if body is not None:
@@ -425,29 +388,10 @@ class NetSuiteClient:
         if write and self.config.property_name_validation:
             headers["X-NetSuite-PropertyNameValidation"] = self.config.property_name_validation
         read_timeout = self.config.write_timeout if write else self.config.read_timeout
-        timeout = (self.config.connect_timeout, read_timeout)
         with self.governor.slot():
-            try:
-                return self.session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=timeout,
-                    auth=self.auth,
-                    allow_redirects=False,
-                )
-            except requests.ConnectTimeout as exc:
-                raise NetSuiteConnectionError(
-                    f"connect timed out: {url}", maybe_committed=False, url=url
-                ) from exc
-            except requests.Timeout as exc:
-                raise NetSuiteConnectionError(
-                    f"no answer within {read_timeout:g} s: {method} {url}", maybe_committed=True, url=url
-                ) from exc
-            except requests.ConnectionError as exc:
-                sent = not _never_sent(exc)
-                reason = "connection dropped" if sent else "host unreachable"
-                raise NetSuiteConnectionError(
-                    f"{reason}: {method} {url}", maybe_committed=sent, url=url
-                ) from exc
+            # Signed inside the slot: a token fetch then runs in the slot of the request that
+            # needed it, and a signature's timestamp never ages while waiting for a slot.
+            headers["Authorization"] = authorization = self.auth.authorization(method, url)
+            timeout = (self.config.connect_timeout, read_timeout)
+            reply = self.transport.send(method, url, body=data, headers=headers, timeout=timeout)
+        return reply, authorization

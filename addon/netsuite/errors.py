@@ -148,7 +148,7 @@ def _classify(status: int) -> type[NetSuiteError]:
 
 
 def error_from_response(response) -> NetSuiteError:
-    """Build the typed error for a failed ``requests.Response`` from its problem JSON (§7.1)."""
+    """Build the typed error for a failed answer (a transport ``Reply``) from its problem JSON (§7.1)."""
     try:
         payload = response.json()
     except ValueError:
@@ -173,7 +173,7 @@ def error_from_response(response) -> NetSuiteError:
         "status": response.status_code,
         "code": code,
         "path": path,
-        "url": response.request.url if response.request is not None else None,
+        "url": response.url,
         "details": entries,
     }
     if cls is NetSuiteRateLimited:

@@ -88,12 +88,19 @@ class SplynxBilling:
         partner_ids_excluded: Iterable[int] = (),
         updated_since: datetime | None = None,
         id_above: int | None = None,
+        ids: Iterable[int] | None = None,
     ) -> Iterator[BillingCustomer]:
         """Customers in ascending id order, filtered on the server.
 
         Splynx has no ``NOT IN`` operator (§5.1) and one condition per field, so
-        excluded partners become ``partner_id IN (all others)``.
+        excluded partners become ``partner_id IN (all others)``, and ``ids`` (only these
+        customers) cannot be combined with ``id_above``.
         """
+        if ids is not None and id_above is not None:
+            raise ValueError("ids and id_above both filter on id; pass one")
+        wanted = sorted(set(ids)) if ids is not None else None
+        if wanted == []:
+            return
         excluded = set(partner_ids_excluded)
         partner_filter = None
         if excluded:
@@ -104,9 +111,18 @@ class SplynxBilling:
         search = _filters(
             partner_id=partner_filter,
             last_update=[">=", updated_since],
-            id=[">", id_above],
+            id=["IN", wanted] if wanted else [">", id_above],
         )
-        yield from map(records.customer, self.client.list(CUSTOMERS, search))
+        if wanted is None:
+            yield from map(records.customer, self.client.list(CUSTOMERS, search))
+            return
+        # One page sized to the ids asked for; stop once all came (no empty page to end the listing).
+        found = 0
+        for raw in self.client.list(CUSTOMERS, search, page_size=len(wanted)):
+            yield records.customer(raw)
+            found += 1
+            if found == len(wanted):
+                return
 
     def get_customer(self, customer_id: int) -> BillingCustomer:
         """One customer; raises SplynxNotFound."""

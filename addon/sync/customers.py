@@ -10,10 +10,10 @@ truncated address would send mail to the wrong person.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from addon.billing import BillingCustomer, BillingNotFound
-from addon.sync import links
 from addon.sync.exporter import CustomerBlock, Export, ExportRun, Skip, Write, export_one, run_export
 from addon.sync.ledger import Cause, RunLedger
 
@@ -70,9 +70,10 @@ def own_segments(customer: BillingCustomer) -> dict[str, str]:
 
 def segment(run: ExportRun, customer_id: int | None, name: str) -> str | None:
     """A document's segment id: its customer's own (when per-customer segments are on), else
-    the default mapping. Customers' values come from the run's one listing of billing customers."""
+    the default mapping. Customers' values come from the page's billing lookup."""
     if customer_id is not None and run.setting("customer_segments"):
-        own = _directory(run).segments.get(str(customer_id), {}).get(name)
+        customer = _billing_customer(run, str(customer_id))
+        own = own_segments(customer).get(name) if customer is not None else None
         if own:
             return own
     return run.mapping(f"default_{name}")
@@ -177,45 +178,46 @@ def customer_export(run: ExportRun) -> Export:
     return Export(entity=ENTITY, prepare=lambda customer, link: customer_write(run, customer))
 
 
-class _CustomerDirectory:
-    """What a document run knows about billing customers it may need, read once per run.
+# Customer ids per billing lookup: an ``id IN (...)`` search whose URL stays a few kilobytes.
+LOOKUP_CHUNK = 100
 
-    Built on the first need (a document whose customer has no link, or an ignore list that
-    may cover linked customers): one paged listing of every billing customer, keeping only
-    the ones that matter (unlinked, or in an ignored partner). That costs a few pages instead
-    of one billing request per unlinked customer per export.
+
+def _billing_customers(run: ExportRun) -> dict[str, BillingCustomer | None]:
+    """Billing customers this run has read (None: not in billing), by billing id."""
+    return run.cache.setdefault("billing_customers", {})
+
+
+def prepare_customers(run: ExportRun, customer_ids: Iterable[int | None]) -> None:
+    """Before a page of documents or payments: their customers' links, and in one billing
+    search the customers the page may need to read (those not in NetSuite yet; every one
+    when partners are ignored or segments come from customers, which need each customer's
+    own fields).
+
+    Only the customers a page names are read, so a run of a few credit notes never pays for
+    a listing of every customer in billing.
     """
-
-    def __init__(self, run: ExportRun):
-        linked = links.linked_billing_ids(ENTITY)
-        ignored_partners = run.ignored_partners()
-        keep_segments = bool(run.setting("customer_segments"))
-        self.ignored: dict[str, int] = {}  # customer -> partner id
-        self.unlinked: dict[str, BillingCustomer | CustomerBlock] = {}
-        self.segments: dict[str, dict[str, str]] = {}  # customer -> its own segment ids
-        for customer in run.ctx.billing.customers():
-            key = str(customer.id)
-            if keep_segments and (own := own_segments(customer)):
-                self.segments[key] = own
-            if customer.partner_id in ignored_partners:
-                self.ignored[key] = customer.partner_id
-            elif key not in linked:
-                prepared = customer_write(run, customer)
-                # Exportable ones are kept whole (exported on first use); others only as the reason.
-                self.unlinked[key] = (
-                    customer
-                    if isinstance(prepared, Write)
-                    else CustomerBlock(
-                        f"customer {key} is not in NetSuite: {prepared.message}", prepared.cause
-                    )
-                )
+    wanted = {str(c) for c in customer_ids if c is not None}
+    run.load_customer_links(wanted)
+    known = _billing_customers(run)
+    if not (run.ignored_partners() or run.setting("customer_segments")):
+        wanted -= set(run.customer_ids)
+    wanted -= set(known) | set(run.customer_failures) | run.customers_done
+    ids = sorted(int(key) for key in wanted)
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start : start + LOOKUP_CHUNK]
+        found = {str(c.id): c for c in run.ctx.billing.customers(ids=chunk)}
+        known.update({str(i): found.get(str(i)) for i in chunk})
 
 
-def _directory(run: ExportRun) -> _CustomerDirectory:
-    directory = run.cache.get("customer_directory")
-    if directory is None:
-        directory = run.cache["customer_directory"] = _CustomerDirectory(run)
-    return directory
+def _billing_customer(run: ExportRun, key: str) -> BillingCustomer | None:
+    """One billing customer, read on its own if no page lookup brought it (None: not in billing)."""
+    known = _billing_customers(run)
+    if key not in known:
+        try:
+            known[key] = run.ctx.billing.get_customer(int(key))
+        except BillingNotFound:
+            known[key] = None
+    return known[key]
 
 
 def _partner_name(run: ExportRun, partner_id: int) -> str:
@@ -236,27 +238,24 @@ def ensure_customer(run: ExportRun, customer_id: int | None) -> tuple[str | None
     if customer_id is None:
         return None, CustomerBlock("it has no customer")
     key = str(customer_id)
-    if run.setting("partners_ignore"):
-        partner_id = _directory(run).ignored.get(key)
-        if partner_id is not None:
-            return None, CustomerBlock(f"partner {_partner_name(run, partner_id)} is ignored")
+    if run.ignored_partners():
+        customer = _billing_customer(run, key)
+        if customer is not None and customer.partner_id in run.ignored_partners():
+            return None, CustomerBlock(f"partner {_partner_name(run, customer.partner_id)} is ignored")
     if key in run.customer_ids:
         return run.customer_ids[key], None
     if key in run.customer_failures:
         return None, run.customer_failures[key]
     if key in run.customers_done:
         return ("new", None) if run.dry_run else (None, CustomerBlock(f"customer {key} is not in NetSuite"))
-    known = _directory(run).unlinked.get(key)
+    known = _billing_customer(run, key)
     if known is None:
-        try:  # created since the directory was read
-            known = run.ctx.billing.get_customer(customer_id)
-        except BillingNotFound:
-            known = CustomerBlock(f"customer {key} does not exist in billing")
-    if isinstance(known, CustomerBlock):
-        run.customer_failures[key] = known
-        return None, known
-    if known.partner_id in run.ignored_partners():
-        block = CustomerBlock(f"partner {_partner_name(run, known.partner_id)} is ignored")
+        block = run.customer_failures[key] = CustomerBlock(f"customer {key} does not exist in billing")
+        return None, block
+    prepared = customer_write(run, known)
+    if isinstance(prepared, Skip):
+        # Its own export reports the customer; the document only names why it waits.
+        block = CustomerBlock(f"customer {key} is not in NetSuite: {prepared.message}", prepared.cause)
         run.customer_failures[key] = block
         return None, block
     export_one(run, customer_export(run), known)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from addon.billing import BillingDocument, BillingNotFound
 from addon.extension import session
 from addon.models import ListCache
-from addon.sync.customers import blocked_by_customer, ensure_customer, segment
+from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers, segment
 from addon.sync.exporter import Export, ExportRun, Skip, Write, run_export
 from addon.sync.ledger import Cause, RunLedger
 
@@ -226,7 +226,7 @@ def document_export(run: ExportRun, kind: DocumentKind) -> Export:
     return Export(
         entity=kind.entity,
         prepare=lambda doc, link: document_write(run, kind, doc),
-        before_page=lambda page: run.load_customer_links(doc.customer_id for doc in page),
+        before_page=lambda page: prepare_customers(run, [doc.customer_id for doc in page]),
         confirm_deleted=confirm_deleted,
         is_deleted=lambda doc: doc.is_deleted,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -36,6 +36,9 @@ from addon.sync.context import SyncContext
 from addon.sync.ledger import Cause, RunLedger
 
 PAGE_SIZE = 200
+# The first page is small: NetSuite slots start working as soon as billing's first answer is in,
+# not after the two or three billing requests a full page takes.
+FIRST_PAGE_SIZE = 25
 # Pages read ahead of the one being processed, so billing latency never idles NetSuite slots.
 PAGES_AHEAD = 2
 # Writes queued per NetSuite slot: the next request is always ready when a slot frees up,
@@ -250,10 +253,12 @@ def netsuite_failure(error: NetSuiteError, entity: str, label: str, tran_date: s
 # --------------------------------------------------------------------------- the mechanism
 
 
-def _pages(records: Iterable[Any], size: int) -> Iterator[list[Any]]:
+def _pages(records: Iterable[Any], size: int, first_size: int) -> Iterator[list[Any]]:
     iterator = iter(records)
-    while page := list(islice(iterator, size)):
+    page = list(islice(iterator, first_size))
+    while page:
         yield page
+        page = list(islice(iterator, size))
 
 
 _END = object()
@@ -453,11 +458,21 @@ def run_export(run: ExportRun, export: Export, records: Iterable[Any]) -> dict[s
     before = dict(ledger.counts)
     seen: set[str] = set()
     in_flight: dict[Future, _Pending] = {}
+    # Workers hand finished writes over through a queue: waiting on it costs the same however
+    # many writes are queued, where concurrent.futures.wait would visit every one of them.
+    finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
     limit = max(1, ctx.concurrency) * QUEUED_PER_SLOT
 
-    def settle(futures: Iterable[Future]) -> None:
-        for future in futures:
-            _settle(run, export, in_flight.pop(future), future)
+    def settle(block: bool) -> None:
+        """Record every finished write; with ``block``, wait for at least one first."""
+        future = finished.get() if block else None
+        while True:
+            if future is not None and future in in_flight:
+                _settle(run, export, in_flight.pop(future), future)
+            try:
+                future = finished.get_nowait()
+            except queue.Empty:
+                return
 
     if not run.dry_run:
         _ = ctx.netsuite  # build the shared client here, not racing in the worker threads
@@ -465,7 +480,7 @@ def run_export(run: ExportRun, export: Export, records: Iterable[Any]) -> dict[s
         max_workers=max(1, ctx.concurrency), thread_name_prefix=f"export-{export.entity}"
     )
     try:
-        for page in _read_ahead(_pages(records, PAGE_SIZE), PAGES_AHEAD):
+        for page in _read_ahead(_pages(records, PAGE_SIZE, FIRST_PAGE_SIZE), PAGES_AHEAD):
             ledger.add_total(len(page))
             if export.before_page is not None:
                 export.before_page(page)
@@ -481,14 +496,13 @@ def run_export(run: ExportRun, export: Export, records: Iterable[Any]) -> dict[s
                 pending, write = found
                 future = pool.submit(_push, ctx, export, billing_id, write, pending.link)
                 in_flight[future] = pending
+                future.add_done_callback(finished.put)
                 if len(in_flight) >= limit:
-                    done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-                    settle(done)
+                    settle(block=True)
             # Results of finished writes are recorded between pages too, keeping links fresh.
-            settle([f for f in list(in_flight) if f.done()])
+            settle(block=False)
         while in_flight:
-            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            settle(done)
+            settle(block=True)
     finally:
         for future in in_flight:
             future.cancel()

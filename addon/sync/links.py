@@ -57,21 +57,18 @@ def billing_id_from_external_id(value: str | None) -> tuple[str, str] | None:
     return None
 
 
-def _canonical(value: Any) -> Any:
+def _canonical(value: Any) -> str:
+    """JSON has no Decimal or date: amounts as normalised decimal text, dates in ISO form."""
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value else "0"
     if isinstance(value, date | datetime):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {key: _canonical(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(item) for item in value]
-    return value
+    raise TypeError(f"{type(value).__name__} is not part of a NetSuite payload")
 
 
 def content_hash(record_type: str, payload: dict) -> str:
     """sha256 of the canonical JSON of what would be sent: equal hashes mean nothing to push."""
-    text = json.dumps([record_type, _canonical(payload)], sort_keys=True, ensure_ascii=False)
+    text = json.dumps([record_type, payload], sort_keys=True, ensure_ascii=False, default=_canonical)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -193,5 +190,5 @@ class LinkWriter:
             session().connection().execute(statement, self._updates)
             self._updates = []
         if self._inserts:
-            session().execute(insert(Link), self._inserts)
+            session().connection().execute(insert(Link.__table__), self._inserts)
             self._inserts = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from addon.billing import BillingPayment
 from addon.sync import links
-from addon.sync.customers import blocked_by_customer, ensure_customer
+from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers
 from addon.sync.exporter import Export, ExportRun, Skip, Write, run_export
 from addon.sync.ledger import Cause, RunLedger
 
@@ -101,7 +101,7 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
 
 
 def _before_page(run: ExportRun, page: list[BillingPayment]) -> None:
-    run.load_customer_links(p.customer_id for p in page)
+    prepare_customers(run, [p.customer_id for p in page])
     invoice_ids = {p.invoice_id for p in page if p.invoice_id is not None}
     found = links.links_for("invoice", invoice_ids)
     run.cache["invoice_links"] = {

@@ -31,6 +31,8 @@ PROBLEM_LABELS = {
     "only_in_netsuite": "Only in NetSuite",
     "link_differs": "Linked to another NetSuite record",
 }
+
+
 # The one discrepancy that is not a disagreement: billing has the document, NetSuite was never
 # sent it (held back or not run yet). Everything else means the two sides contradict each other.
 def normalise(raw: dict) -> dict:

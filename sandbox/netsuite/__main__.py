@@ -16,8 +16,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox.netsuite", description=__doc__)
     parser.add_argument("--port", type=int, default=8801)
     parser.add_argument("--account-id", default="1234567_SB1")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
-    parser.add_argument("--write-latency", type=float, default=None, help="seconds added to record writes")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds every request takes (its processing included)"
+    )
+    parser.add_argument(
+        "--write-latency",
+        type=float,
+        default=None,
+        help="seconds every record write takes (overrides --latency)",
+    )
     parser.add_argument("--concurrency", type=int, default=5, help="account concurrency limit (429 beyond)")
     parser.add_argument("--fail-5xx", type=float, default=0.0, help="fraction of requests answered with 500")
     parser.add_argument(

@@ -93,14 +93,18 @@ class NetSuiteSandbox:
             return _error(errors.concurrency_exceeded())
         if before == "5xx":
             return _error(errors.NetSuiteError(500, "UNEXPECTED_ERROR", "An unexpected error has occurred."))
+        started = time.monotonic()
         is_write = request.method in ("POST", "PATCH", "PUT", "DELETE") and "/record/" in request.path
-        delay = state.write_latency if (is_write and state.write_latency is not None) else state.latency
-        if delay:
-            time.sleep(delay)  # outside every lock: slow requests hold only their concurrency slot
         try:
             response = self._dispatch(request, is_write)
         except errors.NetSuiteError as error:
             response = _error(error)
+        # The latency is the request's whole service time, as NetSuite's own is: the sandbox's
+        # processing counts towards it rather than on top (so N × L / C stays the true bound).
+        delay = state.write_latency if (is_write and state.write_latency is not None) else state.latency
+        remaining = delay - (time.monotonic() - started)
+        if remaining > 0:
+            time.sleep(remaining)  # outside every lock: slow requests hold only their concurrency slot
         if after == "slow":
             time.sleep(state.faults.slow_seconds)
         elif after == "drop":
