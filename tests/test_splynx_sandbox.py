@@ -233,6 +233,28 @@ def test_paging_with_a_filter_visits_every_matching_record_once(api, splynx_sand
     assert head.headers["Access-Control-Expose-Headers"] == "X-total-count"
 
 
+def test_a_write_between_pages_shows_on_the_next_page(api, splynx_sandbox):
+    params = {"main_attributes": {"status": "active"}, "order": {"id": "ASC"}, "limit": 5}
+    first = api.ok("GET", "admin/customers/customer", {**params, "offset": 0})
+    later = api.ok("GET", "admin/customers/customer", {**params, "offset": 5})
+    # Deactivate the first customer of the second page: the next read of that page moves on.
+    api.ok("PUT", f"admin/customers/customer/{later[0]['id']}", {"status": "disabled"})
+    again = api.ok("GET", "admin/customers/customer", {**params, "offset": 5})
+    assert _ids(again)[:4] == _ids(later)[1:]
+    assert _ids(api.ok("GET", "admin/customers/customer", {**params, "offset": 0})) == _ids(first)
+
+
+def test_id_lookups_keep_partner_restrictions(api, splynx_sandbox):
+    customers = splynx_sandbox.dataset.records["customers"]
+    ours = [c["id"] for c in customers if c["partner_id"] == 1][:3]
+    theirs = [c["id"] for c in customers if c["partner_id"] != 1][:3]
+    wanted = {"main_attributes": {"id": ["IN", ours + theirs + [999_999]]}}
+    assert _ids(api.ok("GET", "admin/customers/customer", wanted)) == sorted(ours + theirs)
+    splynx_sandbox.state.auth.keys[splynx_sandbox.api_key].partner_ids = {1}
+    assert _ids(api.ok("GET", "admin/customers/customer", wanted)) == sorted(ours)
+    assert api.ok("GET", "admin/customers/customer", {"main_attributes": {"id": theirs[0]}}) == []
+
+
 def _ids(rows):
     return [r["id"] for r in rows]
 

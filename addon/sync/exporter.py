@@ -308,6 +308,33 @@ def _read_ahead(pages: Iterator[list[Any]], ahead: int) -> Iterator[list[Any]]:
         worker.join(timeout=5)
 
 
+class _Finished:
+    """Writes the workers have finished, handed to the calling thread in batches.
+
+    The calling thread says how many it waits for and is woken once when they are in:
+    waiting on the futures themselves would wake it for each one and visit every queued
+    write each time.
+    """
+
+    def __init__(self):
+        self._done: list[Future] = []
+        self._wanted = 0
+        self._ready = threading.Condition()
+
+    def put(self, future: Future) -> None:
+        with self._ready:
+            self._done.append(future)
+            if len(self._done) >= self._wanted:
+                self._ready.notify()
+
+    def take(self, at_least: int) -> list[Future]:
+        with self._ready:
+            self._wanted = at_least
+            self._ready.wait_for(lambda: len(self._done) >= at_least)
+            done, self._done, self._wanted = self._done, [], 0
+            return done
+
+
 def _push(ctx: SyncContext, export: Export, billing_id: str, write: Write, link: links.LinkInfo | None):
     """Worker thread: write one record to NetSuite (and its id back to billing); no DB access."""
     client = ctx.netsuite
@@ -458,21 +485,13 @@ def run_export(run: ExportRun, export: Export, records: Iterable[Any]) -> dict[s
     before = dict(ledger.counts)
     seen: set[str] = set()
     in_flight: dict[Future, _Pending] = {}
-    # Workers hand finished writes over through a queue: waiting on it costs the same however
-    # many writes are queued, where concurrent.futures.wait would visit every one of them.
-    finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
+    finished = _Finished()
     limit = max(1, ctx.concurrency) * QUEUED_PER_SLOT
 
-    def settle(block: bool) -> None:
-        """Record every finished write; with ``block``, wait for at least one first."""
-        future = finished.get() if block else None
-        while True:
-            if future is not None and future in in_flight:
-                _settle(run, export, in_flight.pop(future), future)
-            try:
-                future = finished.get_nowait()
-            except queue.Empty:
-                return
+    def settle(wait_for: int = 0) -> None:
+        """Record finished writes; first wait until ``wait_for`` of them are in (0: none)."""
+        for future in finished.take(min(wait_for, len(in_flight))):
+            _settle(run, export, in_flight.pop(future), future)
 
     if not run.dry_run:
         _ = ctx.netsuite  # build the shared client here, not racing in the worker threads
@@ -498,11 +517,13 @@ def run_export(run: ExportRun, export: Export, records: Iterable[Any]) -> dict[s
                 in_flight[future] = pending
                 future.add_done_callback(finished.put)
                 if len(in_flight) >= limit:
-                    settle(block=True)
+                    # Full: wait for a slot's worth of finished writes at once, so this thread
+                    # wakes once per few writes rather than once per write.
+                    settle(wait_for=max(1, ctx.concurrency))
             # Results of finished writes are recorded between pages too, keeping links fresh.
-            settle(block=False)
+            settle()
         while in_flight:
-            settle(block=True)
+            settle(wait_for=max(1, ctx.concurrency))
     finally:
         for future in in_flight:
             future.cancel()

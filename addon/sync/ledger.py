@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import lazyload
 
 from addon.extension import session
 from addon.models import LogEntry, Problem, ProblemRecord, SyncRun, utcnow
@@ -74,7 +75,9 @@ class _ProblemBook:
     def _problem_id(self, cause: Cause) -> int:
         problem_id = self._ids.get(cause.key)
         if problem_id is None:
-            problem = session().scalar(select(Problem).where(Problem.cause_key == cause.key))
+            # Without its records: a cause may already hold thousands, none of which is needed here.
+            query = select(Problem).where(Problem.cause_key == cause.key).options(lazyload(Problem.records))
+            problem = session().scalar(query)
             if problem is None:
                 problem = Problem(cause_key=cause.key, kind=cause.kind, title=cause.title)
                 session().add(problem)

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from .auth import ApiKey, AuthError
 from .entities import BY_PATH, SPECS, EntitySpec
-from .search import SearchError, apply_query, parse_php_pairs
+from .search import SearchError, page_of, parse_php_pairs
 from .store import ApiError, SplynxState, ValidationFailed
 
 API_PREFIX = "/api/2.0/"
@@ -195,10 +195,8 @@ def _resource(state: SplynxState, request: Request, method: str, path: str, api_
 def _list(state: SplynxState, request: Request, method: str, spec: EntitySpec, api_key: ApiKey) -> Response:
     query = parse_php_pairs(parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True))
     with state.lock:
-        records = state.all(spec.name)
-        if api_key.partner_ids is not None:
-            records = [r for r in records if state.partner_of(spec.name, r) in (None, *api_key.partner_ids)]
-        page, total = apply_query(records, query, set(spec.defaults), state.additional_names(spec.name))
+        partners = tuple(sorted(api_key.partner_ids)) if api_key.partner_ids is not None else None
+        page, total = page_of(state.select(spec.name, query, partners), query)
         if method == "HEAD":
             # Count = HEAD with the same filters -> 204 + X-total-count (§5.3).
             return _json(
@@ -206,7 +204,7 @@ def _list(state: SplynxState, request: Request, method: str, spec: EntitySpec, a
                 204,
                 {"X-total-count": str(total), "Access-Control-Expose-Headers": "X-total-count"},
             )
-        return _json([state.present(spec.name, r) for r in page], 200)
+        return _json(state.present_locked(spec.name, page), 200)
 
 
 def _describe(state: SplynxState, spec: EntitySpec) -> dict:

@@ -7,7 +7,7 @@ Splynx is PHP, so nested query parameters arrive in ``http_build_query`` form
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 
 OPERATORS = frozenset(
@@ -185,11 +185,19 @@ def _int_param(query: dict, name: str) -> int | None:
     return number
 
 
-def apply_query(records: list[dict], query: dict, known_fields: set[str], known_additional: set[str]):
-    """Filter, order and page ``records`` per a parsed query; returns (page, total_matching).
+def select(
+    records: Iterable[dict],
+    query: dict,
+    known_fields: set[str],
+    known_additional: set[str],
+    by_id: Mapping[int, dict] | None = None,
+) -> list[dict]:
+    """Filter and order ``records`` per a parsed query (paging aside).
 
     ``known_fields`` are the main attributes of the entity; filtering or ordering by
-    anything else is a bad request (MySQL would fail on an unknown column).
+    anything else is a bad request (MySQL would fail on an unknown column). With ``by_id``
+    (the table by id), an ``id`` condition of ``=`` or ``IN`` reads only those rows, as the
+    primary key would.
     """
     main = query.get("main_attributes") or {}
     extra = query.get("additional_attributes") or {}
@@ -204,6 +212,9 @@ def apply_query(records: list[dict], query: dict, known_fields: set[str], known_
 
     main_tests = [(name, compile_condition(cond)) for name, cond in main.items()]
     extra_tests = [(name, compile_condition(cond)) for name, cond in extra.items()]
+    keys = _primary_keys(main.get("id")) if by_id is not None and "id" in main else None
+    if keys is not None:
+        records = [by_id[key] for key in keys if key in by_id]
     selected = [
         r
         for r in records
@@ -220,16 +231,37 @@ def apply_query(records: list[dict], query: dict, known_fields: set[str], known_
         if str(direction).upper() not in ("ASC", "DESC"):
             raise SearchError("order direction must be ASC or DESC")
         selected.sort(key=lambda r, n=name: _sort_key(r.get(n)), reverse=str(direction).upper() == "DESC")
+    return selected
 
-    total = len(selected)
+
+def _primary_keys(condition) -> list[int] | None:
+    """Integer ids an ``id`` condition names (``=`` or ``IN``), or None for any other test."""
+    if isinstance(condition, dict):
+        condition = [condition[k] for k in sorted(condition, key=str)]
+    if not isinstance(condition, list):
+        condition = ["=", condition]
+    if not condition or str(condition[0]).upper() not in ("=", "IN"):
+        return None
+    args = condition[1:]
+    options = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+    numbers = [_number(option) for option in options]
+    if any(n is None or n != n.to_integral_value() for n in numbers):
+        return None
+    return sorted({int(n) for n in numbers})
+
+
+def page_of(selected: list[dict], query: dict) -> tuple[list[dict], int]:
+    """The page ``limit``/``offset`` ask for, and how many records matched in all."""
     offset = _int_param(query, "offset") or 0
     limit = _int_param(query, "limit")
     # Default page size is unconfirmed (§5.3); real servers appear to return everything.
     page = selected[offset:] if limit is None else selected[offset : offset + limit]
-    return page, total
+    return page, len(selected)
 
 
 def _sort_key(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (0, value, "")  # ids and counters: no text parsing for the common case
     number = _number(value)
     if number is not None:
         return (0, number, "")

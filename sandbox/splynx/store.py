@@ -8,23 +8,26 @@ due amounts, transactions and change cursors exactly as an API write would.
 from __future__ import annotations
 
 import copy
+import json
 import random
 import re
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from .auth import Authenticator
 from .entities import EMPTY_DATE, ITEM_DEFAULTS, MONEY_FIELDS, SPECS, EntitySpec
 from .finance import fmt4, line_amounts, money
+from .search import select
 
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 # Keys real clients send that Splynx accepts without documenting them (§7.4).
 _TOLERATED_EXTRAS = frozenset({"invoicesId", "resetPeriodForService", "categoryIdForTransaction"})
 CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
 PAYMENT_CATEGORY = 3  # built-in transaction category "Payment" (§7.8)
+SELECTIONS_KEPT = 8
 
 
 class ApiError(Exception):
@@ -82,6 +85,9 @@ class SplynxState:
         self.dataset = None
         # Entities written since the last save to a ``--db`` file.
         self.dirty: set[str] = set()
+        # Bumped by every write: list results cached under an older revision are never reused.
+        self.revision = 0
+        self._selections: OrderedDict[tuple, list[dict]] = OrderedDict()
 
     # -- clock ------------------------------------------------------------------------------
 
@@ -117,11 +123,17 @@ class SplynxState:
         return record
 
     def present(self, entity: str, record: dict) -> dict:
-        """The record as the API prints it."""
+        """The record as the API prints it (a copy, safe to encode outside the lock)."""
         out = copy.deepcopy(record)
         if self.string_ids:
             _stringify_ids(out)
         return out
+
+    def present_locked(self, entity: str, records: list[dict]) -> list[dict]:
+        """Records as the API prints them, for encoding before ``lock`` is released: the live
+        records themselves unless ids must become strings (a deep copy per row made long
+        listings cost the sandbox more than the rest of the request)."""
+        return [self.present(entity, r) for r in records] if self.string_ids else records
 
     def partner_of(self, entity: str, record: dict) -> int | None:
         """Partner owning a record, for partner-restricted keys (405, §4.1)."""
@@ -154,12 +166,43 @@ class SplynxState:
             **extra,
         }
         with self.lock:
+            self.revision += 1
             self.additional_fields.setdefault(module, {})[name] = definition
             for spec in SPECS.values():
                 if spec.additional_module == module:
                     for record in self.tables[spec.name].values():
                         record["additional_attributes"].setdefault(name, definition["default_value"])
         return definition
+
+    def select(self, entity: str, query: dict, partner_ids: tuple[int, ...] | None) -> list[dict]:
+        """The records a list request matches, in order, before paging.
+
+        A client pages through one search with growing offsets: the selection is kept (a few
+        searches at a time) until the next write, so paging costs what MySQL's would, not a
+        scan and sort of the whole table per page.
+        """
+        spec = SPECS[entity]
+        unpaged = {k: v for k, v in query.items() if k not in ("limit", "offset")}
+        key = (self.revision, entity, partner_ids, json.dumps(unpaged, sort_keys=True, default=str))
+        selected = self._selections.get(key)
+        if selected is None:
+            table = self.tables[entity]
+            candidates, by_id = table.values(), table
+            if partner_ids is not None:
+                # A partner-restricted key sees only its partners' rows, whatever the id asked.
+                candidates = [r for r in candidates if self.partner_of(entity, r) in (None, *partner_ids)]
+                by_id = None
+            selected = select(candidates, unpaged, set(spec.defaults), self.additional_names(entity), by_id)
+            self._selections[key] = selected
+            while len(self._selections) > SELECTIONS_KEPT:
+                self._selections.popitem(last=False)
+        self._selections.move_to_end(key)
+        return selected
+
+    def _written(self, entity: str) -> None:
+        self.dirty.add(entity)
+        self.revision += 1
+        self._selections.clear()
 
     def additional_names(self, entity: str) -> set[str]:
         module = SPECS[entity].additional_module
@@ -170,6 +213,7 @@ class SplynxState:
     def load(self, entity: str, records: list[dict]) -> None:
         """Bulk insert trusted records (the dataset generator's output), keeping their ids."""
         table = self.tables[entity]
+        self.revision += 1
         for record in records:
             table[int(record["id"])] = record
             for item in record.get("items", ()):
@@ -202,7 +246,7 @@ class SplynxState:
                 raise ValidationFailed(errors)
             record["id"] = self._next_id[entity]
             self._next_id[entity] += 1
-            self.dirty.add(entity)
+            self._written(entity)
             self._on_create(entity, record, data)
             self.tables[entity][record["id"]] = record
             self._after_write(entity, record, None)
@@ -213,7 +257,7 @@ class SplynxState:
         spec = SPECS[entity]
         with self.lock:
             record = self.get(entity, record_id)
-            self.dirty.add(entity)
+            self._written(entity)
             before = copy.deepcopy(record)
             candidate = copy.deepcopy(record)
             errors = self._assign(spec, candidate, data, creating=False)
@@ -230,7 +274,7 @@ class SplynxState:
         """DELETE semantics; invoices and credit notes are soft-deleted unless ``hard``."""
         with self.lock:
             record = self.get(entity, record_id)
-            self.dirty.add(entity)
+            self._written(entity)
             soft = self.soft_delete_documents if hard is None else not hard
             if entity in ("invoices", "credit_notes") and soft:
                 record["status"] = "deleted"

@@ -48,6 +48,9 @@ def fragile_context(setup, **overrides):
         "write_timeout": 0.4,
         "backoff_base": 0.02,
         "backoff_cap": 0.1,
+        # Backoff this short lets one call meet a whole burst of 429s and then a 5xx or a slow
+        # answer: two more attempts keep a 20%-faulty run from stopping on one unlucky call.
+        "max_attempts": 8,
     } | overrides
     config = replace(netsuite_config(ctx.values), **options)
     ctx._netsuite = NetSuiteClient(config)
