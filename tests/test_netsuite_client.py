@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import http.client
+import http.server
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -14,6 +19,7 @@ from addon.netsuite import (
     NetSuiteAuthError,
     NetSuiteClient,
     NetSuiteConfig,
+    NetSuiteConfigError,
     NetSuiteConnectionError,
     NetSuiteNotFound,
     NetSuiteRateLimited,
@@ -386,3 +392,71 @@ def test_query_with_space_verifies_at_the_sandbox(netsuite_sandbox):
 def test_connection_summary(netsuite_sandbox):
     text = tba_client(netsuite_sandbox).test_connection()
     assert text == "Connected to NetSuite account 1234567_SB1 (token-based auth); account concurrency limit 5"
+
+
+class _ForwardProxy(http.server.BaseHTTPRequestHandler):
+    """A plain HTTP forward proxy: takes absolute-form requests, notes them, relays them."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[tuple[str, str | None]] = []
+
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+    def _relay(self):
+        target = urlsplit(self.path)
+        self.seen.append((self.path, self.headers.get("Proxy-Authorization")))
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-authorization", "host")}
+        upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+        upstream.request(self.command, self.path[len(f"{target.scheme}://{target.netloc}") :], body, headers)
+        answer = upstream.getresponse()
+        payload = answer.read()
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _relay
+
+
+@pytest.fixture
+def forward_proxy(monkeypatch):
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    _ForwardProxy.seen = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ForwardProxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], _ForwardProxy.seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_requests_go_through_the_environment_proxy_with_its_credentials(
+    netsuite_sandbox, forward_proxy, monkeypatch
+):
+    port, seen = forward_proxy
+    monkeypatch.setenv("HTTP_PROXY", f"http://ops%40isp:s3cret@127.0.0.1:{port}")
+    client = tba_client(netsuite_sandbox)
+    assert "Connected to NetSuite account" in client.test_connection()
+    new_id = client.create("customer", customer("Proxied"))
+    assert client.get("customer", new_id)["companyName"] == "Proxied"
+    assert seen and all(path.startswith(netsuite_sandbox.url) for path, _ in seen)
+    expected = "Basic " + base64.b64encode(b"ops@isp:s3cret").decode()
+    assert {auth for _, auth in seen} == {expected}
+
+
+def test_no_proxy_and_unsupported_proxies(netsuite_sandbox, forward_proxy, monkeypatch):
+    port, seen = forward_proxy
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert "Connected" in tba_client(netsuite_sandbox).test_connection()
+    assert seen == []
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.setenv("HTTP_PROXY", "socks5://127.0.0.1:1080")
+    with pytest.raises(NetSuiteConfigError, match="proxy scheme 'socks5'"):
+        tba_client(netsuite_sandbox)
