@@ -196,13 +196,18 @@ def prepare_customers(run: ExportRun, customer_ids: Iterable[int | None]) -> Non
     Only the customers a page names are read, so a run of a few credit notes never pays for
     a listing of every customer in billing.
     """
-    wanted = {str(c) for c in customer_ids if c is not None}
-    run.load_customer_links(wanted)
+    named = {str(c) for c in customer_ids if c is not None}
+    run.load_customer_links(named)
     known = _billing_customers(run)
-    if not (run.ignored_partners() or run.setting("customer_segments")):
-        wanted -= set(run.customer_ids)
-    wanted -= set(known) | set(run.customer_failures) | run.customers_done
-    ids = sorted(int(key) for key in wanted)
+    every_one = run.ignored_partners() or run.setting("customer_segments")
+    ids = sorted(
+        int(key)
+        for key in named
+        if (every_one or key not in run.customer_ids)
+        and key not in known
+        and key not in run.customer_failures
+        and key not in run.customers_done
+    )
     for start in range(0, len(ids), LOOKUP_CHUNK):
         chunk = ids[start : start + LOOKUP_CHUNK]
         found = {str(c.id): c for c in run.ctx.billing.customers(ids=chunk)}

@@ -272,26 +272,25 @@ def _read_ahead(pages: Iterator[list[Any]], ahead: int) -> Iterator[list[Any]]:
     handoff: queue.Queue = queue.Queue(maxsize=ahead)
     stop = threading.Event()
 
+    def offer(item: Any) -> bool:
+        """Hand ``item`` over; False when the calling thread stopped reading first."""
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for page in pages:
-                while not stop.is_set():
-                    try:
-                        handoff.put(page, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer(page):
                     return
             item: Any = _END
         except BaseException as error:  # handed to the calling thread, which decides
             item = error
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+        offer(item)
 
     worker = threading.Thread(target=produce, name="billing-read-ahead", daemon=True)
     worker.start()

@@ -92,14 +92,6 @@ def links_for(entity: str, billing_ids: Iterable[int | str]) -> dict[str, LinkIn
     return found
 
 
-def linked_billing_ids(entity: str) -> set[str]:
-    """Billing ids of ``entity`` that have a NetSuite record (one query)."""
-    query = select(Link.billing_id).where(
-        Link.entity == entity, Link.netsuite_id.is_not(None), Link.status != "deleted_in_billing"
-    )
-    return set(session().scalars(query))
-
-
 def synced_billing_ids(entity: str) -> Iterator[str]:
     """Billing ids of every link we pushed that is still considered live (status 'synced')."""
     query = select(Link.billing_id).where(

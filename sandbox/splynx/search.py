@@ -109,14 +109,23 @@ def _equality_key(value):
     return ("s", "" if value is None else str(value).lower())
 
 
+def _as_list(condition):
+    """A condition sent as PHP's indexed map (``[0]=>IN&[1]=>...``) as the list it stands for."""
+    if isinstance(condition, dict):
+        return [condition[k] for k in sorted(condition, key=str)]
+    return condition
+
+
+def _in_options(args: list) -> list:
+    """IN's operands, sent either as one list or as separate values."""
+    return args[0] if len(args) == 1 and isinstance(args[0], list) else args
+
+
 def compile_condition(condition):
     """One condition as a predicate, so IN over many ids costs a set lookup per record."""
-    if isinstance(condition, dict):
-        condition = [condition[k] for k in sorted(condition, key=str)]
+    condition = _as_list(condition)
     if isinstance(condition, list) and condition and str(condition[0]).upper() == "IN":
-        args = condition[1:]
-        options = args[0] if len(args) == 1 and isinstance(args[0], list) else args
-        keys = {_equality_key(option) for option in options}
+        keys = {_equality_key(option) for option in _in_options(condition[1:])}
         return lambda value: _equality_key(value) in keys
     matches(None, condition)  # a malformed condition is refused even when no record is tested
     return lambda value: matches(value, condition)
@@ -124,8 +133,7 @@ def compile_condition(condition):
 
 def matches(value, condition) -> bool:
     """True when a stored value satisfies one ``main_attributes`` condition."""
-    if isinstance(condition, dict):
-        condition = [condition[k] for k in sorted(condition, key=str)]
+    condition = _as_list(condition)
     if not isinstance(condition, list):
         return _compare(value, condition) == 0
     if not condition:
@@ -135,7 +143,7 @@ def matches(value, condition) -> bool:
     if op not in OPERATORS:
         raise SearchError(f"Unknown operator {condition[0]!r}")
     if op == "IN":
-        options = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+        options = _in_options(args)
         return any(_compare(value, option) == 0 for option in options)
     if op == "BETWEEN":
         if len(args) != 2:
@@ -236,15 +244,12 @@ def select(
 
 def _primary_keys(condition) -> list[int] | None:
     """Integer ids an ``id`` condition names (``=`` or ``IN``), or None for any other test."""
-    if isinstance(condition, dict):
-        condition = [condition[k] for k in sorted(condition, key=str)]
+    condition = _as_list(condition)
     if not isinstance(condition, list):
         condition = ["=", condition]
     if not condition or str(condition[0]).upper() not in ("=", "IN"):
         return None
-    args = condition[1:]
-    options = args[0] if len(args) == 1 and isinstance(args[0], list) else args
-    numbers = [_number(option) for option in options]
+    numbers = [_number(option) for option in _in_options(condition[1:])]
     if any(n is None or n != n.to_integral_value() for n in numbers):
         return None
     return sorted({int(n) for n in numbers})
