@@ -320,13 +320,14 @@ class Measurement:
         return 1000 * self.cpu / count if count else None
 
     @property
-    def bound(self) -> float:
-        """N × L / C: the least time NetSuite allows for N writes."""
-        return self.records * self.latency / self.concurrency
+    def bound(self) -> float | None:
+        """N × L / C: the least time NetSuite allows for N writes (none without latency: the
+        scale probes run at L = 0 to measure our own cost, with nothing to wait for)."""
+        return self.records * self.latency / self.concurrency if self.latency else None
 
     @property
     def efficiency(self) -> float | None:
-        return self.bound / self.wall if self.wall and self.records else None
+        return self.bound / self.wall if self.bound and self.wall else None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

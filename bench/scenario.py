@@ -169,7 +169,7 @@ def main_run(plan: Plan, echo) -> dict:
         rows.append(m)
         echo(
             f"  {m.label:<22} {m.operation:<20} C={m.concurrency:<3} {m.records:>6} written in {m.wall:7.2f} s  "
-            f"{m.requests} requests, eff {m.efficiency or 0:.2f}"
+            f"{m.requests} requests, eff " + (f"{m.efficiency:.2f}" if m.efficiency else "-")
         )
         if m.status not in ("succeeded", "done") or m.failed:
             echo(f"    {m.status} {m.outcomes} {m.message}")

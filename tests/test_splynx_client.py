@@ -389,3 +389,34 @@ def test_missing_permission_is_a_permission_error(splynx_sandbox):
     with pytest.raises(SplynxPermissionError) as caught:
         next(api.list("admin/finance/invoices"))
     assert caught.value.status == 403 and caught.value.code == "FORBIDDEN"
+
+
+def test_clients_of_one_key_in_one_process_never_sign_with_the_same_nonce(splynx_sandbox):
+    standing = lambda: 1_900_000_000.0  # noqa: E731 - both clients log in within one centisecond
+    first, second = make_client(splynx_sandbox, clock=standing), make_client(splynx_sandbox, clock=standing)
+    first.count("admin/customers/customer")
+    second.count("admin/customers/customer")
+    assert splynx_sandbox.state.request_count("POST", "admin/auth/tokens") == 2  # none refused
+
+
+def test_a_nonce_taken_by_another_process_costs_one_more_login_not_a_failure(splynx_sandbox):
+    # Two processes sharing a key: distinct nonce sources on the same centisecond.
+    here = make_client(splynx_sandbox, clock=lambda: 1_900_000_000.0)
+    there = make_client(splynx_sandbox, clock=lambda: 1_900_000_000.0)
+    here.count("admin/customers/customer")
+    assert there.count("admin/customers/customer") == here.count("admin/customers/customer")
+    assert splynx_sandbox.state.request_count("POST", "admin/auth/tokens") == 3  # one refused, retried
+
+
+def test_a_nonce_refused_every_time_ends_in_the_auth_error(splynx_sandbox):
+    here = make_client(splynx_sandbox, clock=lambda: 1_900_000_100.0)
+    here.count("admin/customers/customer")
+    # A third process already used the next nonces too.
+    for offset in range(1, 4):
+        other = make_client(splynx_sandbox, clock=lambda offset=offset: 1_900_000_100.0 + offset / 100)
+        other.count("admin/customers/customer")
+    behind = make_client(splynx_sandbox, clock=lambda: 1_900_000_100.0)
+    before = splynx_sandbox.state.request_count("POST", "admin/auth/tokens")
+    with pytest.raises(SplynxAuthError, match="already been used"):
+        behind.count("admin/customers/customer")
+    assert splynx_sandbox.state.request_count("POST", "admin/auth/tokens") == before + 3

@@ -155,3 +155,35 @@ def test_dry_run_imports_nothing(world):
     assert run.counts == {"would_import": 1}
     assert world.billing_payments() == []
     assert session().scalars(select(Link).where(Link.origin == "netsuite")).all() == []
+
+
+def test_payment_method_follows_the_bank_account_read_side_by_side(world):
+    from addon.models import Mapping
+
+    accounts = {r["acctName"]: r["id"] for r in world.ns.records("account")}
+    checking, savings = accounts["Operating Checking"], accounts["Payroll Savings"]
+    session().add_all(
+        [
+            Mapping(kind="payment_method", billing_id="2", netsuite_id=checking),
+            Mapping(kind="payment_method", billing_id="3", netsuite_id=savings),
+        ]
+    )
+    session().commit()
+    world.configured.settings(payments_without_documents=True)  # each one a billing payment
+    on_account = {}
+    for n in range(8):
+        account = checking if n % 2 else savings
+        on_account[world.payment(f"{10 + n}.25", "2025-03-05", account={"id": account})] = account
+    state = world.configured.netsuite.state
+    state.latency = 0.05  # long enough for reads to overlap when they are sent side by side
+    state.reset_counters()
+
+    run = run_operation("import_payments")
+
+    assert run.status == "succeeded" and run.counts == {"imported": 8}, (run.status, run.counts)
+    method_of = {checking: 2, savings: 3}
+    imported = {p["amount"]: int(p["payment_type"]) for p in world.billing_payments()}
+    expected = {Decimal(f"{10 + n}.25"): method_of[account] for n, account in enumerate(on_account.values())}
+    assert {Decimal(str(amount)): method for amount, method in imported.items()} == expected
+    assert state.counters.requests["GET customerPayment"] == 8  # one read per payment
+    assert 1 < state.counters.peak_in_flight <= 4  # side by side, within the account's limit

@@ -57,6 +57,23 @@ class NonceSource:
             return self._last
 
 
+_shared: dict[tuple[str, Any], NonceSource] = {}
+_shared_lock = threading.Lock()
+
+
+def nonce_source(api_key: str, clock=time.time) -> NonceSource:
+    """The process's one nonce source for ``api_key``: every client of the key draws from it,
+    so two clients created in the same centisecond never sign with the same nonce."""
+    with _shared_lock:
+        return _shared.setdefault((api_key, clock), NonceSource(clock))
+
+
+def is_nonce_refusal(error_message: str) -> bool:
+    """Whether a 401 on the token request blames the nonce (another process of the same key used
+    it first). The real wording is unconfirmed (§2.1); every refusal we know of names the nonce."""
+    return "nonce" in error_message.lower()
+
+
 @dataclass(frozen=True)
 class Token:
     """An access/refresh token pair with their unix-second expiries."""

@@ -35,6 +35,8 @@ from .query import php_query, search_params, wire_value
 
 log = logging.getLogger(__name__)
 
+# Logins tried when Splynx says a nonce was already used (by another process of the same key).
+NONCE_ATTEMPTS = 3
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 # A timeout after the request went out may mean the server acted on it, so only
 # methods that are safe to repeat are retried on timeouts.
@@ -79,7 +81,7 @@ class SplynxClient:
         self.session = session or requests.Session()
         # Unix-seconds clock used for token expiry; injectable for long-running simulations.
         self.clock = clock
-        self._nonces = auth.NonceSource(clock)
+        self._nonces = auth.nonce_source(config.api_key, clock)
         self._token: auth.Token | None = None
         self._token_lock = threading.Lock()
 
@@ -221,10 +223,19 @@ class SplynxClient:
             # A fresh nonce per attempt: a retried login must not replay one (§2.1).
             return auth.token_request_body(self.config.api_key, self.config.api_secret, self._nonces.next())
 
-        now = self.clock()
-        return self._token_from(
-            self._call("POST", auth.TOKENS_PATH, body=body, authenticate=False), "POST", now
-        )
+        attempt = 1
+        while True:
+            now = self.clock()
+            try:
+                response = self._call("POST", auth.TOKENS_PATH, body=body, authenticate=False)
+                return self._token_from(response, "POST", now)
+            except SplynxAuthError as exc:
+                # Another process logging in with the same key (web and worker share one) may
+                # have taken this centisecond's nonce first; the next one is ours.
+                if attempt >= NONCE_ATTEMPTS or not auth.is_nonce_refusal(exc.message):
+                    raise
+                log.info("Splynx refused the login nonce (%s); trying the next one", exc.message)
+                attempt += 1
 
     def _token_from(self, response: requests.Response, method: str, now: float) -> auth.Token:
         data = self._decode(response, method, auth.TOKENS_PATH)

@@ -18,12 +18,14 @@ imported are not carried over.
 Payment method: the payment_method mapping whose NetSuite bank account is the
 payment's ``account``; when no mapping says otherwise, the first active billing
 method. The account is read with one GET only when mappings use several
-different bank accounts (SuiteQL's transaction table has no account column, §6.2).
+different bank accounts (SuiteQL's transaction table has no account column, §6.2);
+a batch's GETs run side by side, as many at once as the account's concurrency allows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -71,6 +73,23 @@ class Piece:
     suffix: str  # NetSuite invoice id, or 'rest'
     amount: Decimal
     billing_invoice_id: int | None
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """A payment settled without writing to billing: what its log row says."""
+
+    outcome: str
+    message: str
+    cause: Cause | None = None
+
+
+@dataclass(frozen=True)
+class _Todo:
+    """A payment to import: its billing customer and the pieces not imported yet."""
+
+    customer_id: int
+    pieces: list[Piece]
 
 
 def import_payments(ctx: SyncContext, ledger: RunLedger) -> None:
@@ -170,6 +189,7 @@ class _Importer:
         self.statements_used: set[str] = set()
         self._methods: dict[str, int] | None = None
         self._default_method: int | None = None
+        self._accounts: dict[str, str | None] = {}  # NetSuite payment id -> its bank account id
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -188,7 +208,7 @@ class _Importer:
             )
         return applied
 
-    def _method_for(self, payment: NetSuitePayment) -> int:
+    def _methods_by_account(self) -> dict[str, int]:
         if self._methods is None:
             self._methods = {
                 m.netsuite_id: int(m.billing_id)
@@ -198,18 +218,35 @@ class _Importer:
             }
             active = [m.id for m in self.ctx.billing.payment_methods() if m.is_active]
             self._default_method = min(active) if active else 1
-        if len(self._methods) > 1:
-            try:
-                account = (
-                    self.ctx.netsuite.get("customerPayment", payment.id, fields="account").get("account")
-                    or {}
-                )
-            except NetSuiteNotFound:
-                account = {}
-            if str(account.get("id")) in self._methods:
-                return self._methods[str(account["id"])]
-        if len(self._methods) == 1:
-            return next(iter(self._methods.values()))
+        return self._methods
+
+    def _account_of(self, payment_id: str) -> str | None:
+        try:
+            found = self.ctx.netsuite.get("customerPayment", payment_id, fields="account")
+        except NetSuiteNotFound:
+            return None
+        account = found.get("account") or {}
+        return str(account["id"]) if account.get("id") is not None else None
+
+    def _read_accounts(self, payment_ids: list[str]) -> None:
+        """Bank accounts of these payments, read side by side, when the method depends on them."""
+        wanted = [i for i in payment_ids if i not in self._accounts]
+        if len(self._methods_by_account()) <= 1 or not wanted:
+            return
+        _ = self.ctx.netsuite  # built here once, not raced for by the reading threads
+        workers = min(len(wanted), self.ctx.concurrency)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import-accounts") as pool:
+            self._accounts.update(zip(wanted, pool.map(self._account_of, wanted), strict=True))
+
+    def _method_for(self, payment: NetSuitePayment) -> int:
+        methods = self._methods_by_account()
+        if len(methods) > 1:
+            self._read_accounts([payment.id])
+            account = self._accounts.get(payment.id)
+            if account in methods:
+                return methods[account]
+        if len(methods) == 1:
+            return next(iter(methods.values()))
         return self._default_method
 
     def _statement_for(self, day: date, method_id: int) -> int:
@@ -234,15 +271,25 @@ class _Importer:
         invoice_links = _links_by_netsuite_id(
             "invoice", sorted({doc for apps in applications.values() for doc, _ in apps})
         )
-        for payment in batch:
-            links = own.get(payment.id, [])
-            self._one(
+        plans = [
+            (
                 payment,
-                links,
-                customers.get(payment.customer, []),
-                applications.get(payment.id, []),
-                invoice_links,
+                self._plan(
+                    payment,
+                    own.get(payment.id, []),
+                    customers.get(payment.customer, []),
+                    applications.get(payment.id, []),
+                    invoice_links,
+                ),
             )
+            for payment in batch
+        ]
+        self._read_accounts([payment.id for payment, plan in plans if isinstance(plan, _Todo)])
+        for payment, plan in plans:
+            if isinstance(plan, _Todo):
+                self._import_one(payment, plan)
+            else:
+                self._record(payment, plan.outcome, plan.message, plan.cause)
 
     def _record(
         self, payment: NetSuitePayment, outcome: str, message: str, cause: Cause | None = None
@@ -259,32 +306,29 @@ class _Importer:
             label=f"NetSuite payment {payment.tranid or payment.id}",
         )
 
-    def _one(self, payment, links, customer_links, applications, invoice_links) -> None:
+    def _plan(self, payment, links, customer_links, applications, invoice_links) -> _Verdict | _Todo:
         if payment.external_id.startswith(ECHO_PREFIX) or any(link.origin == "billing" for link in links):
-            self._record(payment, "skipped", "Exported from billing: never imported back")
-            return
+            return _Verdict("skipped", "Exported from billing: never imported back")
         if self.import_from and payment.date < self.import_from:
-            self._record(payment, "skipped", f"Dated before the import-from date {self.import_from}")
-            return
+            return _Verdict("skipped", f"Dated before the import-from date {self.import_from}")
         pieces = self._pieces(payment, applications, invoice_links)
         done = {link.external_id for link in links}
         todo = [piece for piece in pieces if self._piece_key(payment, piece) not in done]
         if not todo:
-            self._record(payment, "unchanged", "Already imported")
-            return
+            return _Verdict("unchanged", "Already imported")
         if not customer_links:
-            self._record(
-                payment, "skipped", f"NetSuite customer {payment.customer} is not linked to a billing customer",
-                cause=UNKNOWN_CUSTOMER,
+            return _Verdict(
+                "skipped", f"NetSuite customer {payment.customer} is not linked to a billing customer",
+                UNKNOWN_CUSTOMER,
             )  # fmt: skip
-            return
-        customer_id = int(customer_links[0].billing_id)
         if self.ledger.dry_run:
-            self._record(payment, "would_import", self._describe(payment, todo))
-            return
+            return _Verdict("would_import", self._describe(payment, todo))
+        return _Todo(int(customer_links[0].billing_id), todo)
+
+    def _import_one(self, payment: NetSuitePayment, todo: _Todo) -> None:
         try:
-            for piece in todo:
-                self._create_piece(payment, piece, customer_id)
+            for piece in todo.pieces:
+                self._create_piece(payment, piece, todo.customer_id)
         except BillingError as exc:
             from addon.sync.operations import STOPPING_ERRORS
 
@@ -292,7 +336,7 @@ class _Importer:
                 raise
             self._record(payment, "failed", f"Billing refused it: {exc}")
             return
-        self._record(payment, "imported", self._describe(payment, todo))
+        self._record(payment, "imported", self._describe(payment, todo.pieces))
 
     def _pieces(self, payment: NetSuitePayment, applications, invoice_links) -> list[Piece]:
         pieces, rest = [], payment.amount
