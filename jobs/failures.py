@@ -44,20 +44,18 @@ def describe(exc: BaseException) -> str:
     import redis.exceptions
     import sqlalchemy.exc
 
-    kind = None
+    # The class named is the one caught: for the database that is SQLAlchemy's DB-API category
+    # (OperationalError, InterfaceError), not the driver's subclass of it, since psycopg raises
+    # AdminShutdown, ConnectionTimeout and the like for one and the same outage. The text is
+    # the driver's own.
     if isinstance(exc, sqlalchemy.exc.DBAPIError | sqlalchemy.exc.DisconnectionError):
-        what, cause = "Database unavailable", getattr(exc, "orig", None) or exc
-        # Name the DB-API category SQLAlchemy wrapped (OperationalError, InterfaceError), not the
-        # driver's subclass of it: psycopg raises AdminShutdown, ConnectionTimeout and the like
-        # for one and the same outage, and the message should not depend on which one won.
-        kind = type(exc).__name__
+        what, detail = "Database unavailable", getattr(exc, "orig", None) or exc
     elif isinstance(exc, redis.exceptions.RedisError):
-        what, cause = "Redis unavailable", exc
+        what, detail = "Redis unavailable", exc
     else:
-        what, cause = "Connection lost", exc
-    first_line = (str(cause).strip().splitlines() or [""])[0]
-    kind = kind or type(cause).__name__
-    return f"{what}: {kind}" + (f": {first_line}" if first_line else "")
+        what, detail = "Connection lost", exc
+    first_line = (str(detail).strip().splitlines() or [""])[0]
+    return f"{what}: {type(exc).__name__}" + (f": {first_line}" if first_line else "")
 
 
 def remember(run_id: int, reason: str, created_at: datetime | None = None) -> None:

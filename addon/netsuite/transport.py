@@ -3,10 +3,11 @@
 The client sends one request per exported record, so what a request costs on our side is
 what an export costs: through ``requests`` (session merging, URL re-parsing, cookie jar,
 hooks) a signed PUT took about 2.2 ms of CPU, straight through urllib3 about 1.3 ms
-(measured one request after another against the sandbox). What ``requests`` would otherwise do for us is done here, once:
-proxies and the CA bundle are read from the environment when the pool is built, gzip is
-accepted, redirects and urllib3's own retries are off (the client decides retries, knowing
-whether a write may have committed).
+(measured one request after another against the sandbox, on the same VM). What
+``requests`` would otherwise do for us is done here, once: proxies and the CA bundle are
+read from the environment when the pool is built, gzip is accepted, redirects and
+urllib3's own retries are off (the client decides retries, knowing whether a write may
+have committed).
 """
 
 from __future__ import annotations

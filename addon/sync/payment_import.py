@@ -231,7 +231,8 @@ class _Importer:
     def _read_accounts(self, payment_ids: list[str]) -> None:
         """Bank accounts of these payments, read side by side, when the method depends on them."""
         wanted = [i for i in payment_ids if i not in self._accounts]
-        if len(self._methods_by_account()) <= 1 or not wanted:
+        # Nothing to read asks nothing of billing either (the methods are loaded on first need).
+        if not wanted or len(self._methods_by_account()) <= 1:
             return
         _ = self.ctx.netsuite  # built here once, not raced for by the reading threads
         workers = min(len(wanted), self.ctx.concurrency)

@@ -85,8 +85,7 @@ class SplynxState:
         self.dataset = None
         # Entities written since the last save to a ``--db`` file.
         self.dirty: set[str] = set()
-        # Bumped by every write: list results cached under an older revision are never reused.
-        self.revision = 0
+        # Recent list selections by search; every change forgets them all (see ``select``).
         self._selections: OrderedDict[tuple, list[dict]] = OrderedDict()
 
     # -- clock ------------------------------------------------------------------------------
@@ -166,7 +165,7 @@ class SplynxState:
             **extra,
         }
         with self.lock:
-            self.revision += 1
+            self._changed()
             self.additional_fields.setdefault(module, {})[name] = definition
             for spec in SPECS.values():
                 if spec.additional_module == module:
@@ -183,7 +182,7 @@ class SplynxState:
         """
         spec = SPECS[entity]
         unpaged = {k: v for k, v in query.items() if k not in ("limit", "offset")}
-        key = (self.revision, entity, partner_ids, json.dumps(unpaged, sort_keys=True, default=str))
+        key = (entity, partner_ids, json.dumps(unpaged, sort_keys=True, default=str))
         selected = self._selections.get(key)
         if selected is None:
             table = self.tables[entity]
@@ -199,10 +198,13 @@ class SplynxState:
         self._selections.move_to_end(key)
         return selected
 
+    def _changed(self) -> None:
+        """Any record changed: no kept selection may be served again."""
+        self._selections.clear()
+
     def _written(self, entity: str) -> None:
         self.dirty.add(entity)
-        self.revision += 1
-        self._selections.clear()
+        self._changed()
 
     def additional_names(self, entity: str) -> set[str]:
         module = SPECS[entity].additional_module
@@ -213,7 +215,7 @@ class SplynxState:
     def load(self, entity: str, records: list[dict]) -> None:
         """Bulk insert trusted records (the dataset generator's output), keeping their ids."""
         table = self.tables[entity]
-        self.revision += 1
+        self._changed()
         for record in records:
             table[int(record["id"])] = record
             for item in record.get("items", ()):
