@@ -110,6 +110,8 @@ class BillingCustomer:
     created_on: date | None = None
     updated_at: datetime | None = None
     additional: Mapping[str, str] = field(default_factory=dict)
+    # What the platform held that the fields above leave out (e.g. a second email address).
+    left_out: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,8 @@ class BillingPayment:
 
 @dataclass(frozen=True)
 class PaymentMethod:
-    """A payment method; ``accounting_id`` is the platform-side accounting mapping (None = unmapped)."""
+    """A payment method; ``accounting_id`` is what the platform's own accounting add-ons mapped
+    (read only: the sync keeps its own mappings)."""
 
     id: int
     name: str
@@ -335,15 +338,12 @@ class BillingSystem(Protocol):
 
     def tax_rates(self) -> Iterator[TaxRate]: ...
 
-    def set_category_accounting_id(self, category_id: int, accounting_id: int | None) -> None: ...
-
-    def set_payment_method_accounting_id(self, method_id: int, accounting_id: int | None) -> None: ...
-
-    def set_tax_accounting_id(self, tax_id: int, accounting_id: int | None) -> None: ...
-
     def record_accounting_id(
         self, entity: AccountingEntity, billing_id: int, accounting_id: str, attribute_name: str
-    ) -> None: ...
+    ) -> bool:
+        """Write the accounting id into the record's field ``attribute_name``; False when the
+        entity has no such field (nothing written)."""
+        ...
 
     def create_payment(
         self,
@@ -358,6 +358,10 @@ class BillingSystem(Protocol):
         note: str = "",
     ) -> int: ...
 
+    def find_payment(self, reference: str, customer_id: int | None = None) -> BillingPayment | None:
+        """The payment ``create_payment`` made with this ``reference``, if it exists."""
+        ...
+
     def delete_payment(self, payment_id: int) -> None: ...
 
     def payment_statements(self, title: str | None = None) -> Iterator[PaymentStatement]: ...
@@ -369,3 +373,7 @@ class BillingSystem(Protocol):
     def add_payment_statement_line(self, statement_id: int, line: PaymentStatementLine) -> int: ...
 
     def payment_statement_lines(self, statement_id: int) -> Iterator[PaymentStatementLine]: ...
+
+    def find_payment_statement_line(self, reference: str) -> PaymentStatementLine | None:
+        """The statement line added with this ``reference``, if it exists."""
+        ...

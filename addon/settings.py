@@ -189,11 +189,12 @@ SPECS: tuple[SettingSpec, ...] = (
     ),
     S(
         "splynx_accounting_id_attribute",
-        "Customer attribute for the NetSuite ID",
+        "Splynx additional field for the NetSuite ID",
         _parse_str,
         "",
         group="splynx",
-        help="Additional attribute that shows the NetSuite internal ID in Splynx (optional)",
+        help="Name of an additional field you created in Splynx (optional). Customers, invoices, credit "
+        "notes and payments whose module has a field of that name get the NetSuite internal ID in it",
     ),
     # Sync behaviour
     S(

@@ -228,7 +228,7 @@ class Engine:
             mapped = set(session().scalars(select(Mapping.billing_id).where(Mapping.kind == kind)))
             for billing_id, name in spec.billing_rows(ctx):
                 if billing_id not in mapped and first is not None:
-                    save_mapping(kind, billing_id, first, billing_name=name, ctx=ctx)
+                    save_mapping(kind, billing_id, first, billing_name=name)
 
     def _choose_subsidiary(self) -> None:
         """New customers go to the first (parent) subsidiary, as an accountant would set it."""

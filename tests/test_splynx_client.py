@@ -182,7 +182,7 @@ def test_invoice_row_becomes_typed_document():
             },
         ],
     }
-    doc = records.document("invoice", raw, categories={9: 4})
+    doc = records.document("invoice", raw, {9: {"id": 9, "category": 4}})
     assert doc.id == 12 and doc.customer_id == 5
     assert doc.total == Decimal("121.0000") and doc.tax_total == Decimal("21.00")
     assert doc.net_total == Decimal("100.00")

@@ -107,7 +107,7 @@ def test_expired_access_token_is_refused_then_renewed_with_refresh_token(api, sp
         "internal_code": "EXPIRED_ACCESS_TOKEN",
     }
 
-    renewed = api.http.get(api.base + "admin/auth/tokens/" + api.token["refresh_token"])
+    renewed = api.call("GET", "admin/auth/tokens/" + api.token["refresh_token"])
     assert renewed.status_code == 200
     assert "permissions" not in renewed.json()
     assert renewed.json()["access_token"] != api.token["access_token"]
@@ -118,7 +118,7 @@ def test_expired_access_token_is_refused_then_renewed_with_refresh_token(api, sp
 def test_expired_refresh_token_cannot_renew(api, splynx_sandbox):
     api.login()
     splynx_sandbox.state.advance(splynx_sandbox.state.auth.refresh_ttl + 1)
-    response = api.http.get(api.base + "admin/auth/tokens/" + api.token["refresh_token"])
+    response = api.call("GET", "admin/auth/tokens/" + api.token["refresh_token"])
     assert response.status_code == 401
     assert error_of(response)["internal_code"] == "EXPIRED_REFRESH_TOKEN"
 
@@ -172,7 +172,7 @@ def test_basic_auth_needs_unsecure_access(api, splynx_sandbox):
 
 def test_revoked_token_is_banned(api):
     api.login()
-    response = api.http.delete(api.base + "admin/auth/tokens/" + api.token["refresh_token"])
+    response = api.call("DELETE", "admin/auth/tokens/" + api.token["refresh_token"])
     assert response.status_code == 204
     refused = api.call("GET", "admin/customers/customer/1")
     assert refused.status_code == 401
@@ -471,7 +471,19 @@ def test_credit_note_create(api):
     assert created["number"] and created["real_create_datetime"] != "0000-00-00 00:00:00"
 
 
-def test_mapping_fields_on_categories_and_payment_methods(api):
+def test_mapping_fields_on_categories_and_payment_methods(api, splynx_sandbox):
+    # No accounting add-on filled the tables these columns point into: MySQL refuses the row.
+    for path, body in (
+        ("admin/finance/transaction-categories/6", {"accounting_category_id": 41}),
+        ("admin/finance/payment-methods/2", {"accounting_bank_accounts_id": "7"}),
+        ("admin/finance/transaction-categories", {"name": "New", "accounting_category_id": 41}),
+    ):
+        refused = api.call("POST" if path.endswith("categories") else "PUT", path, json=body)
+        assert refused.status_code == 500 and "foreign key constraint" in error_of(refused)["message"]
+    assert not api.ok("GET", "admin/finance/transaction-categories/6")["accounting_category_id"]
+    api.ok("PUT", "admin/finance/payment-methods/2", {"accounting_bank_accounts_id": 0})  # "none" is fine
+
+    splynx_sandbox.state.accounting_foreign_keys = False
     api.ok("PUT", "admin/finance/transaction-categories/6", {"accounting_category_id": 41})
     assert api.ok("GET", "admin/finance/transaction-categories/6")["accounting_category_id"] == 41
     api.ok("PUT", "admin/finance/payment-methods/2", {"accounting_bank_accounts_id": "7"})
@@ -483,10 +495,17 @@ def test_mapping_fields_on_categories_and_payment_methods(api):
     assert api.call("PUT", "admin/config/taxes/2", json={"accounting_tax_rates_id": 3}).status_code == 405
 
 
-def test_payment_statements(api):
-    statement = api.ok(
-        "POST", "admin/finance/bank-statements", {"title": "NetSuite 2025-06", "handler": "netsuite"}
+def test_payment_statements(api, splynx_sandbox):
+    # The handler names a folder of Splynx's file handlers: a made-up one is refused.
+    refused = api.call("POST", "admin/finance/bank-statements", json={"title": "X", "handler": "netsuite"})
+    assert refused.status_code == 422 and refused.json()[0]["field"] == "handler"
+    bad_status = api.call(
+        "POST", "admin/finance/bank-statements", json={"title": "X", "status": "imported"}
     )
+    assert bad_status.status_code == 422
+    splynx_sandbox.state.statement_handlers = None
+    assert api.call("POST", "admin/finance/bank-statements", json={"title": "Y", "handler": "netsuite"}).ok
+    statement = api.ok("POST", "admin/finance/bank-statements", {"title": "NetSuite 2025-06", "status": "success"})
     api.ok(
         "POST",
         "admin/finance/bank-statements-records",

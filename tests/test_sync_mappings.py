@@ -91,9 +91,10 @@ def test_automap_dry_run_proposes_pairs_and_saves_nothing(configured):
         select(Mapping).where(Mapping.billing_id == pairs["Internet plans"]["category_id"])
     )
     assert mapped.netsuite_id == pairs["Internet plans"]["item_id"]
-    # The billing side got the accounting id too.
+    # The mapping stays ours: Splynx's accounting column is left alone (and no PUT was sent).
     category = configured.splynx.state.get("transaction_categories", mapped.billing_id)
-    assert str(category["accounting_category_id"]) == mapped.netsuite_id
+    assert not int(category.get("accounting_category_id") or 0)
+    assert configured.splynx.state.request_count("PUT", "admin/finance/transaction-categories") == 0
     again = run_operation("automap_categories")
     assert again.counts["unchanged"] == 5
 
@@ -113,14 +114,14 @@ def test_save_mapping_resolves_problem_and_unmap_clears(configured):
     assert save_mapping("payment_method", "2", account.netsuite_id) is None
     problem = session().scalar(select(Problem))
     assert problem.resolved and problem.records == []
-    method = configured.splynx.state.get("payment_methods", 2)
-    assert str(method["accounting_bank_accounts_id"]) == account.netsuite_id
+    assert not int(configured.splynx.state.get("payment_methods", 2)["accounting_bank_accounts_id"] or 0)
+    assert configured.splynx.state.request_count("PUT") == 0
 
     rows = {row.billing_id: row for row in mapping_rows("payment_method")}
     assert rows["2"].netsuite_name == account.name and not rows["2"].unmapped
     assert rows["1"].unmapped
 
-    # Taxes cannot be written back to Splynx: the local mapping still saves, with no complaint.
+    # Taxes too are mapped in our own table only.
     tax = session().scalar(select(ListCache).where(ListCache.kind == "tax_code"))
     assert save_mapping("tax_rate", "1", tax.netsuite_id) is None
     assert not mapping_rows("tax_rate")[0].unmapped

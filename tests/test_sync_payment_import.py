@@ -32,6 +32,11 @@ class World:
         self.billing_invoice = next(
             i for i in self.splynx.all("invoices") if i["customer_id"] == BILLING_CUSTOMER
         )
+        # Unpaid in billing, 100.00 due, as the NetSuite invoice below.
+        for paid in [p for p in self.splynx.all("payments") if p["invoice_id"] == self.billing_invoice["id"]]:
+            self.splynx.delete("payments", paid["id"])
+        self.splynx.set_item("invoices", self.billing_invoice["id"], 0, price="100", quantity="1", tax="0")
+        assert Decimal(self.splynx.get("invoices", self.billing_invoice["id"])["due"]) == Decimal("100")
         item = self.ns.ids("serviceSaleItem")[0]
         self.invoice = self.ns.create(
             "invoice",

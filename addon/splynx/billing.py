@@ -7,6 +7,7 @@ via :mod:`addon.splynx.records`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,7 +18,6 @@ from addon.billing import (
     BillingCustomer,
     BillingDocument,
     BillingPayment,
-    BillingUnsupported,
     DocumentKind,
     Partner,
     PaymentMethod,
@@ -42,8 +42,19 @@ TAXES = "admin/config/taxes"
 STATEMENTS = "admin/finance/bank-statements"
 STATEMENT_LINES = "admin/finance/bank-statements-records"
 
+ADDITIONAL_FIELDS = "admin/config/additional-fields"
+
 DOCUMENT_PATHS: dict[str, str] = {"invoice": INVOICES, "credit_note": CREDIT_NOTES}
 ENTITY_PATHS: dict[str, str] = {**DOCUMENT_PATHS, "customer": CUSTOMERS, "payment": PAYMENTS}
+# Additional-field modules of the entities that can carry the accounting id (§6).
+ADDITIONAL_MODULES: dict[str, str] = {
+    "customer": "customers",
+    "invoice": "invoices",
+    "credit_note": "credit_notes",
+    "payment": "payments",
+}
+# Length of the payments' receipt_number column (assumed; docs/splynx-installations.md).
+RECEIPT_NUMBER_LENGTH = 32
 
 
 def _filters(**conditions: Any) -> dict[str, Any]:
@@ -58,6 +69,7 @@ class SplynxBilling:
 
     def __init__(self, client: SplynxClient):
         self.client = client
+        self._fields_by_module: dict[str, set[str]] = {}
 
     def test_connection(self) -> str:
         """One line proving the API key works (see :meth:`SplynxClient.test_connection`)."""
@@ -111,18 +123,12 @@ class SplynxBilling:
         search = _filters(
             partner_id=partner_filter,
             last_update=[">=", updated_since],
-            id=["IN", wanted] if wanted else [">", id_above],
+            id=None if wanted else [">", id_above],
         )
         if wanted is None:
             yield from map(records.customer, self.client.list(CUSTOMERS, search))
             return
-        # One page sized to the ids asked for; stop once all came (no empty page to end the listing).
-        found = 0
-        for raw in self.client.list(CUSTOMERS, search, page_size=len(wanted)):
-            yield records.customer(raw)
-            found += 1
-            if found == len(wanted):
-                return
+        yield from map(records.customer, self.client.list_by_ids(CUSTOMERS, wanted, search=search))
 
     def get_customer(self, customer_id: int) -> BillingCustomer:
         """One customer; raises SplynxNotFound."""
@@ -161,7 +167,7 @@ class SplynxBilling:
     def get_document(self, kind: DocumentKind, document_id: int) -> BillingDocument:
         """One invoice or credit note with its lines; raises SplynxNotFound."""
         raw = self.client.get(DOCUMENT_PATHS[kind], document_id)
-        return records.document(kind, raw, self._line_categories([raw]))
+        return records.document(kind, raw, self._line_transactions([raw]))
 
     def _documents(
         self,
@@ -182,33 +188,25 @@ class SplynxBilling:
             customer_id=["=", customer_id],
         )
         for page in self.client.pages(DOCUMENT_PATHS[kind], search):
-            categories = self._line_categories(page)
+            transactions = self._line_transactions(page)
             for raw in page:
-                yield records.document(kind, raw, categories)
+                yield records.document(kind, raw, transactions)
 
-    def _line_categories(self, page: list[Mapping[str, Any]]) -> dict[int, int]:
-        """transaction id -> category id for items that lack a category of their own.
+    def _line_transactions(self, page: list[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
+        """transaction id -> transaction row, for items lacking a category or tax id of their own.
 
-        Invoice items map 1:1 to transactions and the category lives on the
-        transaction (§7.6), so one transactions query per page of documents
-        (sized to fit in a single response) fills the gap instead of one per document.
+        Invoice items map 1:1 to transactions, which hold the category and the tax (§7.6),
+        so one lookup per page of documents fills the gaps instead of one per document;
+        ``list_by_ids`` splits it so that no request line grows past what nginx accepts.
         """
         wanted = {
             transaction_id
             for raw in page
             for item in raw.get("items") or ()
-            if records.item_category_id(item) is None
+            if records.item_needs_transaction(item)
             and (transaction_id := records.to_id(item.get("transaction_id")))
         }
-        found: dict[int, int] = {}
-        if not wanted:
-            return found
-        search = {"id": ["IN", sorted(wanted)]}
-        for transaction in self.client.list(TRANSACTIONS, search, page_size=len(wanted)):
-            found[records.to_int(transaction["id"])] = records.to_id(transaction.get("category"))
-            if len(found) == len(wanted):
-                break  # all there: skip the empty page that would end the listing
-        return {k: v for k, v in found.items() if v}
+        return {records.to_int(row["id"]): row for row in self.client.list_by_ids(TRANSACTIONS, wanted)}
 
     # ------------------------------------------------------------------ payments
 
@@ -252,15 +250,29 @@ class SplynxBilling:
         comment: str = "",
         note: str = "",
     ) -> int:
-        """Create a payment and return its id.
+        """Create a payment and return its id; ``reference`` identifies it for a later lookup.
 
-        ``reference`` becomes the receipt number, which S1 lists as required.
-        ``field_1``..``field_5`` are required by S1 too, so they go out empty.
+        ``reference`` becomes the receipt number, which S1 lists as required (fitted into
+        its 32 characters). ``field_1``..``field_5`` are required by S1 too, so they go out
+        empty. After an ambiguous answer the payment is looked up by receipt number,
+        customer, date and amount before the POST is sent again.
         """
+        receipt = receipt_number(reference)
+
+        def find() -> dict[str, Any] | None:
+            found = self._find_payment_row(receipt, customer_id)
+            if (
+                found
+                and records.to_date(found.get("date")) == date
+                and records.to_money(found.get("amount")) == Decimal(amount)
+            ):
+                return found
+            return None
+
         body: dict[str, Any] = {
             "customer_id": customer_id,
             "payment_type": method_id,
-            "receipt_number": reference,
+            "receipt_number": receipt,
             "date": date,
             "amount": amount,
             "comment": comment,
@@ -271,7 +283,16 @@ class SplynxBilling:
             body["invoice_id"] = invoice_id
         if credit_note_id is not None:
             body["credit_note_id"] = credit_note_id
-        return records.to_int(self.client.create(PAYMENTS, body)["id"])
+        return records.to_int(self.client.create(PAYMENTS, body, find if reference else None)["id"])
+
+    def find_payment(self, reference: str, customer_id: int | None = None) -> BillingPayment | None:
+        """The payment created with this ``reference`` (see :meth:`create_payment`), if any."""
+        found = self._find_payment_row(receipt_number(reference), customer_id)
+        return records.payment(found) if found else None
+
+    def _find_payment_row(self, receipt: str, customer_id: int | None) -> dict[str, Any] | None:
+        search = _filters(receipt_number=["=", receipt], customer_id=["=", customer_id])
+        return next(iter(self.client.list(PAYMENTS, search)), None)
 
     def delete_payment(self, payment_id: int) -> None:
         """Delete a payment (e.g. one deleted on the accounting side)."""
@@ -287,22 +308,37 @@ class SplynxBilling:
     def create_payment_statement(
         self, title: str, payment_method_id: int, when: datetime | None = None
     ) -> int:
-        """Open a new statement; how payments are grouped into statements is the engine's choice."""
+        """Open a new statement; how payments are grouped into statements is the engine's choice.
+
+        Made as Splynx's own add-ons make theirs: a title, status ``success`` and no
+        handler (the handler names a folder of Splynx's file-format handlers, and we are
+        none; docs/splynx-installations.md). Titles identify statements, so an ambiguous
+        answer is resolved by looking the title up.
+        """
         body = {
             "title": title,
             "payment_type": payment_method_id,
             "date_time": when or datetime.now().replace(microsecond=0),
-            "status": "new",
-            "handler": "api",
+            "status": "success",
         }
-        return records.to_int(self.client.create(STATEMENTS, body)["id"])
+
+        def find() -> dict[str, Any] | None:
+            return next(iter(self.client.list(STATEMENTS, {"title": title})), None)
+
+        return records.to_int(self.client.create(STATEMENTS, body, find)["id"])
 
     def add_payment_statement_line(self, statement_id: int, line: PaymentStatementLine) -> int:
-        """Add one imported payment to a statement for Splynx to pair; returns the line id.
+        """Add one imported payment to a statement; returns the line id.
 
         ``pairing_1`` (customer id) and ``pairing_2`` (invoice number) are what
-        Splynx matches on (§7.10); the reference rides in ``additional_1``.
+        Splynx matches on (§7.10); the reference rides in ``additional_1`` and
+        identifies the line for the lookup after an ambiguous answer.
         """
+        reference = line.reference
+
+        def find() -> dict[str, Any] | None:
+            return self._find_statement_line_row(reference, statement_id)
+
         body: dict[str, Any] = {
             "bank_statements_process_id": statement_id,
             "datetime": datetime.combine(line.payment_date, datetime.min.time()),
@@ -317,46 +353,61 @@ class SplynxBilling:
         for name in ("customer_id", "invoice_id", "credit_note_id"):
             if getattr(line, name) is not None:
                 body[name] = getattr(line, name)
-        return records.to_int(self.client.create(STATEMENT_LINES, body)["id"])
+        return records.to_int(self.client.create(STATEMENT_LINES, body, find if reference else None)["id"])
+
+    def find_payment_statement_line(self, reference: str) -> PaymentStatementLine | None:
+        """The statement line added with this ``reference``, in whichever statement."""
+        found = self._find_statement_line_row(reference, None)
+        return records.payment_statement_line(found) if found else None
+
+    def _find_statement_line_row(self, reference: str, statement_id: int | None) -> dict[str, Any] | None:
+        search = _filters(additional_1=["=", reference], bank_statements_process_id=["=", statement_id])
+        return next(iter(self.client.list(STATEMENT_LINES, search)), None)
 
     def payment_statement_lines(self, statement_id: int) -> Iterator[PaymentStatementLine]:
         """Lines of one statement, with their pairing status."""
         search = {"bank_statements_process_id": statement_id}
         return map(records.payment_statement_line, self.client.list(STATEMENT_LINES, search))
 
-    # ------------------------------------------------------------------ accounting mappings
-
-    def set_category_accounting_id(self, category_id: int, accounting_id: int | None) -> None:
-        """Write ``accounting_category_id`` on a transaction category (0 clears it)."""
-        self.client.update(CATEGORIES, category_id, {"accounting_category_id": accounting_id or 0})
-
-    def set_payment_method_accounting_id(self, method_id: int, accounting_id: int | None) -> None:
-        """Write ``accounting_bank_accounts_id`` on a payment method (0 clears it)."""
-        self.client.update(PAYMENT_METHODS, method_id, {"accounting_bank_accounts_id": accounting_id or 0})
-
-    def set_tax_accounting_id(self, tax_id: int, accounting_id: int | None) -> None:
-        """Not possible: ``admin/config/taxes`` is read-only in API v2 (§7.9).
-
-        The engine keeps tax mappings in its own store instead.
-        """
-        raise BillingUnsupported(
-            "Splynx API v2 offers no way to update taxes (admin/config/taxes is read-only)"
-        )
+    # ------------------------------------------------------------------ accounting ids
 
     def record_accounting_id(
         self, entity: AccountingEntity, billing_id: int, accounting_id: str, attribute_name: str
-    ) -> None:
-        """Store the accounting system's id in an additional field of the record.
+    ) -> bool:
+        """Store the accounting system's id in the additional field ``attribute_name``.
 
-        Splynx has no public accounting-id column (§8), so the admin creates an
-        additional field (e.g. ``netsuite_id``) and we write it with a partial
-        PUT carrying only ``additional_attributes``; sending the whole finance
-        document back could rewrite its items.
+        Splynx's own "Accounting ID" belongs to its accounting add-ons and is not in the API
+        (docs/splynx-installations.md), so the operator creates an additional field. Only
+        modules that have a field of that name get it: returns False (nothing written) for
+        the others. The PUT carries only ``additional_attributes``: sending a whole finance
+        document back could rewrite its items. Splynx may refuse it (a refunded credit note
+        takes changes to its note only): that raises like any refused write.
         """
         if entity not in ENTITY_PATHS:
             raise ValueError(f"unknown entity {entity!r}")
+        if attribute_name not in self._additional_fields(ADDITIONAL_MODULES[entity]):
+            return False
         body = {"additional_attributes": {attribute_name: accounting_id}}
         self.client.update(ENTITY_PATHS[entity], billing_id, body)
+        return True
+
+    def _additional_fields(self, module: str) -> set[str]:
+        """Names of the additional fields defined on a Splynx module, read once per session."""
+        known = self._fields_by_module.get(module)
+        if known is None:
+            rows = self.client.get(f"{ADDITIONAL_FIELDS}/{module}") or []
+            known = {records.to_str(row.get("name")) for row in rows if isinstance(row, Mapping)}
+            self._fields_by_module[module] = known
+        return known
+
+
+def receipt_number(reference: str) -> str:
+    """``reference`` fitted into Splynx's 32-character receipt number, deterministically: a
+    longer one keeps its head and gains a digest of the whole, so two never collide."""
+    if len(reference) <= RECEIPT_NUMBER_LENGTH:
+        return reference
+    digest = hashlib.sha256(reference.encode()).hexdigest()[:10]
+    return f"{reference[: RECEIPT_NUMBER_LENGTH - len(digest) - 1]}~{digest}"
 
 
 def _date_range(date_from: date | None, date_to: date | None) -> list[Any] | None:

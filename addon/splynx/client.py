@@ -11,12 +11,13 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from addon.billing import FieldError
 
@@ -38,9 +39,13 @@ log = logging.getLogger(__name__)
 # Logins tried when Splynx says a nonce was already used (by another process of the same key).
 NONCE_ATTEMPTS = 3
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
-# A timeout after the request went out may mean the server acted on it, so only
-# methods that are safe to repeat are retried on timeouts.
+# Methods safe to send again after an ambiguous answer. A POST is not: nginx in front of PHP
+# can answer 502/504 after PHP committed (docs/splynx-installations.md), so a create is
+# retried only by ``create`` and only after looking the record up.
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# Longest request line we send: half of nginx's default 8 KB header buffer, which answers
+# 414 beyond it (docs/splynx-installations.md). ``list_by_ids`` splits id lists to fit.
+MAX_REQUEST_LINE = 4096
 # 405 doubles as "record belongs to another partner" (splynx-api.md §4.1).
 PERMISSION_CODES = frozenset(
     {"FORBIDDEN", "NOT_ALLOWED_BY_PARTNER_RESTRICTION", "NOT_ALLOWED_BY_USER_RESTRICTION"}
@@ -54,6 +59,21 @@ def _json_default(value: Any) -> str:
 
 def _record_path(path: str, record_id: int | str) -> str:
     return f"{path.strip('/')}/{quote(str(record_id), safe='-')}"
+
+
+def _row_key(row: Any) -> str:
+    """What tells two listed rows apart: the id, else the whole row."""
+    if isinstance(row, Mapping) and row.get("id") not in (None, ""):
+        return str(row["id"])
+    return json.dumps(row, sort_keys=True, default=str)
+
+
+def _never_sent(exc: Exception) -> bool:
+    """The connection could not be made (refused, or timed out connecting): nothing was sent."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 def _server_time(response: requests.Response) -> float | None:
@@ -104,22 +124,70 @@ class SplynxClient:
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield the result of a list/search request one page at a time.
 
-        Pages with ``limit``/``offset`` until the server returns an empty array
-        (§5.3). The offset advances by the rows actually received, so a server
-        that caps ``limit`` below ``page_size`` still yields everything.
+        Pages with ``limit``/``offset`` and stops on an empty page, on a short one
+        (fewer rows than ``limit``), or on a page that brings no id not seen
+        before: an endpoint that ignores ``limit``/``offset`` answers every request
+        with the same rows, and must not be read forever (docs/splynx-installations.md).
+        Rows already yielded are never yielded again.
         Ordered by ``id`` ascending unless ``order`` says otherwise.
         """
         size = page_size or self.config.page_size
         base = search_params(search, additional, order or {"id": "ASC"})
         offset = 0
+        seen: set[str] = set()
         while True:
             page = self.request("GET", path, params={**base, "limit": size, "offset": offset})
             if not isinstance(page, list):
                 raise SplynxError(f"expected a JSON array from {path}, got {type(page).__name__}", path=path)
-            if not page:
+            fresh = [row for row in page if _row_key(row) not in seen]
+            if fresh:
+                seen.update(_row_key(row) for row in fresh)
+                yield fresh
+            if len(page) < size or not fresh:
                 return
-            yield page
             offset += len(page)
+
+    def list_by_ids(
+        self,
+        path: str,
+        ids: Iterable[int],
+        field: str = "id",
+        search: Mapping[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Records whose ``field`` is one of ``ids``: ``field IN [...]`` in as many requests as
+        keep each request line within MAX_REQUEST_LINE. Every id-list lookup goes through here."""
+        wanted = sorted(set(ids))
+        for chunk in self._id_chunks(path, wanted, field, search):
+            search_chunk = {**(search or {}), field: ["IN", chunk]}
+            got = 0
+            for page in self.pages(path, search_chunk, page_size=len(chunk)):
+                yield from page
+                got += len(page)
+                if field == "id" and got >= len(chunk):
+                    break  # all there: skip the request that would only confirm the end
+
+    def _id_chunks(
+        self, path: str, ids: list[int], field: str, search: Mapping[str, Any] | None
+    ) -> Iterator[list[int]]:
+        """Split ``ids`` so that each request line (with paging parameters) fits the limit."""
+        if not ids:
+            return
+        # "GET <url> HTTP/1.1" with the widest paging values this chunk could send.
+        fixed = len("GET  HTTP/1.1") + len(urlsplit(self.config.api_root).path) + len(path) + 1
+        base = {**search_params({**(search or {}), field: ["IN", []]}, None, {"id": "ASC"})}
+        fixed += len(php_query({**base, "limit": 10**6, "offset": 10**9}))
+        chunk: list[int] = []
+        length = fixed
+        for value in ids:
+            name = f"main_attributes[{field}][1][{len(chunk)}]"
+            cost = len(php_query({name: value})) + 1
+            if chunk and length + cost > MAX_REQUEST_LINE:
+                yield chunk
+                chunk, length = [], fixed
+                cost = len(php_query({f"main_attributes[{field}][1][0]": value})) + 1
+            chunk.append(value)
+            length += cost
+        yield chunk
 
     def list(
         self,
@@ -149,16 +217,41 @@ class SplynxClient:
                 path=path,
             ) from None
 
-    def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def create(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        find: Callable[[], Mapping[str, Any] | None] | None = None,
+    ) -> dict[str, Any]:
         """POST a new record; returns the response body, which always holds the new ``id``.
 
         Splynx documents ``{"id": ...}`` and some versions return the whole
         record (§3, unconfirmed); either way ``id`` is there.
+
+        An ambiguous answer (5xx, or the connection lost after sending) may follow a commit,
+        so the POST is never simply resent: ``find`` looks the record up by what identifies
+        it and the record found is returned; only when it finds nothing is the POST sent
+        again (at most ``max_retries`` times). Without ``find`` the error is raised.
         """
-        result = self.request("POST", path, body=body)
-        if not isinstance(result, dict) or "id" not in result:
-            raise SplynxError(f"create on {path} returned no id: {result!r}", method="POST", path=path)
-        return result
+        attempts = self.config.max_retries + 1
+        for attempt in range(attempts):
+            try:
+                result = self.request("POST", path, body=body)
+            except (SplynxServerError, SplynxConnectionError) as exc:
+                if find is None:
+                    raise
+                found = find()
+                if found is not None:
+                    log.warning("Splynx answered %s but had created the record on %s: linking it", exc, path)
+                    return dict(found)
+                if attempt == attempts - 1:
+                    raise
+                self._pause(attempt, None, f"POST {path}: {exc}; not created, sending again")
+                continue
+            if not isinstance(result, dict) or "id" not in result:
+                raise SplynxError(f"create on {path} returned no id: {result!r}", method="POST", path=path)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def update(self, path: str, record_id: int | str, body: Mapping[str, Any]) -> None:
         """PUT changes to a record (202, empty body). Fields not sent are left alone (§3)."""
@@ -181,8 +274,10 @@ class SplynxClient:
         token, self._token = self._token, None
         if token is not None and token.refresh_token:
             try:
-                # The official clients revoke with the refresh token (§2.2).
-                self._call("DELETE", _record_path(auth.TOKENS_PATH, token.refresh_token), authenticate=False)
+                # The official clients revoke with the refresh token in the path and the current
+                # access token in the header (docs/splynx-installations.md).
+                path = _record_path(auth.TOKENS_PATH, token.refresh_token)
+                self._call("DELETE", path, authorization=auth.token_header(token.access_token))
             except SplynxError as exc:
                 log.debug("token revoke failed: %s", exc)
         self.session.close()
@@ -211,10 +306,14 @@ class SplynxClient:
     def _renewed(self, token: auth.Token, now: float) -> auth.Token:
         if token.refreshable(now):
             try:
+                # Renewal carries the current access token in the header, as the official PHP and
+                # Python clients send it (docs/splynx-installations.md).
                 path = _record_path(auth.TOKENS_PATH, token.refresh_token)
-                return self._token_from(self._call("GET", path, authenticate=False), "GET", now)
-            except (SplynxAuthError, SplynxNotFound) as exc:
-                # NOT_FOUND, EXPIRED_REFRESH_TOKEN, TOKEN_BANNED, IP_CHANGED... (§2.2): start over with the key.
+                response = self._call("GET", path, authorization=auth.token_header(token.access_token))
+                return self._token_from(response, "GET", now)
+            except SplynxError as exc:
+                # Any refusal (NOT_FOUND, EXPIRED_REFRESH_TOKEN, TOKEN_BANNED, a missing header, a
+                # server error...): the API key can always start over.
                 log.info("Splynx token refresh refused (%s); logging in again", exc.code or exc.message)
         return self._login()
 
@@ -227,7 +326,9 @@ class SplynxClient:
         while True:
             now = self.clock()
             try:
-                response = self._call("POST", auth.TOKENS_PATH, body=body, authenticate=False)
+                # A login may be sent again: each attempt signs a new nonce, and a token issued
+                # to an answer we never read is simply never used.
+                response = self._call("POST", auth.TOKENS_PATH, body=body, repeatable=True)
                 return self._token_from(response, "POST", now)
             except SplynxAuthError as exc:
                 # Another process logging in with the same key (web and worker share one) may
@@ -257,29 +358,42 @@ class SplynxClient:
         path: str,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
-        authenticate: bool = True,
+        authorization: str | None = None,
+        repeatable: bool = False,
     ) -> requests.Response:
-        """Send with retries; on a 401 re-obtain the token once and resend. Raises on any non-2xx."""
+        """Send with retries; on a 401 re-obtain the token once and resend. Raises on any non-2xx.
+
+        ``authorization`` given (token endpoints) replaces the session's token and is never
+        renewed here; ``repeatable`` lets a POST be resent after an ambiguous answer.
+        """
         url = self.config.api_root + path.lstrip("/")
         if params:
             url += "?" + php_query(params)
         make_body: Callable[[], Any] = body if callable(body) else (lambda: body)
-        response = self._send(method, url, make_body, self._authorization() if authenticate else None)
+        authenticate = authorization is None and not path.startswith(auth.TOKENS_PATH)
+        header = self._authorization() if authenticate else authorization
+        repeatable = repeatable or method in IDEMPOTENT
+        response = self._send(method, url, make_body, header, repeatable)
         if response.status_code == 401 and authenticate:
             # Expired/banned token, or the key was rotated: one fresh token, one more try.
-            response = self._send(method, url, make_body, self._authorization(force_new=True))
+            response = self._send(method, url, make_body, self._authorization(force_new=True), repeatable)
         if not 200 <= response.status_code < 300:
             raise self._error(response, method, path)
         return response
 
     def _send(
-        self, method: str, url: str, make_body: Callable[[], Any], authorization: str | None
+        self,
+        method: str,
+        url: str,
+        make_body: Callable[[], Any],
+        authorization: str | None,
+        repeatable: bool,
     ) -> requests.Response:
         """One logical request: resent on 5xx and dropped connections only, at most ``max_retries`` times.
 
-        A 5xx on POST is retried too: Splynx answers 500 from its exception
-        handler, i.e. after the write was rolled back (assumption; the
-        reference does not say). 4xx answers are final and returned as-is.
+        A request that is not ``repeatable`` (a create) is resent only when it cannot have
+        reached the server (the connection was never made); a 5xx or a lost answer is
+        returned or raised for :meth:`create` to resolve by a lookup. 4xx answers are final.
         """
         headers = {"User-Agent": self.config.user_agent, "Accept": "application/json"}
         if authorization:
@@ -297,14 +411,13 @@ class SplynxClient:
                     method, url, data=data, headers=headers, timeout=self.config.timeout
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
-                timed_out_after_send = isinstance(exc, requests.ReadTimeout)
-                if last or (timed_out_after_send and method not in IDEMPOTENT):
+                if last or not (repeatable or _never_sent(exc)):
                     raise SplynxConnectionError(
                         f"cannot reach Splynx: {exc}", method=method, path=urlsplit(url).path
                     ) from exc
                 self._pause(attempt, None, f"{method} {url}: {exc.__class__.__name__}")
                 continue
-            if response.status_code in RETRY_STATUSES and not last:
+            if response.status_code in RETRY_STATUSES and repeatable and not last:
                 self._pause(
                     attempt, response.headers.get("Retry-After"), f"{method} {url}: {response.status_code}"
                 )

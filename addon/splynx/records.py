@@ -8,6 +8,7 @@ money as 4-decimal strings, flags as ``"0"``/``"1"`` and empty dates as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -141,15 +142,40 @@ def partner(raw: Mapping[str, Any]) -> Partner:
     return Partner(id=to_int(raw["id"]), name=to_str(raw.get("name")))
 
 
+_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def first_of_list(label: str, value: Any, valid=None) -> tuple[str, str | None]:
+    """The first value of a comma-separated field (the first ``valid`` one when any is), and
+    a note naming the values left out, or None when there was only one.
+
+    Splynx keeps several emails, billing emails or phone numbers in one field separated by
+    commas (docs/splynx-installations.md); the accounting side takes one.
+    """
+    values = [v for v in (part.strip() for part in to_str(value).split(",")) if v]
+    if len(values) <= 1:
+        return (values[0] if values else ""), None
+    chosen = next((v for v in values if valid is None or valid(v)), values[0])
+    others = [v for v in values if v != chosen]
+    shown = ", ".join(others)
+    shown = shown if len(shown) <= 120 else shown[:117] + "..."
+    return chosen, f"{label} holds {len(values)} values: exported {chosen}, left out {shown}"
+
+
 def customer(raw: Mapping[str, Any]) -> BillingCustomer:
-    """``admin/customers/customer`` row (§7.1)."""
+    """``admin/customers/customer`` row (§7.1); multi-value contacts keep their first value."""
+    looks_valid = _EMAIL_SHAPE.match
+    email, email_note = first_of_list("email", raw.get("email"), looks_valid)
+    billing_email, billing_note = first_of_list("billing email", raw.get("billing_email"), looks_valid)
+    phone, phone_note = first_of_list("phone", raw.get("phone"))
     return BillingCustomer(
         id=to_int(raw["id"]),
         login=to_str(raw.get("login")),
         name=to_str(raw.get("name")),
-        email=to_str(raw.get("email")),
-        billing_email=to_str(raw.get("billing_email")),
-        phone=to_str(raw.get("phone")),
+        email=email,
+        billing_email=billing_email,
+        phone=phone,
+        left_out=tuple(note for note in (email_note, billing_note, phone_note) if note),
         street=to_str(raw.get("street_1")),
         city=to_str(raw.get("city")),
         zip=to_str(raw.get("zip_code")),
@@ -162,13 +188,18 @@ def customer(raw: Mapping[str, Any]) -> BillingCustomer:
     )
 
 
-def document_line(raw: Mapping[str, Any], category_id: int | None = None) -> BillingDocumentLine:
+def document_line(
+    raw: Mapping[str, Any], transaction: Mapping[str, Any] | None = None
+) -> BillingDocumentLine:
     """One invoice/credit-note item.
 
     ``price`` is the net unit price and ``tax`` a percent (§7.3). When the
     item carries ``tax_amount`` (seen in captured payloads, unconfirmed) it
-    wins over our own computation.
+    wins over our own computation. ``transaction`` (the item's transaction row)
+    supplies the category and the tax id the item itself does not carry.
     """
+    transaction = transaction or {}
+    category_id = item_category_id(raw) or to_id(transaction.get("category"))
     quantity = to_money(raw.get("quantity"))
     price = to_money(raw.get("price"))
     tax_percent = to_money(raw.get("tax"))
@@ -180,8 +211,8 @@ def document_line(raw: Mapping[str, Any], category_id: int | None = None) -> Bil
         quantity=quantity,
         price=price,
         tax_percent=tax_percent,
-        tax_rate_id=to_id(raw.get("tax_id")),
-        category_id=category_id if category_id is not None else item_category_id(raw),
+        tax_rate_id=to_id(raw.get("tax_id")) or to_id(transaction.get("tax_id")),
+        category_id=category_id,
         net_total=net,
         tax_amount=cents(tax_amount if tax_amount is not None else net * tax_percent / 100),
         period_from=to_date(raw.get("period_from")),
@@ -194,18 +225,24 @@ def item_category_id(raw: Mapping[str, Any]) -> int | None:
     return to_id(raw.get("categoryIdForTransaction") or raw.get("category_id") or raw.get("category"))
 
 
+def item_needs_transaction(item: Mapping[str, Any]) -> bool:
+    """The item lacks a category or (while taxed) a tax id, which its transaction may carry."""
+    taxed = (to_decimal(item.get("tax")) or ZERO) != 0
+    return item_category_id(item) is None or (taxed and to_id(item.get("tax_id")) is None)
+
+
 def document(
-    kind: DocumentKind, raw: Mapping[str, Any], categories: Mapping[int, int] | None = None
+    kind: DocumentKind, raw: Mapping[str, Any], transactions: Mapping[int, Mapping[str, Any]] | None = None
 ) -> BillingDocument:
     """``admin/finance/invoices`` or ``credit-notes`` row (§7.3, §7.4).
 
-    ``categories`` maps an item's ``transaction_id`` to the transaction's
-    category, for servers whose items do not carry the category themselves.
+    ``transactions`` maps an item's ``transaction_id`` to the transaction row,
+    for items that do not carry their category or tax id themselves.
     The gross ``total`` is the server's; ``tax_total`` is the sum of line tax.
     """
-    categories = categories or {}
+    transactions = transactions or {}
     lines = tuple(
-        document_line(item, categories.get(to_id(item.get("transaction_id")) or 0))
+        document_line(item, transactions.get(to_id(item.get("transaction_id")) or 0))
         for item in raw.get("items") or ()
         if isinstance(item, Mapping)
     )

@@ -138,7 +138,7 @@ def customer_write(run: ExportRun, customer: BillingCustomer) -> Write | Skip:
     else:
         address = (customer.street.strip(), customer.city.strip(), customer.zip.strip())
 
-    notes: list[str] = []
+    notes: list[str] = list(customer.left_out)
     name = render_name(run.setting("customer_name_pattern"), customer)
     first, _, last = name.rpartition(" ")
     payload: dict[str, Any]

@@ -23,6 +23,7 @@ from addon.models import ListCache
 from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers, segment
 from addon.sync.exporter import Export, ExportRun, Skip, Write, run_export
 from addon.sync.ledger import Cause, RunLedger
+from addon.sync.line_tax import LineTaxMissing, line_tax_rate_id
 
 CENT = Decimal("0.01")
 ROUNDING_TOLERANCE = Decimal("0.05")
@@ -79,12 +80,23 @@ def _unmapped_cause(kind: str, billing_id: int | None, name: str) -> Cause:
     )
 
 
+_MISSING_TAX = Cause(
+    key="missing_tax:document_line",
+    kind="invalid_fields",
+    title="Document lines with a tax rate but no tax that billing knows of that rate",
+    fix_hint="Set the line's tax in billing (or add a tax of that rate), then export again.",
+)
+
+
 def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> Write | Skip:
     """The NetSuite invoice / credit memo body for ``doc``, or why it cannot be sent."""
     label = f"{kind.noun.capitalize()} {doc.number or doc.id}"
     customer_id, block = ensure_customer(run, doc.customer_id)
     if customer_id is None:
         return blocked_by_customer(label, block)
+    if not doc.has_transactions:
+        # As Splynx's own accounting add-ons do: such an invoice is not in the customer's ledger.
+        return Skip("it has no transactions in billing, so it is not booked", label, outcome="skipped")
     if not doc.lines:
         return Skip("it has no lines; NetSuite needs at least one", label, outcome="failed")
 
@@ -93,7 +105,11 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
     rates = _tax_code_rates(run)
     lines: list[dict[str, Any]] = []
     netsuite_total = Decimal("0")
-    for line in doc.lines:
+    for position, line in enumerate(doc.lines, start=1):
+        try:
+            tax_rate_id = line_tax_rate_id(run, position, line)
+        except LineTaxMissing as exc:
+            return Skip(str(exc), label, _MISSING_TAX, outcome="failed")
         item = run.mapping("category", line.category_id) if line.category_id is not None else None
         if item is None:
             name = run.billing_name("category", line.category_id) if line.category_id else "(no category)"
@@ -102,11 +118,11 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
                 causes[cause.key] = cause
                 unmapped_names.append(f'category "{name}"')
         tax_code = None
-        if line.tax_rate_id is not None:
-            tax_code = run.mapping("tax_rate", line.tax_rate_id)
+        if tax_rate_id is not None:
+            tax_code = run.mapping("tax_rate", tax_rate_id)
             if tax_code is None:
-                name = run.billing_name("tax_rate", line.tax_rate_id)
-                cause = _unmapped_cause("tax_rate", line.tax_rate_id, name)
+                name = run.billing_name("tax_rate", tax_rate_id)
+                cause = _unmapped_cause("tax_rate", tax_rate_id, name)
                 if cause.key not in causes:
                     causes[cause.key] = cause
                     unmapped_names.append(f'tax rate "{name}"')

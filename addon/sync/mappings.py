@@ -7,7 +7,10 @@ gone from NetSuite are kept but marked inactive (old mappings may still point
 at them). The same mechanism caches NetSuite customers (``addon.sync.matching``).
 
 Mappings are saved through ``save_mapping``/``unmap`` only, so the problem a
-missing mapping caused is resolved the moment it is fixed.
+missing mapping caused is resolved the moment it is fixed. They live in the add-on's
+own table and nowhere else: Splynx's ``accounting_*_id`` columns are foreign keys into
+the tables of Splynx's own accounting add-ons, which a write from us would break
+(docs/splynx-installations.md).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
 
-from addon.billing import BillingError, BillingUnsupported
 from addon.extension import session
 from addon.models import Link, ListCache, LogEntry, Mapping, Problem, ProblemRecord
 from addon.sync.context import SyncContext
@@ -245,8 +247,6 @@ class MappingKind:
     label: str
     netsuite_list: str
     billing_rows: Callable[[SyncContext], Iterable[tuple[str, str]]] | None = None
-    # The BillingSystem method that keeps the accounting id on the billing side, if any.
-    write_back: str | None = None
 
 
 def _categories(ctx: SyncContext) -> Iterator[tuple[str, str]]:
@@ -264,15 +264,9 @@ def _tax_rates(ctx: SyncContext) -> Iterator[tuple[str, str]]:
 MAPPING_KINDS: dict[str, MappingKind] = {
     spec.kind: spec
     for spec in (
-        MappingKind("category", "Transaction category", "item", _categories, "set_category_accounting_id"),
-        MappingKind(
-            "payment_method",
-            "Payment method",
-            "bank_account",
-            _payment_methods,
-            "set_payment_method_accounting_id",
-        ),
-        MappingKind("tax_rate", "Tax rate", "tax_code", _tax_rates, "set_tax_accounting_id"),
+        MappingKind("category", "Transaction category", "item", _categories),
+        MappingKind("payment_method", "Payment method", "bank_account", _payment_methods),
+        MappingKind("tax_rate", "Tax rate", "tax_code", _tax_rates),
         MappingKind("default_bank_account", "Default bank account", "bank_account"),
         MappingKind("default_class", "Default class", "class"),
         MappingKind("default_department", "Default department", "department"),
@@ -311,15 +305,11 @@ def save_mapping(
     netsuite_id: str | int,
     *,
     billing_name: str | None = None,
-    ctx: SyncContext | None = None,
-) -> str | None:
+) -> None:
     """Map a billing list value (``billing_id`` '' for defaults) onto a NetSuite list row.
 
-    Saves the mapping, resolves the 'unmapped' problem it caused, then, where the
-    billing system keeps an accounting id (categories, payment methods, taxes),
-    writes it there too. The local mapping is what the sync uses, so a failed
-    write-back does not undo it: the failure is returned as a note for the
-    operator (None when everything went through).
+    Saves the mapping in our own table and resolves the 'unmapped' problem it caused.
+    Nothing is written to billing (see the module's docstring).
     """
     spec = mapping_kind(kind)
     billing_key, netsuite_key = str(billing_id), str(netsuite_id)
@@ -344,31 +334,14 @@ def save_mapping(
         row.billing_name = billing_name[: Mapping.__table__.c.billing_name.type.length]
     session().commit()
     resolve_cause(unmapped_cause_key(kind, billing_key))
-    return _write_back(spec, billing_key, int(netsuite_key), ctx)
 
 
-def unmap(kind: str, billing_id: str | int = "", *, ctx: SyncContext | None = None) -> str | None:
-    """Remove a mapping (and the billing side's accounting id); returns a note like ``save_mapping``."""
-    spec = mapping_kind(kind)
+def unmap(kind: str, billing_id: str | int = "") -> None:
+    """Remove a mapping."""
+    mapping_kind(kind)
     billing_key = str(billing_id)
     session().execute(delete(Mapping).where(Mapping.kind == kind, Mapping.billing_id == billing_key))
     session().commit()
-    return _write_back(spec, billing_key, None, ctx)
-
-
-def _write_back(
-    spec: MappingKind, billing_id: str, accounting_id: int | None, ctx: SyncContext | None
-) -> str | None:
-    if spec.write_back is None or not billing_id:
-        return None
-    ctx = ctx or SyncContext.from_settings()
-    try:
-        getattr(ctx.billing, spec.write_back)(int(billing_id), accounting_id)
-    except BillingUnsupported:
-        return None  # e.g. Splynx taxes are read-only in API v2: our mapping is the only record
-    except BillingError as exc:
-        return f"Saved here, but {ctx.billing.name} did not take the accounting id: {exc}"
-    return None
 
 
 @dataclass(frozen=True)
@@ -469,7 +442,7 @@ def automap_categories(ctx: SyncContext, ledger: RunLedger) -> None:
             if ledger.dry_run:
                 pair["status"], outcome = "proposed", "would_match"
             else:
-                save_mapping("category", billing_id, item.netsuite_id, billing_name=category.name, ctx=ctx)
+                save_mapping("category", billing_id, item.netsuite_id, billing_name=category.name)
                 pair["status"], outcome = "saved", "matched"
             message = f'"{category.name}" → item "{item.name}"'
         elif candidates:

@@ -4,10 +4,18 @@ Each NetSuite payment becomes one or more pieces on the billing side: a billing
 payment on every billing invoice it was applied to (matched through the
 invoice links), and the rest either as a payment on the customer's account
 (setting ``payments_without_documents``) or as a line of the month's/day's
-payment statement ("NetSuite payments 2025-03"). Each piece gets its own Link
-(origin 'netsuite', ``external_id`` 'ns-payment-<id>:<piece>') written right
-after it is created, so a rerun — even after a crash halfway through a
-payment — never creates a piece twice.
+payment statement ("NetSuite payments 2025-03"). Money applied to an invoice that
+billing shows as (partly) paid already goes there only up to the invoice's due
+amount; the excess follows the same rule as unapplied money.
+
+No piece is ever created twice. Each has a key of ours, 'ns-payment-<id>:<piece>',
+which billing keeps on the record (Splynx: the receipt number, or the statement
+line's ``additional_1``). Before the create, an intent (a Link in status
+'pending') is committed; after it, the Link gets the billing id. A create whose
+answer is ambiguous is looked up by that key before it is sent again (the billing
+client does it), and a run killed between billing's commit and our link write
+leaves the intent, which the next run resolves by the same lookup before it
+creates anything (docs/splynx-installations.md).
 
 The cursor for 'new' is the highest NetSuite payment id among those links:
 internal ids only grow, even for backdated payments. Payments skipped or failed
@@ -33,7 +41,7 @@ from itertools import islice
 
 from sqlalchemy import Integer, cast, func, select
 
-from addon.billing import BillingError, PaymentStatementLine
+from addon.billing import BillingError, BillingNotFound, BillingValidationError, PaymentStatementLine
 from addon.extension import session
 from addon.models import Link, Mapping, Problem, ProblemRecord, utcnow
 from addon.netsuite import NetSuiteNotFound
@@ -42,6 +50,10 @@ from addon.sync.ledger import Cause, RunLedger
 
 ECHO_PREFIX = "splynx-payment-"
 BATCH = 200
+PENDING = "pending"
+# Statement-line statuses Splynx lets an admin pair by hand (docs/splynx-installations.md):
+# 'ignored' is what Splynx itself gives money for an invoice already paid.
+UNMATCHED, ALREADY_PAID = "error", "ignored"
 IMPORTING_DIRECTIONS = ("netsuite_to_splynx", "bidirectional")
 UNKNOWN_CUSTOMER = Cause(
     key="unlinked:payment_customer",
@@ -70,9 +82,11 @@ class NetSuitePayment:
 
 @dataclass(frozen=True)
 class Piece:
-    suffix: str  # NetSuite invoice id, or 'rest'
+    suffix: str  # NetSuite invoice id; '<id>+' for what exceeds its due in billing; or 'rest'
     amount: Decimal
     billing_invoice_id: int | None
+    # For money kept off an invoice: the billing invoice it was applied to in NetSuite.
+    paid_invoice_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,9 @@ def _import(ctx: SyncContext, ledger: RunLedger, everything: bool) -> None:
         ledger.phase(message)
         ledger.note(message)
         return
+    if not ledger.dry_run:
+        # First, before the cursor is read and before anything is created.
+        _resolve_intents(ctx, ledger)
     where = ["t.type = 'CustPymt'", f"(t.externalid IS NULL OR t.externalid NOT LIKE '{ECHO_PREFIX}%')"]
     import_from = ctx.setting("import_from")
     if import_from:
@@ -136,6 +153,35 @@ def _import(ctx: SyncContext, ledger: RunLedger, everything: bool) -> None:
         ledger.add_total(len(batch))
         importer.run_batch(batch)
     ledger.set_result({"statements": sorted(importer.statements_used)})
+
+
+def _resolve_intents(ctx: SyncContext, ledger: RunLedger) -> None:
+    """Settle the pieces an earlier run began but never linked: link the record billing holds
+    under the piece's key, or drop the intent so that the piece is created afresh."""
+    pending = (
+        session()
+        .scalars(select(Link).where(Link.entity == "payment", Link.status == PENDING).order_by(Link.id))
+        .all()
+    )
+    if not pending:
+        return
+    ledger.phase("Resolving payments an earlier run left unfinished", total=len(pending))
+    found = 0
+    for intent in pending:
+        key = intent.external_id or ""
+        payment = ctx.billing.find_payment(key)
+        line = None if payment is not None else ctx.billing.find_payment_statement_line(key)
+        if payment is None and line is None:
+            session().delete(intent)
+        else:
+            found += 1
+            intent.billing_id = str(payment.id) if payment else f"statement:{line.statement_id}:{line.id}"
+            intent.status, intent.synced_at = "synced", utcnow()
+        ledger.commit()
+    ledger.note(
+        f"{len(pending)} payment piece(s) left unfinished by an earlier run: {found} found in "
+        f"billing and linked, {len(pending) - found} not there and imported again"
+    )
 
 
 def _open_retries() -> list[str]:
@@ -312,8 +358,8 @@ class _Importer:
             return _Verdict("skipped", "Exported from billing: never imported back")
         if self.import_from and payment.date < self.import_from:
             return _Verdict("skipped", f"Dated before the import-from date {self.import_from}")
-        pieces = self._pieces(payment, applications, invoice_links)
-        done = {link.external_id for link in links}
+        done = {link.external_id for link in links if link.status != PENDING}
+        pieces = self._pieces(payment, applications, invoice_links, done)
         todo = [piece for piece in pieces if self._piece_key(payment, piece) not in done]
         if not todo:
             return _Verdict("unchanged", "Already imported")
@@ -339,55 +385,98 @@ class _Importer:
             return
         self._record(payment, "imported", self._describe(payment, todo.pieces))
 
-    def _pieces(self, payment: NetSuitePayment, applications, invoice_links) -> list[Piece]:
+    def _pieces(self, payment: NetSuitePayment, applications, invoice_links, done: set[str]) -> list[Piece]:
+        """The payment's pieces: per applied invoice, what fits its due amount in billing, and
+        what exceeds it (created first: it leaves the due amount as it is, so a rerun after a
+        crash between the two computes the same split); then the unapplied rest."""
         pieces, rest = [], payment.amount
         for doc, amount in applications:
             linked = invoice_links.get(doc)
-            if linked and amount > 0:
-                pieces.append(Piece(doc, amount, int(linked[0].billing_id)))
-                rest -= amount
+            if not linked or amount <= 0:
+                continue
+            rest -= amount
+            invoice_id = int(linked[0].billing_id)
+            if self._key(payment, doc) in done:
+                continue  # on the invoice already, and any excess went before it
+            due = self._invoice_due(invoice_id)
+            fits = amount if due is None else max(min(amount, due), Decimal("0"))
+            if amount > fits:
+                pieces.append(Piece(f"{doc}+", amount - fits, None, paid_invoice_id=invoice_id))
+            if fits > 0:
+                pieces.append(Piece(doc, fits, invoice_id))
         if rest > 0:
             pieces.append(Piece("rest", rest, None))
         return pieces
 
+    def _invoice_due(self, invoice_id: int) -> Decimal | None:
+        """What billing still expects on the invoice (None: billing does not say)."""
+        try:
+            invoice = self.ctx.billing.get_document("invoice", invoice_id)
+        except BillingNotFound:
+            return Decimal("0")
+        return Decimal("0") if invoice.is_deleted else invoice.amount_due
+
     @staticmethod
-    def _piece_key(payment: NetSuitePayment, piece: Piece) -> str:
-        return f"ns-payment-{payment.id}:{piece.suffix}"
+    def _key(payment: NetSuitePayment, suffix: str) -> str:
+        return f"ns-payment-{payment.id}:{suffix}"
+
+    @classmethod
+    def _piece_key(cls, payment: NetSuitePayment, piece: Piece) -> str:
+        return cls._key(payment, piece.suffix)
 
     def _describe(self, payment: NetSuitePayment, pieces: list[Piece]) -> str:
         parts = []
         for piece in pieces:
+            why = f" (invoice {piece.paid_invoice_id} is paid in billing)" if piece.paid_invoice_id else ""
             if piece.billing_invoice_id is not None:
                 parts.append(f"{piece.amount} on invoice {piece.billing_invoice_id}")
             elif self.ctx.setting("payments_without_documents"):
-                parts.append(f"{piece.amount} on the customer's account")
+                parts.append(f"{piece.amount} on the customer's account{why}")
             else:
-                parts.append(f"{piece.amount} as a payment statement line")
+                parts.append(f"{piece.amount} as a payment statement line{why}")
         return f"Payment {payment.tranid} of {payment.date}: " + "; ".join(parts)
 
     def _create_piece(self, payment: NetSuitePayment, piece: Piece, customer_id: int) -> None:
         method_id = self._method_for(payment)
+        key = self._piece_key(payment, piece)
         reference = payment.tranid or f"NS-{payment.id}"
         comment = f"Imported from NetSuite payment {reference}"
-        if piece.billing_invoice_id is not None or self.ctx.setting("payments_without_documents"):
-            billing_id = str(
-                self.ctx.billing.create_payment(
-                    customer_id, piece.amount, payment.date, method_id,
-                    invoice_id=piece.billing_invoice_id, reference=reference, comment=comment,
-                )
-            )  # fmt: skip
-        else:
-            statement_id = self._statement_for(payment.date, method_id)
-            line = PaymentStatementLine(
-                amount=piece.amount, payment_date=payment.date, customer_id=customer_id,
-                reference=reference, comment=comment,
-            )  # fmt: skip
-            billing_id = (
-                f"statement:{statement_id}:{self.ctx.billing.add_payment_statement_line(statement_id, line)}"
-            )
-        session().add(
-            Link(entity="payment", billing_id=billing_id, netsuite_id=payment.id,
-                 external_id=self._piece_key(payment, piece), origin="netsuite", status="synced", synced_at=utcnow())
+        on_account = piece.billing_invoice_id is not None or self.ctx.setting("payments_without_documents")
+        statement_id = None if on_account else self._statement_for(payment.date, method_id)
+        intent = Link(
+            entity="payment", billing_id=f"{PENDING}:{key}", netsuite_id=payment.id, external_id=key,
+            origin="netsuite", status=PENDING,
         )  # fmt: skip
+        session().add(intent)
+        # Durable before the billing write: a run killed after billing's commit leaves it behind.
+        self.ledger.commit()
+        try:
+            if on_account:
+                billing_id = str(
+                    self.ctx.billing.create_payment(
+                        customer_id, piece.amount, payment.date, method_id,
+                        invoice_id=piece.billing_invoice_id, reference=key, comment=comment,
+                    )
+                )  # fmt: skip
+            else:
+                if piece.paid_invoice_id is not None:
+                    status = ALREADY_PAID
+                    why = (
+                        f"applied in NetSuite to invoice {piece.paid_invoice_id}, which is paid here already"
+                    )
+                else:
+                    status, why = UNMATCHED, "applied in NetSuite to no invoice known here"
+                line = PaymentStatementLine(
+                    amount=piece.amount, payment_date=payment.date, customer_id=customer_id,
+                    reference=key, status=status, comment=f"{comment}: {why}. Pair it by hand.",
+                )  # fmt: skip
+                line_id = self.ctx.billing.add_payment_statement_line(statement_id, line)
+                billing_id = f"statement:{statement_id}:{line_id}"
+        except BillingValidationError:
+            # Refused outright: nothing was created, so nothing is left to resolve.
+            session().delete(intent)
+            self.ledger.commit()
+            raise
+        intent.billing_id, intent.status, intent.synced_at = billing_id, "synced", utcnow()
         # Durable before the next billing write: a rerun must see this piece as done.
         self.ledger.commit()

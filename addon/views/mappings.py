@@ -157,11 +157,9 @@ def mappings_save(page: str):
     try:
         for kind, billing_id, name, value in changes:
             if value:
-                note = engine.save_mapping(kind, billing_id, value, billing_name=name, ctx=ctx)
+                engine.save_mapping(kind, billing_id, value, billing_name=name)
             else:
-                note = engine.unmap(kind, billing_id, ctx=ctx)
-            if note:
-                flash(note, "error")
+                engine.unmap(kind, billing_id)
     except (BillingError, SplynxError, NetSuiteError, engine.MappingError) as exc:
         session().rollback()
         flash(f"Saving stopped: {exc}", "error")

@@ -62,7 +62,8 @@ def create_app(state: SplynxState, persist=None):
     def app(environ, start_response):
         request = Request(environ)
         try:
-            response = _dispatch(state, request)
+            too_long = _request_line_too_long(state, environ)
+            response = too_long or _dispatch(state, request)
             if persist is not None and state.dirty:
                 with state.lock:
                     touched, state.dirty = state.dirty, set()
@@ -78,6 +79,29 @@ def create_app(state: SplynxState, persist=None):
         return response(environ, start_response)
 
     return app
+
+
+_NGINX_PAGE = "<html>\r\n<head><title>{0}</title></head>\r\n<body>\r\n<center><h1>{0}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+
+
+def _nginx(status: int, reason: str) -> Response:
+    """An answer of the nginx in front of PHP: its own HTML page, not the API's JSON."""
+    return Response(_NGINX_PAGE.format(f"{status} {reason}"), status=status, content_type="text/html")
+
+
+def _request_line_too_long(state: SplynxState, environ) -> Response | None:
+    """nginx answers 414 when the request line exceeds its header buffer (8 KB by default)."""
+    if state.max_request_line is None:
+        return None
+    uri = environ.get("REQUEST_URI") or environ.get("PATH_INFO", "") + (
+        "?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else ""
+    )
+    line = f"{environ.get('REQUEST_METHOD', 'GET')} {uri} {environ.get('SERVER_PROTOCOL', 'HTTP/1.1')}"
+    if len(line) <= state.max_request_line:
+        return None
+    with state.lock:
+        state.requests[("414", "request-line")] += 1
+    return _nginx(414, "Request-URI Too Large")
 
 
 def _route_key(path: str) -> str:
@@ -115,7 +139,10 @@ def _dispatch(state: SplynxState, request: Request) -> Response:
                 state.auth.authenticate(request.headers.get("Authorization"), *_client(request))
             return _json({"status": "ok", "message": "API is valid", "same_server": False}, 200)
         api_key = state.auth.authenticate(request.headers.get("Authorization"), *_client(request))
-        return _resource(state, request, method, path, api_key)
+        response = _resource(state, request, method, path, api_key)
+        if method in ("POST", "PUT", "DELETE") and 200 <= response.status_code < 300:
+            return _after_commit(state, method, path, response)
+        return response
     except AuthError as exc:
         return _error(exc.status, exc.internal_code, exc.message)
     except ApiError as exc:
@@ -126,8 +153,24 @@ def _dispatch(state: SplynxState, request: Request) -> Response:
         return _error(400, "BAD_REQUEST", str(exc))
 
 
+def _after_commit(state: SplynxState, method: str, path: str, response: Response) -> Response:
+    """The write is committed; nginx may still lose PHP's answer and send its own 502."""
+    if state.on_commit is not None:
+        state.on_commit(method, path, response)
+    with state.lock:
+        fault = state.commit_then_502_next > 0 or state.rng.random() < state.commit_then_502_rate
+        if state.commit_then_502_next > 0:
+            state.commit_then_502_next -= 1
+        if fault:
+            state.requests[("502", "after-commit")] += 1
+    return _nginx(502, "Bad Gateway") if fault else response
+
+
 def _tokens(state: SplynxState, request: Request, method: str, token: str) -> Response:
     agent, ip = _client(request)
+    if token and method in ("GET", "DELETE") and state.renew_needs_access_token:
+        # The official clients send the pair's current access token (docs/splynx-installations.md).
+        state.auth.check_pair_header(request.headers.get("Authorization"), token)
     if not token and method == "POST":
         issued = state.auth.issue(_body(request), agent, ip)
         return _json(issued.body(with_permissions=True), 201)
@@ -196,7 +239,9 @@ def _list(state: SplynxState, request: Request, method: str, spec: EntitySpec, a
     query = parse_php_pairs(parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True))
     with state.lock:
         partners = tuple(sorted(api_key.partner_ids)) if api_key.partner_ids is not None else None
-        page, total = page_of(state.select(spec.name, query, partners), query)
+        selected = state.select(spec.name, query, partners)
+        ignores_paging = "*" in state.paging_ignored or spec.path in state.paging_ignored
+        page, total = page_of(selected, {} if ignores_paging else query)
         if method == "HEAD":
             # Count = HEAD with the same filters -> 204 + X-total-count (§5.3).
             return _json(
@@ -324,7 +369,7 @@ def _statement_import(state, request, method, _name, api_key) -> Response:
         )
     with state.lock:
         statement = state.create(
-            "bank_statements", {"title": body.get("title") or "API import", "handler": "api"}
+            "bank_statements", {"title": body.get("title") or "API import", "handler": "base"}
         )
         for row in rows:
             values = {columns[k]: v for k, v in (row or {}).items() if k in columns}

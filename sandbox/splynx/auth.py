@@ -165,6 +165,21 @@ class Authenticator:
                     candidate.banned = True
             token.banned = True
 
+    def check_pair_header(self, header: str | None, token_value: str) -> None:
+        """Renewal/revocation: the header must carry an access token of the same pair. An expired
+        one is accepted, since a client renews exactly when its access token runs out."""
+        header = (header or "").strip()
+        if not header:
+            raise AuthError(401, "MISSED_AUTHORIZATION_HEADER", "Authorization header is missing")
+        params = {}
+        if header.startswith("Splynx-EA (") and header.endswith(")"):
+            params = dict(parse_qsl(header[len("Splynx-EA (") : -1], keep_blank_values=True))
+        with self._lock:
+            current = self.tokens.get(params.get("access_token", ""))
+            target = self.refresh_index.get(token_value) or self.tokens.get(token_value)
+        if current is None or target is None or current.refresh_token != target.refresh_token:
+            raise AuthError(401, "UNAUTHORIZED", "Access token does not belong to this token pair")
+
     def expire_all_access_tokens(self) -> None:
         """Test hook: every issued access token is now past its expiry."""
         now = int(self.clock())

@@ -27,6 +27,21 @@ _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 _TOLERATED_EXTRAS = frozenset({"invoicesId", "resetPeriodForService", "categoryIdForTransaction"})
 CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
 PAYMENT_CATEGORY = 3  # built-in transaction category "Payment" (§7.8)
+ACCOUNTING_COLUMNS = frozenset(
+    {"accounting_category_id", "accounting_bank_accounts_id", "accounting_tax_rates_id"}
+)
+LOCKED_CREDIT_NOTE_STATUSES = ("refunded",)
+STATEMENT_STATUSES = ("new", "fail", "success")
+STATEMENT_RECORD_STATUSES = (
+    "new",
+    "processed",
+    "canceled",
+    "error",
+    "ignored",
+    "deleted",
+    "manual_paired",
+    "pending",
+)
 SELECTIONS_KEPT = 8
 
 
@@ -82,6 +97,29 @@ class SplynxState:
         self.rng = random.Random(0)
         self.fail_next: deque[int] = deque()
         self.drop_next = 0
+        # What a real installation does where public sources leave it open, or what the nginx in
+        # front of PHP adds (docs/splynx-installations.md). Defaults are the strict answers.
+        # accounting_* columns are foreign keys into the accounting add-ons' tables (none here).
+        self.accounting_foreign_keys = True
+        # nginx's default header buffer (8 KB): a longer request line is answered 414.
+        self.max_request_line: int | None = 8192
+        # A write committed by PHP, then answered 502 by nginx: a random share, or the next n.
+        self.commit_then_502_rate = 0.0
+        self.commit_then_502_next = 0
+        # API paths (or "*") that answer every list request in full, ignoring limit/offset.
+        self.paging_ignored: set[str] = set()
+        # Token renewal and revocation need the pair's current access token in the header.
+        self.renew_needs_access_token = True
+        # email / billing_email may hold several comma-separated addresses (off: one only).
+        self.multi_value_contacts = True
+        # Length of payments.receipt_number (None: unlimited).
+        self.receipt_number_length: int | None = 32
+        # Handlers a statement may name ("" = none); None accepts anything.
+        self.statement_handlers: frozenset[str] | None = frozenset({"", "base"})
+        # A refunded credit note takes changes to its note only.
+        self.locked_credit_notes = True
+        # Test hook: called with (method, entity, record) after a write, before the answer leaves.
+        self.on_commit = None
         self.dataset = None
         # Entities written since the last save to a ``--db`` file.
         self.dirty: set[str] = set()
@@ -236,6 +274,7 @@ class SplynxState:
         """POST semantics: validate, fill server-set fields, store; returns the stored record."""
         spec = SPECS[entity]
         with self.lock:
+            self._check_foreign_keys(spec, data)
             record = copy.deepcopy(spec.defaults)
             module = spec.additional_module
             if module:
@@ -259,6 +298,8 @@ class SplynxState:
         spec = SPECS[entity]
         with self.lock:
             record = self.get(entity, record_id)
+            self._check_foreign_keys(spec, data)
+            self._check_locked(entity, record, data)
             self._written(entity)
             before = copy.deepcopy(record)
             candidate = copy.deepcopy(record)
@@ -357,6 +398,35 @@ class SplynxState:
                 record["additional_attributes"][name] = "" if value is None else str(value)
         return errors
 
+    def _check_foreign_keys(self, spec: EntitySpec, data) -> None:
+        """MySQL refuses a row pointing into an empty accounting table; Yii answers 500."""
+        if not self.accounting_foreign_keys or not isinstance(data, dict):
+            return
+        for name in ACCOUNTING_COLUMNS.intersection(data):
+            if name in spec.defaults and data[name] not in (None, "", 0, "0"):
+                raise ApiError(
+                    500,
+                    "SERVER_ERROR",
+                    "SQLSTATE[23000]: Integrity constraint violation: 1452 Cannot add or update a child "
+                    f"row: a foreign key constraint fails ({name})",
+                )
+
+    def _check_locked(self, entity: str, record: dict, data) -> None:
+        if not (self.locked_credit_notes and entity == "credit_notes" and isinstance(data, dict)):
+            return
+        if record.get("status") in LOCKED_CREDIT_NOTE_STATUSES:
+            errors = [
+                _error(
+                    name,
+                    "A refunded credit note can not be changed, except its note.",
+                    name == "additional_attributes",
+                )
+                for name in data
+                if name != "note"
+            ]
+            if errors:
+                raise ValidationFailed(errors)
+
     def _validate(self, spec: EntitySpec, record: dict, data: dict, creating: bool) -> list[dict]:
         errors = []
         if creating:
@@ -385,7 +455,9 @@ class SplynxState:
         if record["status"] not in CUSTOMER_STATUSES:
             errors.append(_error("status", "Status is invalid."))
         for name in ("email", "billing_email"):
-            for address in filter(None, (a.strip() for a in str(record[name]).split(","))):
+            text = str(record[name])
+            addresses = text.split(",") if self.multi_value_contacts else [text]
+            for address in filter(None, (a.strip() for a in addresses)):
                 if not _EMAIL.match(address):
                     errors.append(
                         _error(name, f"{SPECS['customers'].label(name)} is not a valid email address.")
@@ -447,12 +519,28 @@ class SplynxState:
             errors.append(_error("credit_note_id", "Credit note ID is invalid."))
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(record["date"])):
             errors.append(_error("date", "The format of Date is invalid."))
+        limit = self.receipt_number_length
+        if limit is not None and len(str(record["receipt_number"])) > limit:
+            errors.append(
+                _error("receipt_number", f"Receipt number should contain at most {limit} characters.")
+            )
+        return errors
+
+    def _validate_bank_statements(self, record, data, creating):
+        errors = []
+        if self.statement_handlers is not None and record["handler"] not in self.statement_handlers:
+            errors.append(_error("handler", "Handler is invalid."))
+        if record["status"] not in STATEMENT_STATUSES:
+            errors.append(_error("status", "Status is invalid."))
         return errors
 
     def _validate_bank_statement_records(self, record, data, creating):
+        errors = []
         if not self._exists("bank_statements", record["bank_statements_process_id"]):
-            return [_error("bank_statements_process_id", "Bank statements process ID is invalid.")]
-        return []
+            errors.append(_error("bank_statements_process_id", "Bank statements process ID is invalid."))
+        if record["status"] not in STATEMENT_RECORD_STATUSES:
+            errors.append(_error("status", "Status is invalid."))
+        return errors
 
     def _on_create(self, entity: str, record: dict, data: dict) -> None:
         now, today = self.datetime_str(), self.date_str()
