@@ -499,13 +499,13 @@ def test_payment_statements(api, splynx_sandbox):
     # The handler names a folder of Splynx's file handlers: a made-up one is refused.
     refused = api.call("POST", "admin/finance/bank-statements", json={"title": "X", "handler": "netsuite"})
     assert refused.status_code == 422 and refused.json()[0]["field"] == "handler"
-    bad_status = api.call(
-        "POST", "admin/finance/bank-statements", json={"title": "X", "status": "imported"}
-    )
+    bad_status = api.call("POST", "admin/finance/bank-statements", json={"title": "X", "status": "imported"})
     assert bad_status.status_code == 422
     splynx_sandbox.state.statement_handlers = None
     assert api.call("POST", "admin/finance/bank-statements", json={"title": "Y", "handler": "netsuite"}).ok
-    statement = api.ok("POST", "admin/finance/bank-statements", {"title": "NetSuite 2025-06", "status": "success"})
+    statement = api.ok(
+        "POST", "admin/finance/bank-statements", {"title": "NetSuite 2025-06", "status": "success"}
+    )
     api.ok(
         "POST",
         "admin/finance/bank-statements-records",
