@@ -143,7 +143,7 @@ class SplynxProcess(SandboxProcess):
     """
 
     def __init__(self, workdir: Path, customers: int, seed: int = 1):
-        args = ["--customers", str(customers), "--seed", str(seed), "--messiness", "0.25"]
+        args = ["--customers", str(customers), "--seed", str(seed), "--messiness", "0.25", "--quirks", "1"]
         super().__init__("sandbox.splynx", args, workdir, "splynx")
         self.customers = customers
 

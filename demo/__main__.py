@@ -39,7 +39,7 @@ def start_sandboxes(customers: int, seed: int, latency: float, concurrency: int)
     netsuite_state = SandboxState(latency=latency, concurrency_limit=concurrency, seed_customers=5)
     add_isp_extras(netsuite_state.store)
     netsuite = serve_in_thread(netsuite_app(netsuite_state), free_port(8801))
-    splynx_state = build_state(customers, seed, bad_inputs=True, messiness=0.25)
+    splynx_state = build_state(customers, seed, bad_inputs=True, messiness=0.25, quirks=1.0)
     splynx = serve_in_thread(splynx_app(splynx_state), free_port(8802))
     key = next(iter(splynx_state.auth.keys.values()))
     token = netsuite_state.default_token

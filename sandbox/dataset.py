@@ -4,7 +4,10 @@
 payments per customer over the 18 months ending at a fixed reference date, shaped
 like a real Splynx installation (records in the sandbox store's wire typing).
 With ``bad_inputs=True`` it appends deliberately hostile records and lists each one,
-with the reason, in ``Dataset.manifest["bad"]``.
+with the reason, in ``Dataset.manifest["bad"]``. With ``quirks`` > 0 a share of the
+records takes the shapes real installations hold (docs/splynx-installations.md):
+comma-separated emails and phones, items without a tax id, invoices without
+transactions, negative totals; ``Dataset.manifest["quirks"]`` lists them.
 """
 
 from __future__ import annotations
@@ -131,6 +134,15 @@ CITIES = [
 # Fractions of customers deliberately missing a field (stable for a seed).
 MISSING_RATES = {"email": 0.10, "phone": 0.12, "zip_code": 0.08, "street_1": 0.05}
 MALFORMED_ADDRESS_RATE = 0.06
+# Shares of records in each real-installation shape at ``quirks=1`` (drawn from an RNG of their
+# own, so the rest of the dataset is the same with or without them).
+QUIRK_RATES = {
+    "multi_value_contacts": 0.06,  # customers
+    "item_tax_on_transaction_only": 0.05,  # items: tax id kept on the transaction only
+    "item_tax_nowhere": 0.01,  # items: no tax id on the item nor on its transaction
+    "without_transactions": 0.02,  # invoices
+    "negative_totals": 0.01,  # invoices
+}
 LONG_NAME_RATE = 0.01
 COMPANY_RATE = 0.25
 
@@ -493,6 +505,7 @@ def generate(
     reference_date: date = REFERENCE_DATE,
     bad_inputs: bool = False,
     messiness: float = 1.0,
+    quirks: float = 0.0,
 ) -> Dataset:
     """Build a deterministic ISP: the same arguments always give the same records.
 
@@ -555,6 +568,8 @@ def generate(
 
     if bad_inputs:
         _add_bad_inputs(b, people)
+    if quirks > 0:
+        _add_quirks(b, random.Random(f"quirks-{seed}"), quirks)
 
     by_invoice: dict[int, list[dict]] = {}
     for payment in b.records["payments"]:
@@ -564,10 +579,51 @@ def generate(
         settle(invoice, by_invoice.get(invoice["id"], []))
 
     manifest = b.manifest
-    manifest.update(seed=seed, reference_date=reference_date.isoformat(), bad_inputs=bad_inputs)
+    manifest.update(
+        seed=seed, reference_date=reference_date.isoformat(), bad_inputs=bad_inputs, quirks_scale=quirks
+    )
     dataset = Dataset(seed, reference_date, b.records, list(ADDITIONAL_FIELDS), manifest)
     manifest["counts"] = dataset.counts()
     return dataset
+
+
+def _add_quirks(b: _Builder, rng: random.Random, scale: float) -> None:
+    """Reshape a share of the records as real installations hold them (see QUIRK_RATES)."""
+    found: dict[str, list[int]] = {name: [] for name in QUIRK_RATES}
+
+    def chosen(name: str) -> bool:
+        return rng.random() < QUIRK_RATES[name] * scale
+
+    for customer in b.records["customers"]:
+        if customer["email"] and chosen("multi_value_contacts"):
+            local, _, domain = customer["email"].partition("@")
+            customer["email"] = f"{customer['email']}, {local}.billing@{domain}"
+            customer["billing_email"] = f"accounts{customer['id']}@{domain},ap{customer['id']}@{domain}"
+            customer["phone"] = (
+                f"{customer['phone'] or '+44 20 7946 0000'}, +44 20 7946 {customer['id'] % 10000:04d}"
+            )
+            found["multi_value_contacts"].append(customer["id"])
+    transactions = {t["id"]: t for t in b.records["transactions"]}
+    for invoice in b.records["invoices"]:
+        if chosen("without_transactions"):
+            invoice["use_transactions"] = "0"
+            found["without_transactions"].append(invoice["id"])
+        elif chosen("negative_totals"):
+            refund = b.item(invoice, "invoices", INSTALLATION, "Goodwill refund", "pcs", "1",
+                            -(Decimal(invoice["total"]) + 10), ZERO)  # fmt: skip
+            transactions[refund["transaction_id"]] = b.records["transactions"][-1]
+            found["negative_totals"].append(invoice["id"])
+        for item in invoice["items"]:
+            if Decimal(item["tax"]) == 0:
+                continue
+            if chosen("item_tax_on_transaction_only"):
+                item["tax_id"] = 0
+                found["item_tax_on_transaction_only"].append(item["id"])
+            elif chosen("item_tax_nowhere"):
+                item["tax_id"] = 0
+                transactions[item["transaction_id"]]["tax_id"] = 0
+                found["item_tax_nowhere"].append(item["id"])
+    b.manifest["quirks"] = found
 
 
 def _add_bad_inputs(b: _Builder, people: list[dict]) -> None:

@@ -21,6 +21,9 @@ def main(argv=None) -> None:
         "--messiness", type=float, default=1.0, help="scale of incomplete customer records (1 = test default)"
     )
     parser.add_argument("--bad-inputs", action="store_true", help="append the deliberately hostile records")
+    parser.add_argument(
+        "--quirks", type=float, default=0.0, help="scale of real-installation shapes (multi-value contacts...)"
+    )
     parser.add_argument("--api-key", help="fixed API key (random when omitted)")
     parser.add_argument("--api-secret", help="fixed API secret (random when omitted)")
     parser.add_argument("--credentials-out", help="write {url, api_key, api_secret} to this JSON file")
@@ -39,6 +42,7 @@ def main(argv=None) -> None:
             api_secret=args.api_secret,
             bad_inputs=args.bad_inputs,
             messiness=args.messiness,
+            quirks=args.quirks,
             string_ids=args.string_ids,
         )
         if persist is not None:
