@@ -192,3 +192,90 @@ def test_payment_method_follows_the_bank_account_read_side_by_side(world):
     assert {Decimal(str(amount)): method for amount, method in imported.items()} == expected
     assert state.counters.requests["GET customerPayment"] == 8  # one read per payment
     assert 1 < state.counters.peak_in_flight <= 4  # side by side, within the account's limit
+
+
+def keys_in_billing(world) -> list[str]:
+    """Every key of ours that billing holds: receipt numbers of payments and statement lines' refs."""
+    receipts = [p["receipt_number"] for p in world.splynx.all("payments")]
+    lines = [r["additional_1"] for r in world.splynx.all("bank_statement_records")]
+    return [key for key in receipts + lines if key.startswith("ns-payment-")]
+
+
+def test_statement_lines_are_actionable_and_say_why(world):
+    loose = world.payment("15", "2025-03-07", tranId="PAY-LOOSE")
+    run_operation("import_payments")
+    (statement,) = world.splynx.all("bank_statements")
+    assert statement["handler"] == "" and statement["status"] == "success"
+    (line,) = world.splynx.all("bank_statement_records")
+    assert line["status"] == "error" and line["additional_1"] == f"ns-payment-{loose}:rest"
+    assert "PAY-LOOSE" in line["comment"] and "no invoice known here" in line["comment"]
+
+
+@pytest.mark.parametrize("on_account", [False, True])
+def test_an_invoice_paid_in_billing_takes_only_its_due(world, on_account):
+    world.configured.settings(payments_without_documents=on_account)
+    invoice_id = world.billing_invoice["id"]
+    world.splynx.add_payment(
+        BILLING_CUSTOMER, "70", invoice_id=invoice_id, date="2025-03-01"
+    )  # from the balance
+    payment = world.payment("60", "2025-03-05", applied="60")
+
+    run = run_operation("import_payments")
+    assert run.counts == {"imported": 1}, run.message
+    ours = [p for p in world.billing_payments()]
+    on_invoice = [p for p in ours if int(p["invoice_id"] or 0) == invoice_id]
+    assert [Decimal(p["amount"]) for p in on_invoice] == [Decimal("30")]
+    assert world.splynx.get("invoices", invoice_id)["status"] == "paid"
+    if on_account:
+        (extra,) = [p for p in ours if not int(p["invoice_id"] or 0)]
+        assert Decimal(extra["amount"]) == Decimal("30")
+        assert extra["receipt_number"] == f"ns-payment-{payment}:{world.invoice}+"
+    else:
+        (line,) = world.splynx.all("bank_statement_records")
+        assert Decimal(line["amount"]) == Decimal("30") and line["status"] == "ignored"
+        assert f"invoice {invoice_id}" in line["comment"]
+    # Rerun: the split is not made again.
+    assert run_operation("import_all_payments").counts == {"unchanged": 1}
+    assert sorted(keys_in_billing(world)) == sorted({*keys_in_billing(world)})
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1])
+def test_fifty_payments_under_commit_then_502_are_each_in_billing_once(world, rate):
+    world.splynx.commit_then_502_rate = rate
+    ids = [world.payment(str(5 + n), f"2025-03-{1 + n % 28:02d}", applied="1" if n % 5 == 0 else None)
+           for n in range(50)]  # fmt: skip
+    run = run_operation("import_payments")
+    assert run.status == "succeeded", run.message
+    assert run.counts == {"imported": 50}
+    keys = keys_in_billing(world)
+    assert len(keys) == len(set(keys)) == 60  # 10 applied payments have two pieces
+    assert {key.split(":")[0].removeprefix("ns-payment-") for key in keys} == set(ids)
+    links = session().scalars(select(Link).where(Link.origin == "netsuite")).all()
+    assert len(links) == 60 and all(link.status == "synced" for link in links)
+    if rate:
+        assert world.splynx.requests[("502", "after-commit")] > 0
+
+
+def test_pieces_a_killed_run_left_are_resolved_before_anything_is_created(world):
+    """The aftermath of a kill between billing's commit and our link write: intents left pending,
+    one of them committed in billing, the other never sent."""
+    committed = world.payment("11", "2025-03-10")
+    never_sent = world.payment("12", "2025-03-11")
+    world.configured.settings(payments_without_documents=True)
+    for payment_id in (committed, never_sent):
+        key = f"ns-payment-{payment_id}:rest"
+        session().add(Link(entity="payment", billing_id=f"pending:{key}", netsuite_id=payment_id,
+                           external_id=key, origin="netsuite", status="pending"))  # fmt: skip
+    session().commit()
+    world.splynx.add_payment(BILLING_CUSTOMER, "11", receipt_number=f"ns-payment-{committed}:rest",
+                             date="2025-03-10", comment="Imported from NetSuite payment")  # fmt: skip
+
+    run = run_operation("import_payments")
+    assert run.status == "succeeded", run.message
+    assert run.counts == {"imported": 1}  # the never-sent piece; the committed one was only linked
+    assert "2 payment piece(s) left unfinished by an earlier run: 1 found" in run.message
+    keys = keys_in_billing(world)
+    assert sorted(keys) == sorted([f"ns-payment-{committed}:rest", f"ns-payment-{never_sent}:rest"])
+    links = session().scalars(select(Link).where(Link.origin == "netsuite")).all()
+    assert sorted(link.status for link in links) == ["synced", "synced"]
+    assert {link.netsuite_id for link in links} == {committed, never_sent}

@@ -457,7 +457,8 @@ def _settle(run: ExportRun, export: Export, pending: _Pending, future: Future) -
         outcome="updated" if pending.known else "created",
         action="update" if pending.known else "create",
         netsuite_id=netsuite_id,
-        message=pending.note or None,
+        # The push's note: the record's own plus a refused accounting-id write-back.
+        message=note or None,
         label=pending.label,
     )
     return netsuite_id
