@@ -22,7 +22,10 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--bad-inputs", action="store_true", help="append the deliberately hostile records")
     parser.add_argument(
-        "--quirks", type=float, default=0.0, help="scale of real-installation shapes (multi-value contacts...)"
+        "--quirks",
+        type=float,
+        default=0.0,
+        help="scale of real-installation shapes (multi-value contacts...)",
     )
     parser.add_argument("--api-key", help="fixed API key (random when omitted)")
     parser.add_argument("--api-secret", help="fixed API secret (random when omitted)")

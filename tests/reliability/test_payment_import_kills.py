@@ -48,14 +48,16 @@ def test_kills_between_commit_and_link_leave_each_payment_in_splynx_once(make_is
     for n in range(PAYMENTS):
         body = {"customer": {"id": rng.choice(sorted(customers))}, "tranDate": f"2025-05-{1 + n % 28:02d}",
                 "payment": Decimal(rng.randint(500, 9000)) / 100, "account": {"id": "1"}}  # fmt: skip
-        if n % 3 == 0:
-            invoice_id, link = invoices[n % len(invoices)]
+        if n % 3 == 0:  # a third applied, each to an invoice of its own, for half of what it pays
+            invoice_id, _ = invoices[(n // 3) % len(invoices)]
             invoice = store.get("invoice", invoice_id)
-            body["customer"] = {
-                "id": invoice["entity"]["id"] if isinstance(invoice["entity"], dict) else invoice["entity"]
-            }
+            entity = invoice["entity"]
+            body["customer"] = {"id": entity["id"] if isinstance(entity, dict) else entity}
+            applied = min(body["payment"], invoice["total"]) / 2
             body["apply"] = {
-                "items": [{"doc": {"id": invoice_id}, "apply": True, "amount": body["payment"] / 2}]
+                "items": [
+                    {"doc": {"id": invoice_id}, "apply": True, "amount": applied.quantize(Decimal("0.01"))}
+                ]
             }
         netsuite_ids.append(store.create("customerPayment", body).id)
     isp.env.settings(payment_direction="netsuite_to_splynx", import_from="2025-01-01")
