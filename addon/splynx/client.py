@@ -143,6 +143,10 @@ class SplynxClient:
             if fresh:
                 seen.update(_row_key(row) for row in fresh)
                 yield fresh
+            if page and not fresh:
+                log.warning(
+                    "Splynx sent the same rows again at offset %d of %s: it ignores paging", offset, path
+                )
             if len(page) < size or not fresh:
                 return
             offset += len(page)

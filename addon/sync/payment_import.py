@@ -441,8 +441,8 @@ class _Importer:
         key = self._piece_key(payment, piece)
         reference = payment.tranid or f"NS-{payment.id}"
         comment = f"Imported from NetSuite payment {reference}"
-        on_account = piece.billing_invoice_id is not None or self.ctx.setting("payments_without_documents")
-        statement_id = None if on_account else self._statement_for(payment.date, method_id)
+        as_payment = piece.billing_invoice_id is not None or self.ctx.setting("payments_without_documents")
+        statement_id = None if as_payment else self._statement_for(payment.date, method_id)
         intent = Link(
             entity="payment", billing_id=f"{PENDING}:{key}", netsuite_id=payment.id, external_id=key,
             origin="netsuite", status=PENDING,
@@ -451,7 +451,7 @@ class _Importer:
         # Durable before the billing write: a run killed after billing's commit leaves it behind.
         self.ledger.commit()
         try:
-            if on_account:
+            if as_payment:
                 billing_id = str(
                     self.ctx.billing.create_payment(
                         customer_id, piece.amount, payment.date, method_id,
