@@ -76,7 +76,7 @@ class Link(Base):
     content_hash: Mapped[str | None] = mapped_column(String(64))
     # 'billing' when we pushed it, 'netsuite' when it was imported: the echo guard.
     origin: Mapped[str] = mapped_column(String(10), default="billing", nullable=False)
-    # synced | paired | failed | deleted_in_billing
+    # synced | paired | failed | deleted_in_billing | pending (an imported payment piece being created)
     status: Mapped[str] = mapped_column(String(24), default="synced", nullable=False)
     last_error: Mapped[str | None] = mapped_column(Text)
     synced_at: Mapped[datetime | None] = mapped_column(DateTime)
