@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 
 import pytest
 import requests
 
 from addon.sync.links import external_id
-from sandbox.server import serve_in_thread
 from sandbox.splynx.hooks import body_of, issue_invoices
 from tests.plugins.jobs import wait_for
+from tests.plugins.live import SECRET, events, live_runs, quiet, settled, synced_ids
 
-SECRET = "hook-secret-5f2a"
 INVOICE_MODEL = "models\\admin\\finance\\Invoices"
 
 
@@ -44,63 +42,10 @@ def event_payload(model: str = INVOICE_MODEL, record_id: int = 1, action: str = 
 
 
 @pytest.fixture
-def receiver(configured):
-    """The add-on app itself served on loopback: what Splynx would POST to."""
-    server = serve_in_thread(configured.app)
-    yield server.url + "/netsuite/hooks/splynx"
-    threading.Thread(target=server.stop, daemon=True).start()
-
-
-@pytest.fixture
 def live(export_ready, receiver):
     """Mapped and configured, live sync on for invoices, the sandbox's hook pointed at us."""
     export_ready.env.settings(splynx_hook_secret=SECRET, live_invoice=True, live_debounce="0.1")
     return export_ready
-
-
-def events(**where):
-    from sqlalchemy import select
-
-    from addon.extension import session
-    from addon.models import HookEvent
-
-    session().expire_all()
-    query = select(HookEvent).order_by(HookEvent.id)
-    for name, value in where.items():
-        query = query.where(getattr(HookEvent, name) == value)
-    return list(session().scalars(query))
-
-
-def live_runs():
-    from sqlalchemy import select
-
-    from addon.extension import session
-    from addon.models import SyncRun
-
-    session().expire_all()
-    return list(session().scalars(select(SyncRun).where(SyncRun.trigger == "live").order_by(SyncRun.id)))
-
-
-def synced_ids(entity: str) -> list[str]:
-    from addon.sync import links
-
-    return list(links.synced_billing_ids(entity))
-
-
-def settled():
-    """Every event handled and every live run over."""
-    return all(e.status not in ("waiting", "claimed") for e in events()) and all(
-        r.status not in ("queued", "running") for r in live_runs()
-    )
-
-
-def quiet(splynx) -> None:
-    """Until Splynx has sent everything (write-backs of NetSuite ids included) and it was handled."""
-    while True:
-        assert splynx.hooks.wait_idle()
-        wait_for(lambda: events() and settled(), "the live runs")
-        if splynx.hooks.wait_idle(0):
-            return
 
 
 def post(url: str, payload: dict, content: str = "json", signature: str | None = "right", **headers):
