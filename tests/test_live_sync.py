@@ -124,7 +124,7 @@ def test_unknown_models_are_stored_ignored_and_counted(live, receiver):
     assert live_runs() == []
 
 
-@pytest.mark.parametrize(("content", "models"), [("json", "models"), ("form", "api")])
+@pytest.mark.parametrize(("content", "models"), [("json", "models"), ("form", "api"), ("json", "short")])
 def test_an_invoice_issued_in_splynx_reaches_netsuite_in_a_live_run(live, receiver, content, models):
     splynx = live.env.splynx.state
     splynx.hooks.add(receiver, SECRET, content=content, models=models)
@@ -257,3 +257,27 @@ def test_config_page_shows_the_url_to_paste_into_splynx(configured, client, auth
     auth.login()
     page = client.get("/netsuite/config").get_data(as_text=True)
     assert "/netsuite/hooks/splynx" in page
+
+
+@pytest.mark.parametrize("direction", ["splynx_to_netsuite", "netsuite_to_splynx"])
+def test_a_payment_event_follows_the_payment_direction(live, receiver, direction):
+    live.env.settings(live_payment=True, payment_direction=direction, splynx_accounting_id_attribute="")
+    splynx = live.env.splynx.state
+    assert live.run("export_customers").status in ("succeeded", "partial")
+    customer = synced_ids("customer")[0]
+    splynx.hooks.add(receiver, SECRET, models="short")
+    payment = splynx.add_payment(int(customer), "12.50")
+    quiet(splynx)
+    [event] = events(entity="payment")
+    assert (event.action, event.status) == ("add", "done")
+    [run] = live_runs()
+    assert run.operation == "live_payments"
+    sent = [
+        r
+        for r in live.ns_records("customerPayment")
+        if r.get("externalId") == external_id("payment", payment["id"])
+    ]
+    if direction == "splynx_to_netsuite":
+        assert len(sent) == 1 and run.counts == {"created": 1}
+    else:
+        assert sent == [] and run.result["exported"] == {"not_exported": f"payment direction is {direction}"}

@@ -9,8 +9,9 @@ slows the API.
 
 Switches, for what public sources leave open (each hook chooses):
 - ``content``: "json" or "form" (the PHP handler in Splynx's docs accepts both).
-- ``models``: "models" (``models\\admin\\finance\\Invoices``) or "api" (``api\\admin\\finance\\Invoices``):
-  the exact model strings of these records are not published; the receiver must cope with either.
+- ``models``: "models" (``models\\admin\\finance\\Invoices``), "api" (``api\\admin\\finance\\Invoices``)
+  or "short" (``invoice`` with actions create/edit/delete, ``payment`` with add): the exact model
+  strings of these records are not published; the receiver must cope with each.
 
 Over HTTP (for sandboxes in their own process):
 - ``POST /__sandbox/hooks`` {"url", "secret", "content", "models"} adds a hook; ``DELETE`` removes all;
@@ -51,7 +52,16 @@ MODEL_NAMES = {
         "credit_notes": "api\\admin\\finance\\CreditNotes",
         "payments": "api\\admin\\finance\\Payments",
     },
+    # Hook event names as add-ons subscribe to them ("invoice/create", "payment/add", "customer/edit").
+    "short": {
+        "customers": "customer",
+        "invoices": "invoice",
+        "credit_notes": "credit_note",
+        "payments": "payment",
+    },
 }
+# The actions of the "short" style: edits are "edit", a new payment is "add".
+SHORT_ACTIONS = {("payments", "create"): "add", "update": "edit"}
 CONTENT_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded"}
 SENDER_THREADS = 4
 TIMEOUT = 10.0
@@ -146,7 +156,11 @@ class HookSender:
             "ip": "127.0.0.1",
         }
         for hook in list(self.hooks):
-            payload = {"type": "event", "data": {**data, "model": MODEL_NAMES[hook.models][entity]}}
+            said = action
+            if hook.models == "short":
+                said = SHORT_ACTIONS.get((entity, action)) or SHORT_ACTIONS.get(action) or action
+            model = MODEL_NAMES[hook.models][entity]
+            payload = {"type": "event", "data": {**data, "model": model, "action": said}}
             self._queue.put((hook, payload, entity, record["id"], action))
 
     def ping(self) -> None:
