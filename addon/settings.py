@@ -59,7 +59,7 @@ def _parse_decimal(raw: str) -> Decimal:
         raise ValueError(f"{raw!r} is not a number") from exc
 
 
-LIVE_WINDOW_DEFAULT = Decimal("0.2")
+LIVE_WINDOW_DEFAULT = Decimal("0.1")
 
 
 def _parse_window(raw: str) -> Decimal:

@@ -125,7 +125,9 @@ def run(plan, echo) -> tuple[list[Measurement], dict]:
     figures: dict = {}
     rows: list[Measurement] = []
     concurrency = 5
-    with Stand(plan, concurrency, customers=CUSTOMERS) as stand:
+    # --quick proves the plumbing only: a few events, a small burst.
+    singles, burst_size = (3, 50) if plan.quick else (SINGLE_EVENTS, BURST)
+    with Stand(plan, concurrency, customers=min(CUSTOMERS, plan.n_customers)) as stand:
         from portal import db
 
         use_wal(db.engine)
@@ -139,11 +141,11 @@ def run(plan, echo) -> tuple[list[Measurement], dict]:
             hook = {"url": server.url + "/netsuite/hooks/splynx", "secret": SECRET}
             requests.post(stand.splynx.url + "/__sandbox/hooks", json=hook, timeout=30).raise_for_status()
 
-            echo(f"Live: {SINGLE_EVENTS} single invoice events (L={stand.netsuite.latency}s)")
+            echo(f"Live: {singles} single invoice events (L={stand.netsuite.latency}s)")
             stand.netsuite.reset()
             delays = []
             started = time.perf_counter()
-            for _ in range(SINGLE_EVENTS):
+            for _ in range(singles):
                 ids = _issue(stand.splynx.url, 1, customers)
                 written = _wait_written(ids, "single event")
                 sent = _sent_at(stand.splynx.url, ids)
@@ -162,10 +164,10 @@ def run(plan, echo) -> tuple[list[Measurement], dict]:
             rows.append(single)
             echo(f"  {single.message}")
 
-            echo(f"Live: a burst of {BURST} invoices issued at once (C={concurrency})")
+            echo(f"Live: a burst of {burst_size} invoices issued at once (C={concurrency})")
             stand.netsuite.reset()
             before = _last_run_id()
-            ids = _issue(stand.splynx.url, BURST, customers)
+            ids = _issue(stand.splynx.url, burst_size, customers)
             written = _wait_written(ids, "burst")
             sent = _sent_at(stand.splynx.url, ids)
             stats = stand.netsuite.stats()
