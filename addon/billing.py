@@ -305,6 +305,7 @@ class BillingSystem(Protocol):
         updated_since: date | None = None,
         id_above: int | None = None,
         customer_id: int | None = None,
+        ids: Iterable[int] | None = None,
     ) -> Iterator[BillingDocument]: ...
 
     def credit_notes(
@@ -315,6 +316,7 @@ class BillingSystem(Protocol):
         updated_since: date | None = None,
         id_above: int | None = None,
         customer_id: int | None = None,
+        ids: Iterable[int] | None = None,
     ) -> Iterator[BillingDocument]: ...
 
     def get_document(self, kind: DocumentKind, document_id: int) -> BillingDocument: ...
@@ -328,6 +330,7 @@ class BillingSystem(Protocol):
         updated_since: datetime | None = None,
         id_above: int | None = None,
         customer_id: int | None = None,
+        ids: Iterable[int] | None = None,
     ) -> Iterator[BillingPayment]: ...
 
     def get_payment(self, payment_id: int) -> BillingPayment: ...

@@ -70,8 +70,14 @@ class NetSuiteAddon:
 
         from addon.cli import netsuite_cli
         from addon.views import blueprint
+        from addon.views.hooks import hooks
 
         app.register_blueprint(blueprint, url_prefix=app.config[CONFIG_PREFIX + "URL_PREFIX"])
+        # The webhook receiver sits outside the admin blueprint's login and CSRF (addon/views/hooks.py).
+        app.register_blueprint(hooks, url_prefix=app.config[CONFIG_PREFIX + "URL_PREFIX"] + "/hooks")
+        host_csrf = app.extensions.get("csrf")  # a host-wide Flask-WTF CSRFProtect set up before us
+        if host_csrf is not None:
+            host_csrf.exempt(hooks)
         app.cli.add_command(netsuite_cli)
 
 

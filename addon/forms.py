@@ -31,6 +31,7 @@ GROUP_TITLES = OrderedDict(
         ("splynx", "Splynx connection"),
         ("sync", "Synchronization"),
         ("cron", "Cron (automatic synchronization)"),
+        ("live", "Live sync (Splynx webhooks)"),
     ]
 )
 # Which NetSuite fields belong to which auth mode, so the page can say so.

@@ -235,3 +235,26 @@ class ConnectionStatus(Base):
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     message: Mapped[str | None] = mapped_column(Text)
     checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class HookEvent(Base):
+    """A signed Splynx webhook, stored before it is acknowledged (live sync, docs/splynx-webhooks.md).
+
+    ``status``: waiting (for a live run) | claimed (by ``run_id``) | done | ignored (its entity's
+    live toggle was off) | unknown (a model the add-on does not sync) | refused (Splynx reported
+    the action failed). A claimed event whose run ended without finishing it is waiting again.
+    """
+
+    __tablename__ = "ns_hook_event"
+    __table_args__ = (Index("ix_ns_hook_event_status_entity", "status", "entity"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    entity: Mapped[str | None] = mapped_column(String(20))
+    billing_id: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="waiting")
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("ns_sync_run.id", ondelete="SET NULL"))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    payload: Mapped[dict | None] = mapped_column(JSON)

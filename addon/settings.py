@@ -59,6 +59,19 @@ def _parse_decimal(raw: str) -> Decimal:
         raise ValueError(f"{raw!r} is not a number") from exc
 
 
+LIVE_WINDOW_DEFAULT = Decimal("0.1")
+
+
+def _parse_window(raw: str) -> Decimal:
+    """Seconds between 0 and 60; blank means the default."""
+    if not raw.strip():
+        return LIVE_WINDOW_DEFAULT
+    seconds = _parse_decimal(raw)
+    if not Decimal("0") <= seconds <= Decimal("60"):
+        raise ValueError("must be between 0 and 60 seconds")
+    return seconds
+
+
 def _format(value: Any) -> str:
     if value is None:
         return ""
@@ -102,6 +115,12 @@ CRON_OPERATIONS = (
     "export_credit_notes",
     "export_payments",
     "import_payments",
+)
+LIVE_ENTITIES = (
+    ("customer", "customer"),
+    ("invoice", "invoice"),
+    ("credit_note", "credit note"),
+    ("payment", "payment"),
 )
 PAYMENT_DIRECTIONS = ("splynx_to_netsuite", "netsuite_to_splynx", "bidirectional")
 AUTH_MODES = ("tba", "oauth2")
@@ -263,6 +282,30 @@ SPECS: tuple[SettingSpec, ...] = (
     *(
         S(f"cron_{op}", f"Cron: {op.replace('_', ' ')}", _parse_bool, False, group="cron")
         for op in CRON_OPERATIONS
+    ),
+    # Live sync from Splynx webhooks (docs/splynx-webhooks.md): off by default like the cron toggles.
+    S(
+        "splynx_hook_secret",
+        "Splynx webhook secret",
+        _parse_str,
+        "",
+        "SPLYNX_HOOK_SECRET",
+        secret=True,
+        group="live",
+        help="The secret of the webhook in Splynx (Config → Integrations → Hooks); "
+        "requests not signed with it are refused",
+    ),
+    *(
+        S(f"live_{entity}", f"Live: {word}s", _parse_bool, False, group="live")
+        for entity, word in LIVE_ENTITIES
+    ),
+    S(
+        "live_debounce",
+        "Live: gathering window (seconds)",
+        _parse_window,
+        LIVE_WINDOW_DEFAULT,
+        group="live",
+        help="Events arriving within this window after the first become one run per record type",
     ),
 )
 SPEC_BY_KEY = {spec.key: spec for spec in SPECS}

@@ -28,12 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe-latency", type=float, default=0.0, help="L for the scale probes")
     parser.add_argument("--probe-concurrency", type=int, default=15, help="C for the scale probes")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for results.json and throughput.png")
+    parser.add_argument("--live-only", action="store_true", help="only the live sync (webhook) scenarios")
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)  # child of a scale probe
     parser.add_argument("--probe-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    from bench import report, scenario
+    from bench import live, report, scenario
 
     if args.probe:
         result = scenario.probe(args.scale, args.latency, args.probe_concurrency, args.workdir)
@@ -56,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     echo = lambda line="": print(line, flush=True)  # noqa: E731
     started = time.perf_counter()
     try:
-        results = scenario.main_run(plan, echo)
+        results = scenario.live_only(plan, echo) if args.live_only else scenario.main_run(plan, echo)
         results["probes"] = []
-        if not args.quick:
+        if not args.quick and not args.live_only:
             for scale in plan.probe_scales:
                 echo(
                     f"Scale probe {scale:g} (child process, L={plan.probe_latency}s, C={plan.probe_concurrency})"
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(plan.workdir, ignore_errors=True)
     results["total_wall"] = time.perf_counter() - started
 
-    found = report.targets(results)
+    found = live.targets(results) if args.live_only else report.targets(results)
     args.out.mkdir(parents=True, exist_ok=True)
     report.write_json(results, found, args.out / "results.json")
     report.plot(results, args.out / "throughput.png")

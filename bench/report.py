@@ -177,7 +177,9 @@ def targets(results: dict) -> list[Target]:
         out.append(
             Target("engine C=5 ≥ 4× naive baseline (export customers)", f"{speedup:.1f}×", speedup >= 4)
         )
-    return out
+    from bench import live
+
+    return out + live.targets(results)
 
 
 def render_targets(found: list[Target]) -> str:

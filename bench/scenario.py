@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from bench import naive
+from bench import live, naive
 from bench.harness import (
     EXPORT_OPERATIONS,
     Engine,
@@ -190,6 +190,8 @@ def main_run(plan: Plan, echo) -> dict:
         results["checks"]["edit_exact"] = updated == edited and edit.writes == len(edited)
     results["checks"]["first_sync_wall"] = sum(m.wall for m in firsts)
     results["checks"]["rerun_wall"] = sum(m.wall for m in reruns)
+    live_rows, results["live"] = live.run(plan, echo)
+    rows += live_rows
 
     # Baseline (b) spends its time waiting on NetSuite, as does the engine held to one request
     # (baseline a): the two run side by side, each against its own sandboxes and in its own
@@ -214,6 +216,17 @@ def main_run(plan: Plan, echo) -> dict:
 
     results["measurements"] = [m.as_dict() for m in rows]
     return results
+
+
+def live_only(plan: Plan, echo) -> dict:
+    """Only the live sync scenarios (``python -m bench --live-only``)."""
+    rows, figures = live.run(plan, echo)
+    return {
+        "plan": {"latency": plan.latency, "customers": live.CUSTOMERS, "live_only": True},
+        "measurements": [m.as_dict() for m in rows],
+        "checks": {},
+        "live": figures,
+    }
 
 
 def naive_measurement(workdir: Path, latency: float, customers: int, seed: int) -> Measurement:

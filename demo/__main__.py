@@ -192,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         if exit_code_for(run) == 2 or reconciliation.status == "failed":
             echo("the demo sync could not run: see the message above")
             return 2
+        from demo.live import show_live_sync
+
+        show_live_sync(app, splynx_state, echo)
 
     if args.no_serve:
         return 0

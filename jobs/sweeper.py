@@ -78,7 +78,19 @@ def sweep() -> list[int]:
         failures.write(run.id, reason)
         log.warning("run %s (%s) marked failed: %s", run.id, run.operation, reason)
         swept.append(run.id)
+    _restart_live()
     return swept
+
+
+def _restart_live() -> None:
+    """Webhook events a dead run had taken (or whose window's job died) get a live run again."""
+    from addon.sync.live import entities_waiting
+    from jobs.live import nudge
+
+    try:
+        nudge(entities_waiting())
+    except Exception:  # the sweep itself is done; the next sweep tries again
+        log.warning("could not restart the live runs", exc_info=True)
 
 
 def _job_waiting(connection, job_id: str | None, states: set[str]) -> bool:

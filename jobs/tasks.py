@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from jobs import failures, runtime
+from jobs import failures, live, runtime
 from jobs.locks import LockHeld, RunLock
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,7 @@ def _run(run_id: int, progress: Callable | None, job, seen: dict) -> str:
             run = run_operation(
                 run.operation, run=run, params=run.params or {}, progress=_job_meta_reporter(job, progress)
             )
+        live.after_run(run.operation, run.status)
         return run.status
     except LockHeld as exc:
         failures.close_failed(

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.plugins.configured",
     "tests.plugins.exports",
     "tests.plugins.jobs",
+    "tests.plugins.live",
 ]

@@ -122,6 +122,22 @@ def test_every_route_refuses_an_anonymous_request(app, client):
     # With a valid CSRF token of an anonymous session, so the refusal comes from authentication.
     from tests.plugins.app import csrf_token_from
 
+    # The one exception, on purpose: Splynx's webhook receiver, which authenticates each request
+    # by its body's signature instead (tests/test_live_sync.py). Every other add-on route, in any
+    # blueprint, is behind the admin login.
+    outside_login = {"netsuite_hooks.splynx"}
+    addon_blueprints = {"netsuite", *(endpoint.partition(".")[0] for endpoint in outside_login)}
+    with app.test_request_context():
+        public = {
+            rule.endpoint
+            for rule in app.url_map.iter_rules()
+            if rule.endpoint.partition(".")[0] in addon_blueprints and not rule.endpoint.startswith(ADDON)
+        }
+        assert public == outside_login, f"add-on routes outside the admin blueprint: {sorted(public)}"
+        receiver = url_for("netsuite_hooks.splynx")
+    unsigned = client.post(receiver, json={"type": "ping"})
+    assert unsigned.status_code == 401, "the receiver served an unsigned request"
+
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
     served = []
     for endpoint, method, url in addon_requests(app):

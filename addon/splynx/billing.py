@@ -62,6 +62,13 @@ def _filters(**conditions: Any) -> dict[str, Any]:
     return {name: cond for name, cond in conditions.items() if cond is not None and cond[-1] is not None}
 
 
+def _wanted_ids(ids: Iterable[int] | None, id_above: int | None) -> list[int] | None:
+    """``ids`` as a sorted list (None: no id filter); one condition per field, so not with id_above."""
+    if ids is not None and id_above is not None:
+        raise ValueError("ids and id_above both filter on id; pass one")
+    return sorted({int(i) for i in ids}) if ids is not None else None
+
+
 class SplynxBilling:
     """The Splynx implementation of the billing interface, over a :class:`SplynxClient`."""
 
@@ -144,10 +151,11 @@ class SplynxBilling:
         updated_since: date | None = None,
         id_above: int | None = None,
         customer_id: int | None = None,
+        ids: Iterable[int] | None = None,
     ) -> Iterator[BillingDocument]:
         """Invoices filtered by document date, creation time, update date, id and customer."""
         return self._documents(
-            "invoice", date_from, date_to, created_since, updated_since, id_above, customer_id
+            "invoice", date_from, date_to, created_since, updated_since, id_above, customer_id, ids
         )
 
     def credit_notes(
@@ -158,10 +166,11 @@ class SplynxBilling:
         updated_since: date | None = None,
         id_above: int | None = None,
         customer_id: int | None = None,
+        ids: Iterable[int] | None = None,
     ) -> Iterator[BillingDocument]:
         """Credit notes, with the same filters as :meth:`invoices`."""
         return self._documents(
-            "credit_note", date_from, date_to, created_since, updated_since, id_above, customer_id
+            "credit_note", date_from, date_to, created_since, updated_since, id_above, customer_id, ids
         )
 
     def get_document(self, kind: DocumentKind, document_id: int) -> BillingDocument:
@@ -178,13 +187,17 @@ class SplynxBilling:
         updated_since: date | None,
         id_above: int | None,
         customer_id: int | None,
+        ids: Iterable[int] | None = None,
     ) -> Iterator[BillingDocument]:
+        wanted = _wanted_ids(ids, id_above)
+        if wanted == []:
+            return
         search = _filters(
             date_created=_date_range(date_from, date_to),
             real_create_datetime=[">=", created_since],
             # date_updated holds a date only (§9): callers re-check the same day.
             date_updated=[">=", updated_since],
-            id=[">", id_above],
+            id=["IN", wanted] if wanted else [">", id_above],
             customer_id=["=", customer_id],
         )
         for page in self.client.pages(DOCUMENT_PATHS[kind], search):
@@ -219,17 +232,19 @@ class SplynxBilling:
         updated_since: datetime | None = None,
         id_above: int | None = None,
         customer_id: int | None = None,
+        ids: Iterable[int] | None = None,
     ) -> Iterator[BillingPayment]:
         """Payments filtered by date, payment method, creation/update time, id and customer."""
         methods = sorted(set(method_ids)) if method_ids is not None else None
-        if methods == []:
+        wanted = _wanted_ids(ids, id_above)
+        if methods == [] or wanted == []:
             return
         search = _filters(
             date=_date_range(date_from, date_to),
             payment_type=["IN", methods] if methods else None,
             real_create_datetime=[">=", created_since],
             updated_at=[">=", updated_since],
-            id=[">", id_above],
+            id=["IN", wanted] if wanted else [">", id_above],
             customer_id=["=", customer_id],
         )
         yield from map(records.payment, self.client.list(PAYMENTS, search))

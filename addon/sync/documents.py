@@ -11,6 +11,7 @@ write, so nothing is read back (that would double the requests); `reconcile` com
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -21,7 +22,7 @@ from addon.billing import BillingDocument, BillingNotFound
 from addon.extension import session
 from addon.models import ListCache
 from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers, segment
-from addon.sync.exporter import Export, ExportRun, Skip, Write, run_export
+from addon.sync.exporter import Export, ExportRun, Skip, Write, by_ids, run_export
 from addon.sync.ledger import Cause, RunLedger
 from addon.sync.line_tax import LineTaxMissing, line_tax_rate_id
 
@@ -248,12 +249,14 @@ def document_export(run: ExportRun, kind: DocumentKind) -> Export:
     )
 
 
-def export_documents(run: ExportRun, kind_name: str) -> dict[str, int]:
-    """Export every document of one kind dated on or after export-from (filtered by billing)."""
+def export_documents(run: ExportRun, kind_name: str, ids: Collection[str] | None = None) -> dict[str, int]:
+    """Export every document of one kind dated on or after export-from (filtered by billing);
+    ``ids``: only these (a live run)."""
     kind = KINDS[kind_name]
     run.ledger.phase(f"Exporting {kind.noun}s")
-    records = getattr(run.ctx.billing, kind.lister)(date_from=run.setting("export_from"))
-    return run_export(run, document_export(run, kind), records)
+    lister = getattr(run.ctx.billing, kind.lister)
+    records = by_ids(lambda chunk: lister(date_from=run.setting("export_from"), ids=chunk), ids)
+    return run_export(run, document_export(run, kind), records, only=ids)
 
 
 def export_invoices(ctx, ledger: RunLedger, **params) -> None:

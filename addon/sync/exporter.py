@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -252,6 +252,21 @@ def netsuite_failure(error: NetSuiteError, entity: str, label: str, tran_date: s
 
 # --------------------------------------------------------------------------- the mechanism
 
+# Ids per billing lookup of a targeted run: an ``id IN (...)`` search whose URL stays short.
+IDS_PER_LOOKUP = 100
+
+
+def by_ids(lister: Callable[..., Iterable[Any]], ids: Collection[str] | None) -> Iterable[Any]:
+    """Every record (``lister()``), or with ``ids`` only those, read a chunk of ids at a time."""
+    if ids is None:
+        return lister(None)
+    wanted = sorted({int(i) for i in ids})
+    return (
+        record
+        for start in range(0, len(wanted), IDS_PER_LOOKUP)
+        for record in lister(wanted[start : start + IDS_PER_LOOKUP])
+    )
+
 
 def _pages(records: Iterable[Any], size: int, first_size: int) -> Iterator[list[Any]]:
     iterator = iter(records)
@@ -479,8 +494,14 @@ def export_one(run: ExportRun, export: Export, record: Any) -> None:
     _settle(run, export, pending, future)
 
 
-def run_export(run: ExportRun, export: Export, records: Iterable[Any]) -> dict[str, int]:
-    """Export ``records`` (a lazy billing generator) and return this export's outcome counts."""
+def run_export(
+    run: ExportRun, export: Export, records: Iterable[Any], only: Collection[str] | None = None
+) -> dict[str, int]:
+    """Export ``records`` (a lazy billing generator) and return this export's outcome counts.
+
+    ``only``: the billing ids a targeted (live) run names; deletions are then looked for among
+    those alone, not among every synced record.
+    """
     ctx, ledger = run.ctx, run.ledger
     before = dict(ledger.counts)
     seen: set[str] = set()
@@ -529,7 +550,7 @@ def run_export(run: ExportRun, export: Export, records: Iterable[Any]) -> dict[s
             future.cancel()
         pool.shutdown(wait=True)
     if export.confirm_deleted is not None:
-        _detect_deleted(run, export, seen)
+        _detect_deleted(run, export, seen, only)
     ledger.commit()
     return {k: v - before.get(k, 0) for k, v in ledger.counts.items() if v - before.get(k, 0)}
 
@@ -560,9 +581,16 @@ def _report_deleted(run: ExportRun, export: Export, billing_id: str, link: links
     )
 
 
-def _detect_deleted(run: ExportRun, export: Export, seen: set[str]) -> None:
+def report_deleted(run: ExportRun, entity: str, billing_id: str) -> None:
+    """Report one billing record known to be deleted (a live delete event Splynx confirmed)."""
+    found = links.links_for(entity, [billing_id]).get(billing_id)
+    _report_deleted(run, Export(entity=entity, prepare=lambda record, link: Skip("")), billing_id, found)
+
+
+def _detect_deleted(run: ExportRun, export: Export, seen: set[str], only: Collection[str] | None) -> None:
     """Linked records the pass did not see are checked one by one (usually none or a few)."""
-    unseen = [billing_id for billing_id in links.synced_billing_ids(export.entity) if billing_id not in seen]
+    candidates = links.synced_billing_ids(export.entity) if only is None else sorted(only)
+    unseen = [billing_id for billing_id in candidates if billing_id not in seen]
     for start in range(0, len(unseen), PAGE_SIZE):
         chunk = unseen[start : start + PAGE_SIZE]
         page_links = links.links_for(export.entity, chunk)

@@ -37,7 +37,15 @@ class Operation:
         return getattr(importlib.import_module(module), function)
 
 
-EXPORTS = frozenset({"export_customers", "export_invoices", "export_credit_notes", "export_payments", "sync"})
+LIVE = {
+    "live_customers": "customers",
+    "live_invoices": "invoices",
+    "live_credit_notes": "credit notes",
+    "live_payments": "payments",
+}
+EXPORTS = frozenset(
+    {"export_customers", "export_invoices", "export_credit_notes", "export_payments", "sync", *LIVE}
+)
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
@@ -125,6 +133,18 @@ OPERATIONS: dict[str, Operation] = {
             dry_run=False,
             conflicts=EXPORTS,
             systems=(),
+        ),
+        # Live runs (addon/sync/live.py) wait for any export instead of overlapping it.
+        *(
+            Operation(
+                name,
+                f"Live: {words}",
+                "addon.sync.live:live_export",
+                f"Export the {words} named by Splynx webhook events.",
+                dry_run=False,
+                conflicts=EXPORTS - {name},
+            )
+            for name, words in LIVE.items()
         ),
     )
 }

@@ -7,10 +7,12 @@ from NetSuite (link origin 'netsuite') is never sent back: the echo guard.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from addon.billing import BillingPayment
 from addon.sync import links
 from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers
-from addon.sync.exporter import Export, ExportRun, Skip, Write, run_export
+from addon.sync.exporter import Export, ExportRun, Skip, Write, by_ids, run_export
 from addon.sync.ledger import Cause, RunLedger
 
 EXPORT_DIRECTIONS = ("splynx_to_netsuite", "bidirectional")
@@ -109,21 +111,25 @@ def _before_page(run: ExportRun, page: list[BillingPayment]) -> None:
     }
 
 
-def export_payment_records(run: ExportRun) -> dict:
-    """The payments phase (of its own operation or of a full sync)."""
+def export_payment_records(run: ExportRun, ids: Collection[str] | None = None) -> dict:
+    """The payments phase (of its own operation, of a full sync, or of a live run: ``ids``)."""
     run.ledger.phase("Exporting payments")
     direction = run.setting("payment_direction")
     if direction not in EXPORT_DIRECTIONS:
         return {"not_exported": f"payment direction is {direction}"}
-    records = run.ctx.billing.payments(
-        date_from=run.setting("export_from"), method_ids=pushed_method_ids(run)
+    methods = pushed_method_ids(run)
+    records = by_ids(
+        lambda chunk: run.ctx.billing.payments(
+            date_from=run.setting("export_from"), method_ids=methods, ids=chunk
+        ),
+        ids,
     )
     export = Export(
         entity="payment",
         prepare=lambda payment, link: payment_write(run, payment, link),
         before_page=lambda page: _before_page(run, page),
     )
-    return run_export(run, export, records)
+    return run_export(run, export, records, only=ids)
 
 
 def export_payments(ctx, ledger: RunLedger, **params) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import distinct, func, select
 from addon.extension import session
 from addon.forms import ReconcileForm, RunForm, parsed_date
 from addon.models import ConnectionStatus, Link, ListCache, LogEntry, Problem, ProblemRecord, SyncRun
+from addon.sync.live import live_status
 from addon.sync.operations import OPERATIONS
 from addon.views import blueprint
 from addon.views.helpers import ACTIVE_STATUSES, ENTITY_LABELS, last_runs
@@ -117,6 +118,7 @@ def dashboard():
         form=RunForm(),
         reconcile_form=reconcile_form,
         active=ACTIVE_STATUSES,
+        live=live_status(),
     )
 
 

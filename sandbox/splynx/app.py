@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
+from . import hooks
 from .auth import ApiKey, AuthError
 from .entities import BY_PATH, SPECS, EntitySpec
 from .search import SearchError, page_of, parse_php_pairs
@@ -63,7 +64,12 @@ def create_app(state: SplynxState, persist=None):
         request = Request(environ)
         try:
             too_long = _request_line_too_long(state, environ)
-            response = too_long or _dispatch(state, request)
+            if too_long is not None:
+                response = too_long
+            elif request.path.startswith("/__sandbox/hooks"):
+                response = hooks.control(state, request)
+            else:
+                response = _dispatch(state, request)
             if persist is not None and state.dirty:
                 with state.lock:
                     touched, state.dirty = state.dirty, set()

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from .auth import Authenticator
 from .entities import EMPTY_DATE, ITEM_DEFAULTS, MONEY_FIELDS, SPECS, EntitySpec
 from .finance import fmt4, line_amounts, money
+from .hooks import HookSender
 from .search import select
 
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
@@ -123,6 +124,8 @@ class SplynxState:
         self.dataset = None
         # Entities written since the last save to a ``--db`` file.
         self.dirty: set[str] = set()
+        # Webhooks sent on every create, update and delete (sandbox/splynx/hooks.py).
+        self.hooks = HookSender()
         # Recent list selections by search; every change forgets them all (see ``select``).
         self._selections: OrderedDict[tuple, list[dict]] = OrderedDict()
 
@@ -291,6 +294,7 @@ class SplynxState:
             self._on_create(entity, record, data)
             self.tables[entity][record["id"]] = record
             self._after_write(entity, record, None)
+            self.hooks.emit(entity, "create", record)
             return record
 
     def update(self, entity: str, record_id, data: dict) -> dict:
@@ -311,6 +315,7 @@ class SplynxState:
             record.update(candidate)
             self._on_update(entity, record, data)
             self._after_write(entity, record, before)
+            self.hooks.emit(entity, "update", record, before)
             return record
 
     def delete(self, entity: str, record_id, *, hard: bool | None = None) -> None:
@@ -318,6 +323,7 @@ class SplynxState:
         with self.lock:
             record = self.get(entity, record_id)
             self._written(entity)
+            self.hooks.emit(entity, "delete", record)
             soft = self.soft_delete_documents if hard is None else not hard
             if entity in ("invoices", "credit_notes") and soft:
                 record["status"] = "deleted"
