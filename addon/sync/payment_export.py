@@ -7,6 +7,8 @@ from NetSuite (link origin 'netsuite') is never sent back: the echo guard.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from addon.billing import BillingPayment
 from addon.sync import links
 from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers
@@ -78,19 +80,21 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
     payload = {
         "customer": {"id": customer_id},
         "payment": payment.amount,
+        # `account` counts only when undepFunds is false (SOAP schema browser, customerPayment:
+        # "required when undepFunds is set to FALSE"); left to the preference, the money may land
+        # in Undeposited Funds. autoApply false: a payment without an invoice is never applied to
+        # the customer's oldest open invoice (docs/netsuite-oauth2-and-payments.md).
+        "undepFunds": False,
         "account": {"id": account},
+        "autoApply": False,
         "memo": f"Splynx payment {payment.receipt_number or payment.id}"[:999],
     }
     if payment.date is not None:
         payload["tranDate"] = payment.date.isoformat()
-    note = ""
-    if payment.invoice_id is not None:
-        invoice = run.cache.setdefault("invoice_links", {}).get(str(payment.invoice_id))
-        if invoice:
-            # Apply lines are keyed by `doc` (§4.4, §4.7): re-sending one updates it, never duplicates.
-            payload["apply"] = {"items": [{"doc": {"id": invoice}, "apply": True, "amount": payment.amount}]}
-        else:
-            note = f"invoice {payment.invoice_id} is not in NetSuite; left unapplied on the customer"
+    lines, note = _apply_lines(run, payment, link)
+    if lines:
+        # Apply lines are keyed by `doc` (§4.4, §4.7): re-sending one updates it, never duplicates.
+        payload["apply"] = {"items": lines}
     attribute = run.setting("splynx_accounting_id_attribute")
     return Write(
         payload=payload,
@@ -100,12 +104,82 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
     )
 
 
+def _apply_lines(
+    run: ExportRun, payment: BillingPayment, link: links.LinkInfo | None
+) -> tuple[list[dict], str]:
+    """The payment's apply lines and what its log row says about them.
+
+    What is applied to the invoice is capped at what the invoice still owes (plus what this
+    payment already applies to it); the rest stays unapplied on the customer. Invoices the
+    payment was applied to before and no longer targets are unapplied.
+    """
+    own = run.cache["own_applications"].get(link.netsuite_id, {}) if link and link.netsuite_id else {}
+    invoice = None
+    note = ""
+    if payment.invoice_id is not None:
+        invoice = run.cache["invoice_links"].get(str(payment.invoice_id))
+        if not invoice:
+            note = f"invoice {payment.invoice_id} is not in NetSuite; left unapplied on the customer"
+    lines = [{"doc": {"id": doc}, "apply": False} for doc in sorted(own) if doc != invoice]
+    if invoice:
+        remaining = run.cache["invoice_remaining"]
+        already = own.get(invoice, Decimal("0"))
+        room = max(Decimal("0"), remaining.get(invoice, Decimal("0"))) + already
+        amount = min(payment.amount, room)
+        if amount > 0:
+            lines.append({"doc": {"id": invoice}, "apply": True, "amount": amount})
+            remaining[invoice] = remaining.get(invoice, Decimal("0")) - (amount - already)
+        elif already:
+            lines.append({"doc": {"id": invoice}, "apply": False})
+        if amount < payment.amount:
+            note = (
+                f"invoice {payment.invoice_id} had {room:.2f} left to pay; {amount:.2f} applied, "
+                f"{payment.amount - amount:.2f} left unapplied on the customer"
+            )
+    return lines, note
+
+
 def _before_page(run: ExportRun, page: list[BillingPayment]) -> None:
     prepare_customers(run, [p.customer_id for p in page])
     invoice_ids = {p.invoice_id for p in page if p.invoice_id is not None}
     found = links.links_for("invoice", invoice_ids)
     run.cache["invoice_links"] = {
         key: info.netsuite_id for key, info in found.items() if info.netsuite_id and info.status == "synced"
+    }
+    mine = links.links_for("payment", (p.id for p in page))
+    payment_ids = sorted({int(i.netsuite_id) for i in mine.values() if (i.netsuite_id or "").isdigit()})
+    run.cache["own_applications"] = _applications_of(run, payment_ids)
+    targets = set(run.cache["invoice_links"].values())
+    targets |= {doc for applied in run.cache["own_applications"].values() for doc in applied}
+    run.cache["invoice_remaining"] = _remaining(run, sorted(int(i) for i in targets if i.isdigit()))
+
+
+def _applications_of(run: ExportRun, payment_ids: list[int]) -> dict[str, dict[str, Decimal]]:
+    """What each of these NetSuite payments applies to which invoice now (one SuiteQL)."""
+    found: dict[str, dict[str, Decimal]] = {}
+    if not payment_ids:
+        return found
+    query = (
+        "SELECT l.nextdoc, l.previousdoc, l.foreignamount FROM nexttransactionlinelink l "  # noqa: S608
+        "WHERE l.nexttype = 'CustPymt' AND l.previoustype = 'CustInvc' "
+        f"AND l.nextdoc IN ({', '.join(str(i) for i in payment_ids)}) ORDER BY l.nextdoc ASC, l.previousdoc ASC"
+    )
+    for row in run.ctx.netsuite.suiteql(query):
+        applied = found.setdefault(str(row["nextdoc"]), {})
+        applied[str(row["previousdoc"])] = abs(Decimal(row.get("foreignamount", "0")))
+    return found
+
+
+def _remaining(run: ExportRun, invoice_ids: list[int]) -> dict[str, Decimal]:
+    """What each invoice still owes, in its currency (``foreignamountunpaid``, one SuiteQL)."""
+    if not invoice_ids:
+        return {}
+    query = (
+        "SELECT t.id, t.foreignamountunpaid FROM transaction t "  # noqa: S608 (ints only)
+        f"WHERE t.type = 'CustInvc' AND t.id IN ({', '.join(str(i) for i in invoice_ids)}) ORDER BY t.id ASC"
+    )
+    return {
+        str(row["id"]): Decimal(row.get("foreignamountunpaid", "0")) for row in run.ctx.netsuite.suiteql(query)
     }
 
 
