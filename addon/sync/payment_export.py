@@ -91,10 +91,21 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
     }
     if payment.date is not None:
         payload["tranDate"] = payment.date.isoformat()
-    lines, note = _apply_lines(run, payment, link)
-    if lines:
+    invoice, note = None, ""
+    if payment.invoice_id is not None:
+        invoice = run.cache["invoice_links"].get(str(payment.invoice_id))
+        if not invoice:
+            note = f"invoice {payment.invoice_id} is not in NetSuite; left unapplied on the customer"
+    if invoice:
         # Apply lines are keyed by `doc` (§4.4, §4.7): re-sending one updates it, never duplicates.
-        payload["apply"] = {"items": lines}
+        payload["apply"] = {"items": [{"doc": {"id": invoice}, "apply": True, "amount": payment.amount}]}
+    if not _unchanged(payload, link):
+        # Only a payment that will be written asks NetSuite what its invoice still owes.
+        lines, capped = _apply_lines(run, payment, link, invoice)
+        payload.pop("apply", None)
+        if lines:
+            payload["apply"] = {"items": lines}
+        note = capped or note
     attribute = run.setting("splynx_accounting_id_attribute")
     return Write(
         payload=payload,
@@ -104,22 +115,28 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
     )
 
 
+def _unchanged(payload: dict, link: links.LinkInfo | None) -> bool:
+    """True when this body is what was last sent (the export will skip it)."""
+    return bool(
+        link is not None
+        and link.netsuite_id
+        and link.status == "synced"
+        and link.content_hash == links.content_hash("customerPayment", payload)
+    )
+
+
 def _apply_lines(
-    run: ExportRun, payment: BillingPayment, link: links.LinkInfo | None
+    run: ExportRun, payment: BillingPayment, link: links.LinkInfo | None, invoice: str | None
 ) -> tuple[list[dict], str]:
-    """The payment's apply lines and what its log row says about them.
+    """The payment's apply lines, and what its log row says when the invoice owed less.
 
     What is applied to the invoice is capped at what the invoice still owes (plus what this
     payment already applies to it); the rest stays unapplied on the customer. Invoices the
     payment was applied to before and no longer targets are unapplied.
     """
+    _load_page_state(run)
     own = run.cache["own_applications"].get(link.netsuite_id, {}) if link and link.netsuite_id else {}
-    invoice = None
     note = ""
-    if payment.invoice_id is not None:
-        invoice = run.cache["invoice_links"].get(str(payment.invoice_id))
-        if not invoice:
-            note = f"invoice {payment.invoice_id} is not in NetSuite; left unapplied on the customer"
     lines = [{"doc": {"id": doc}, "apply": False} for doc in sorted(own) if doc != invoice]
     if invoice:
         remaining = run.cache["invoice_remaining"]
@@ -146,7 +163,16 @@ def _before_page(run: ExportRun, page: list[BillingPayment]) -> None:
     run.cache["invoice_links"] = {
         key: info.netsuite_id for key, info in found.items() if info.netsuite_id and info.status == "synced"
     }
-    mine = links.links_for("payment", (p.id for p in page))
+    run.cache["payment_page"] = page
+    run.cache.pop("own_applications", None)
+
+
+def _load_page_state(run: ExportRun) -> None:
+    """Once per page, on the first payment to write: its payments' current applications and
+    what their invoices still owe (two SuiteQL queries for the page)."""
+    if "own_applications" in run.cache:
+        return
+    mine = links.links_for("payment", (p.id for p in run.cache["payment_page"]))
     payment_ids = sorted({int(i.netsuite_id) for i in mine.values() if (i.netsuite_id or "").isdigit()})
     run.cache["own_applications"] = _applications_of(run, payment_ids)
     targets = set(run.cache["invoice_links"].values())
