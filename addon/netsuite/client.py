@@ -356,9 +356,11 @@ class NetSuiteClient:
                 if (
                     response.status_code == 401
                     and isinstance(self.auth, ClientCredentialsAuth)
+                    and self.credentials_proven
                     and not token_renewed
                 ):
                     # An expired or revoked bearer: fetch a new token once, then retry (§3.4).
+                    # Credentials that never worked get no second try: the token was just issued.
                     token_renewed = True
                     self.auth.invalidate(authorization)
                     continue

@@ -52,13 +52,19 @@ def proven(system: str, values: dict[str, Any]) -> bool:
 
 
 def remember_working(system: str, values: dict[str, Any]) -> None:
-    """These credentials were accepted: keep their fingerprint (clears nothing else)."""
+    """These credentials were accepted: keep their fingerprint, and lower a flag other
+    credentials raised (a run with the corrected ones has just proven them)."""
     digest = fingerprint(system, values)
     row = _row(system)
-    if row.working_fingerprint != digest:
-        row.working_fingerprint = digest
-        session().add(row)
-        session().commit()
+    lift = row.needs_attention and row.failed_fingerprint != digest
+    if row.working_fingerprint == digest and not lift:
+        return
+    row.working_fingerprint = digest
+    if lift:
+        row.needs_attention, row.failed_fingerprint = False, None
+        row.message, row.checked_at = "Credentials accepted by a sync run", utcnow()
+    session().add(row)
+    session().commit()
 
 
 def record_status(

@@ -77,6 +77,8 @@ class Faults:
     # The next N authenticated REST requests answer 401 "Invalid login attempt" although their
     # credentials are valid, as overloaded accounts do (docs/netsuite-oauth2-and-payments.md).
     burst_401: int = 0
+    # The next N token requests answer 503, as during maintenance.
+    token_5xx: int = 0
     seed: int = 0
 
 
@@ -177,11 +179,18 @@ class SandboxState:
 
     def take_401(self) -> bool:
         """True (and one fewer left) while a ``burst_401`` is in progress."""
+        return self._take("burst_401", "401")
+
+    def take_token_5xx(self) -> bool:
+        """True (and one fewer left) while a ``token_5xx`` burst is in progress."""
+        return self._take("token_5xx", "token 5xx")
+
+    def _take(self, name: str, counter: str) -> bool:
         with self._lock:
-            if self.faults.burst_401 <= 0:
+            if getattr(self.faults, name) <= 0:
                 return False
-            self.faults.burst_401 -= 1
-            self.counters.faults["401"] += 1
+            setattr(self.faults, name, getattr(self.faults, name) - 1)
+            self.counters.faults[counter] += 1
             return True
 
     def burst_429(self, count: int) -> None:
