@@ -22,7 +22,10 @@ _CLOSED_PERIOD = re.compile(
 
 # A role without REST web services (or without a record's permission) is answered with this
 # wording (docs/netsuite-oauth2-and-payments.md); matched loosely, as the exact text varies.
-_NO_PERMISSION = re.compile(r"(?:does not|doesn't|do not) have (?:the )?permission|permission violation", re.I)
+_NO_PERMISSION = re.compile(
+    r"(?:does not|doesn't|do not) have (?:the )?permission|permission violation|you need (?:the |a )?\S.* permission",
+    re.I,
+)
 
 
 class NetSuiteError(Exception):
