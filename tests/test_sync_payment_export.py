@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from addon.extension import session
 from addon.models import Link, LogEntry, Problem
+
+
+@pytest.fixture(params=["tba", "oauth2"], autouse=True)
+def auth_mode(request, configured):
+    """Every payment rule holds in both authentication modes."""
+    if request.param == "oauth2":
+        configured.use_oauth2()
+    return request.param
 
 
 def rows_of(run):

@@ -67,6 +67,14 @@ class World:
         }
 
 
+@pytest.fixture(params=["tba", "oauth2"], autouse=True)
+def auth_mode(request, configured):
+    """Every payment rule holds in both authentication modes."""
+    if request.param == "oauth2":
+        configured.use_oauth2()
+    return request.param
+
+
 @pytest.fixture
 def world(configured):
     configured.settings(payment_direction="netsuite_to_splynx", import_from="2025-01-01")
