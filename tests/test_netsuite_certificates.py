@@ -137,3 +137,13 @@ def test_cli_generates_shows_and_activates(configured, runner, tmp_path):
     assert done.exit_code == 0, done.output
     assert "in use: EC P-256" in runner.invoke(args=["netsuite", "certificate", "show"]).output
     assert run_operation(OPERATION).status == "succeeded"
+
+
+def test_the_config_page_describes_m2m_setup_before_tba(client, auth):
+    auth.login()
+    page = client.get("/netsuite/config").get_data(as_text=True)
+    m2m = page.index("OAuth 2.0 Client Credentials (M2M) Setup")
+    assert m2m < page.index("Token-based authentication (existing integrations)")
+    for step in ("Client Credentials (Machine to Machine) Grant", "REST Web Services", "Certificate ID"):
+        assert step in page
+    assert 'action="/netsuite/config/certificate/generate"' in page
