@@ -25,7 +25,9 @@ def _describe(title: str, info: CertificateInfo | None) -> None:
     if info is None:
         click.echo(f"{title}: none")
         return
-    click.echo(f"{title}: {info.key}, {info.subject}, valid {info.not_before:%Y-%m-%d} to {info.not_after:%Y-%m-%d}")
+    click.echo(
+        f"{title}: {info.key}, {info.subject}, valid {info.not_before:%Y-%m-%d} to {info.not_after:%Y-%m-%d}"
+    )
     click.echo(f"  SHA-256 {info.sha256}")
     if info.warning():
         click.echo(f"  warning: {info.warning()}")

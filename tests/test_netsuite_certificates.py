@@ -124,7 +124,9 @@ def test_the_page_warns_about_a_certificate_that_expires_soon(configured, client
 def test_cli_generates_shows_and_activates(configured, runner, tmp_path):
     _oauth2(configured)
     out = tmp_path / "cert.pem"
-    generated = runner.invoke(args=["netsuite", "certificate", "generate", "--key-type", "ec-p256", "--out", str(out)])
+    generated = runner.invoke(
+        args=["netsuite", "certificate", "generate", "--key-type", "ec-p256", "--out", str(out)]
+    )
     assert generated.exit_code == 0, generated.output
     assert "PRIVATE" not in generated.output and out.read_text().startswith("-----BEGIN CERTIFICATE-----")
     shown = runner.invoke(args=["netsuite", "certificate", "show"])

@@ -43,7 +43,9 @@ def break_credentials(env, mode: str) -> tuple[str, str]:
 
 def client_for(sandbox, mode: str, **options) -> NetSuiteClient:
     credentials = sandbox.tba_credentials() if mode == "tba" else sandbox.oauth2_credentials()
-    config = NetSuiteConfig(auth_mode=mode, base_url=sandbox.url, backoff_base=0.001, **credentials, **options)
+    config = NetSuiteConfig(
+        auth_mode=mode, base_url=sandbox.url, backoff_base=0.001, **credentials, **options
+    )
     return NetSuiteClient(config)
 
 

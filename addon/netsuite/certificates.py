@@ -59,7 +59,9 @@ class CertificateInfo:
         return None
 
 
-def generate(key_type: str = DEFAULT_KEY_TYPE, *, common_name: str = "netsuite-sync", now: datetime | None = None):
+def generate(
+    key_type: str = DEFAULT_KEY_TYPE, *, common_name: str = "netsuite-sync", now: datetime | None = None
+):
     """A new private key and a self-signed certificate for it: ``(private_key_pem, certificate_pem)``.
 
     The key is PKCS#8 PEM without a passphrase (the add-on encrypts it at rest itself).
@@ -92,11 +94,15 @@ def generate(key_type: str = DEFAULT_KEY_TYPE, *, common_name: str = "netsuite-s
 def _key_description(public_key) -> str:
     if isinstance(public_key, rsa.RSAPublicKey):
         if public_key.key_size not in (3072, 4096):
-            raise NetSuiteConfigError(f"RSA keys must have 3072 or 4096 bits for NetSuite, not {public_key.key_size}")
+            raise NetSuiteConfigError(
+                f"RSA keys must have 3072 or 4096 bits for NetSuite, not {public_key.key_size}"
+            )
         return f"RSA {public_key.key_size} bits"
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         if public_key.curve.name not in _ALLOWED_CURVES:
-            raise NetSuiteConfigError(f"EC keys must use P-256, P-384 or P-521 for NetSuite, not {public_key.curve.name}")
+            raise NetSuiteConfigError(
+                f"EC keys must use P-256, P-384 or P-521 for NetSuite, not {public_key.curve.name}"
+            )
         return _ALLOWED_CURVES[public_key.curve.name]
     raise NetSuiteConfigError("NetSuite accepts only RSA or EC keys")
 

@@ -117,7 +117,9 @@ def activate(certificate_id: str) -> str:
     if not pending_key or not pending_pem:
         raise RotationError("there is no new certificate to activate: generate one first")
     values = settings.snapshot()
-    values.update(netsuite_auth_mode="oauth2", netsuite_certificate_id=certificate_id, netsuite_private_key=pending_key)
+    values.update(
+        netsuite_auth_mode="oauth2", netsuite_certificate_id=certificate_id, netsuite_private_key=pending_key
+    )
     try:
         config = replace(netsuite_config(values), max_attempts=1)
         ClientCredentialsAuth(config, Transport(config.origin, 1)).token()
