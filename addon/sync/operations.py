@@ -212,9 +212,11 @@ def run_operation(
         system = "netsuite" if isinstance(exc, NetSuiteError) else "splynx"
         if isinstance(exc, AUTH_ERRORS):
             credentials.record_status(system, True, str(exc), ctx.values if ctx else values)
+        if system != "netsuite" or not isinstance(exc, AUTH_ERRORS):
+            _remember_working_credentials(ctx)
         return _stop(ledger, system, describe_stop(exc))
-    finally:
-        _remember_working_credentials(ctx)
+    # Only on these two paths: after an unexpected error the session may be unusable.
+    _remember_working_credentials(ctx)
     return ledger.finish()
 
 
