@@ -138,8 +138,11 @@ def _apply_lines(
     own = run.cache["own_applications"].get(link.netsuite_id, {}) if link and link.netsuite_id else {}
     note = ""
     lines = [{"doc": {"id": doc}, "apply": False} for doc in sorted(own) if doc != invoice]
+    remaining = run.cache["invoice_remaining"]
+    for doc, amount in own.items():
+        if doc != invoice and doc in remaining:
+            remaining[doc] += amount  # unapplied from it: the invoice owes that much more again
     if invoice:
-        remaining = run.cache["invoice_remaining"]
         already = own.get(invoice, Decimal("0"))
         room = max(Decimal("0"), remaining.get(invoice, Decimal("0"))) + already
         amount = min(payment.amount, room)
@@ -177,7 +180,11 @@ def _load_page_state(run: ExportRun) -> None:
     run.cache["own_applications"] = _applications_of(run, payment_ids)
     targets = set(run.cache["invoice_links"].values())
     targets |= {doc for applied in run.cache["own_applications"].values() for doc in applied}
-    run.cache["invoice_remaining"] = _remaining(run, sorted(int(i) for i in targets if i.isdigit()))
+    # Kept for the whole run and lowered by every amount this run applies: a later page never
+    # re-reads an invoice whose payments of an earlier page may still be in flight.
+    remaining = run.cache.setdefault("invoice_remaining", {})
+    unknown = sorted(int(i) for i in targets if i.isdigit() and i not in remaining)
+    remaining.update(_remaining(run, unknown))
 
 
 def _applications_of(run: ExportRun, payment_ids: list[int]) -> dict[str, dict[str, Decimal]]:
