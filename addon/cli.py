@@ -10,10 +10,12 @@ import click
 from flask.cli import AppGroup
 
 from addon import settings
+from addon.certificate_cli import certificate_group
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_CONFIG = 0, 1, 2
 
 netsuite_cli = AppGroup("netsuite", help="NetSuite accounting add-on.")
+netsuite_cli.add_command(certificate_group)
 
 
 @netsuite_cli.group("config", help="Show or change module settings.")

@@ -235,6 +235,10 @@ class ConnectionStatus(Base):
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     message: Mapped[str | None] = mapped_column(Text)
     checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # Fingerprints (never the secrets) of the credentials that last failed and last worked:
+    # a halt lifts once different credentials are configured; ones that worked get 401 retries.
+    failed_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    working_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
 
 class HookEvent(Base):

@@ -95,6 +95,8 @@ class SettingSpec:
     choices: tuple[str, ...] | None = None
     group: str = "sync"
     help: str = ""
+    # Computes the default from other settings (given ``get``) when nothing is saved or set.
+    derive: Callable[[Callable[[str], Any]], Any] | None = None
 
     def coerce(self, raw: Any) -> Any:
         """Parse ``raw`` (text or an already-typed value) into this setting's type."""
@@ -125,6 +127,14 @@ LIVE_ENTITIES = (
 PAYMENT_DIRECTIONS = ("splynx_to_netsuite", "netsuite_to_splynx", "bidirectional")
 AUTH_MODES = ("tba", "oauth2")
 
+
+def _default_auth_mode(value_of: Callable[[str], Any]) -> str:
+    """OAuth 2.0 for new setups; token-based auth where only TBA credentials exist, so a setup
+    that predates OAuth 2.0 as the default keeps working without naming its mode."""
+    tba = value_of("netsuite_consumer_key") and value_of("netsuite_token_id")
+    return "tba" if tba and not value_of("netsuite_client_id") else "oauth2"
+
+
 SPECS: tuple[SettingSpec, ...] = (
     # NetSuite connection
     S("netsuite_account_id", "NetSuite account ID", _parse_str, "", "NETSUITE_ACCOUNT_ID", group="netsuite"),
@@ -132,11 +142,13 @@ SPECS: tuple[SettingSpec, ...] = (
         "netsuite_auth_mode",
         "Authentication",
         _parse_str,
-        "tba",
+        "oauth2",
         "NETSUITE_AUTH_MODE",
         choices=AUTH_MODES,
         group="netsuite",
-        help="Token-based (OAuth 1.0a) or OAuth 2.0 client credentials",
+        help="OAuth 2.0 client credentials (machine to machine) for new integrations; "
+        "token-based authentication (OAuth 1.0a) for existing ones",
+        derive=_default_auth_mode,
     ),
     S("netsuite_consumer_key", "Consumer key", _parse_str, "", "NETSUITE_CONSUMER_KEY", group="netsuite"),
     S(
@@ -331,6 +343,8 @@ def get(key: str) -> Any:
         return item.coerce(raw)
     if item.env and os.environ.get(item.env):
         return item.coerce(os.environ[item.env])
+    if item.derive is not None:
+        return item.coerce(item.derive(get))
     return item.coerce(_format(item.default))
 
 

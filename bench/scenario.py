@@ -116,6 +116,7 @@ def seed_foreign_payments(stand: Stand, count: int) -> int:
             "payment": str(Decimal("10.00") + index % 50),
             "tranDate": "2025-06-15",
             "memo": f"Cheque {100000 + index}",
+            "autoApply": False,
         }
         return client.create("customerPayment", body)
 

@@ -28,7 +28,11 @@ def free_port(preferred: int) -> int:
             return probe.getsockname()[1]
 
 
+DEMO_TOKEN_SECONDS = 20
+
+
 def start_sandboxes(customers: int, seed: int, latency: float, concurrency: int):
+    from addon.netsuite.certificates import generate as generate_certificate
     from sandbox.netsuite import SandboxState
     from sandbox.netsuite import create_app as netsuite_app
     from sandbox.netsuite.seed import add_isp_extras
@@ -42,20 +46,33 @@ def start_sandboxes(customers: int, seed: int, latency: float, concurrency: int)
     splynx_state = build_state(customers, seed, bad_inputs=True, messiness=0.25, quirks=1.0)
     splynx = serve_in_thread(splynx_app(splynx_state), free_port(8802))
     key = next(iter(splynx_state.auth.keys.values()))
-    token = netsuite_state.default_token
+    # OAuth 2.0 client credentials, as a new integration must use: a key pair made by the add-on,
+    # its certificate mapped in the sandbox, and access tokens short-lived enough to be renewed
+    # during the demo's sync.
+    private_key, certificate = generate_certificate("ec-p256", common_name="netsuite-sync demo")
+    netsuite_state.oauth2.public_key_pem = certificate.encode()
+    netsuite_state.oauth2.access_token_ttl = DEMO_TOKEN_SECONDS
     return {
         "netsuite_account_id": netsuite_state.account_id,
-        "netsuite_auth_mode": "tba",
-        "netsuite_consumer_key": netsuite_state.consumer_key,
-        "netsuite_consumer_secret": netsuite_state.consumer_secret,
-        "netsuite_token_id": token.token_id,
-        "netsuite_token_secret": token.token_secret,
+        "netsuite_auth_mode": "oauth2",
+        "netsuite_client_id": netsuite_state.oauth2.client_id,
+        "netsuite_certificate_id": netsuite_state.oauth2.certificate_id,
+        "netsuite_private_key": private_key,
         "netsuite_base_url": netsuite.url,
         "netsuite_concurrency": max(1, concurrency - 1),
         "splynx_url": splynx.url,
         "splynx_api_key": key.key,
         "splynx_api_secret": key.secret,
     }, splynx_state
+
+
+def token_requests(values: dict) -> int:
+    """How many tokens the sandbox issued, from its harness counters."""
+    import json
+    from urllib.request import urlopen
+
+    with urlopen(values["netsuite_base_url"] + "/__sandbox/stats") as answer:  # noqa: S310 (loopback)
+        return json.load(answer)["requests"].get("POST token", 0)
 
 
 def admin_credentials(folder: Path) -> tuple[str, str]:
@@ -183,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         map_remaining_by_name(echo)
         run = run_with_progress_bar("sync", dry_run=False, params={})
         echo(f"full sync: {run.status} {dict(run.counts or {})}")
+        echo(f"  OAuth 2.0 access tokens issued (each lives {DEMO_TOKEN_SECONDS} s): {token_requests(values)}")
         if run.message:
             echo(f"  {run.message}")
         echo("(failed and skipped records are the generator's deliberately bad inputs; see Problems)")

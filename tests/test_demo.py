@@ -37,5 +37,6 @@ def test_demo_runs_a_full_sync_and_reconciles(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "full sync:" in output and "Reconciliation:" in output
+    assert "OAuth 2.0 access tokens issued" in output  # the demo runs in M2M mode
     assert (tmp_path / "demo" / "admin-password").exists()
     assert "Traceback" not in output

@@ -52,8 +52,9 @@ class World:
         session().commit()
 
     def payment(self, amount: str, day: str, *, customer=None, applied: str | None = None, **fields) -> str:
+        # As a user enters it: deposited to the bank account, applied to nothing unless said.
         body = {"customer": {"id": customer or self.customer}, "tranDate": day, "payment": Decimal(amount),
-                "account": {"id": "1"}, **fields}  # fmt: skip
+                "undepFunds": False, "account": {"id": "1"}, "autoApply": False, **fields}  # fmt: skip
         if applied:
             body["apply"] = {
                 "items": [{"doc": {"id": self.invoice}, "apply": True, "amount": Decimal(applied)}]
@@ -69,6 +70,14 @@ class World:
             s["title"]: [r for r in lines if int(r["bank_statements_process_id"]) == s["id"]]
             for s in self.splynx.all("bank_statements")
         }
+
+
+@pytest.fixture(params=["tba", "oauth2"], autouse=True)
+def auth_mode(request, configured):
+    """Every payment rule holds in both authentication modes."""
+    if request.param == "oauth2":
+        configured.use_oauth2()
+    return request.param
 
 
 @pytest.fixture
@@ -162,7 +171,7 @@ def test_dry_run_imports_nothing(world):
     assert session().scalars(select(Link).where(Link.origin == "netsuite")).all() == []
 
 
-def test_payment_method_follows_the_bank_account_read_side_by_side(world):
+def test_payment_method_follows_the_deposit_account_read_in_the_same_query(world):
     from addon.models import Mapping
 
     accounts = {r["acctName"]: r["id"] for r in world.ns.records("account")}
@@ -180,7 +189,6 @@ def test_payment_method_follows_the_bank_account_read_side_by_side(world):
         account = checking if n % 2 else savings
         on_account[world.payment(f"{10 + n}.25", "2025-03-05", account={"id": account})] = account
     state = world.configured.netsuite.state
-    state.latency = 0.05  # long enough for reads to overlap when they are sent side by side
     state.reset_counters()
 
     run = run_operation("import_payments")
@@ -190,8 +198,8 @@ def test_payment_method_follows_the_bank_account_read_side_by_side(world):
     imported = {p["amount"]: int(p["payment_type"]) for p in world.billing_payments()}
     expected = {Decimal(f"{10 + n}.25"): method_of[account] for n, account in enumerate(on_account.values())}
     assert {Decimal(str(amount)): method for amount, method in imported.items()} == expected
-    assert state.counters.requests["GET customerPayment"] == 8  # one read per payment
-    assert 1 < state.counters.peak_in_flight <= 4  # side by side, within the account's limit
+    # The deposit account comes with the payments' SuiteQL: no read per payment.
+    assert state.counters.requests["GET customerPayment"] == 0
 
 
 def keys_in_billing(world) -> list[str]:
@@ -279,3 +287,20 @@ def test_pieces_a_killed_run_left_are_resolved_before_anything_is_created(world)
     links = session().scalars(select(Link).where(Link.origin == "netsuite")).all()
     assert sorted(link.status for link in links) == ["synced", "synced"]
     assert {link.netsuite_id for link in links} == {committed, never_sent}
+
+
+def test_voided_and_unapproved_payments_are_not_imported(world):
+    world.configured.settings(payments_without_documents=True)
+    kept = world.payment("11", "2025-03-05")
+    voided = world.payment("12", "2025-03-05")
+    unapproved = world.payment("13", "2025-03-05")
+    store = world.configured.netsuite.state.store
+    store.set_payment_state(voided, voided=True)
+    store.set_payment_state(unapproved, approved=False)
+
+    run = run_operation("import_payments")
+
+    assert run.status == "succeeded" and run.counts == {"imported": 1}, run.counts
+    assert [Decimal(str(p["amount"])) for p in world.billing_payments()] == [Decimal("11")]
+    imported = {link.netsuite_id for link in session().scalars(select(Link).where(Link.origin == "netsuite"))}
+    assert imported == {kept}

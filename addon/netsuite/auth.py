@@ -144,6 +144,10 @@ class ClientCredentialsAuth:
                 self._renew_at = self._clock() + max(0.0, lifetime - min(RENEW_EARLY, lifetime / 10))
             return self._token
 
+    @property
+    def cached_token(self) -> str | None:
+        return self._token
+
     def invalidate(self, header: str) -> None:
         """Forget the token sent as ``header`` if it is still the cached one (another thread
         may have renewed it meanwhile)."""
@@ -173,10 +177,21 @@ class ClientCredentialsAuth:
             ) from exc
         if response.status_code != 200:
             error = error_from_response(response)
-            if response.status_code in (400, 401, 403):
-                # A refused assertion is a credentials problem whatever the status (§3.4).
+            if 400 <= response.status_code < 500 and response.status_code != 429:
+                # invalid_client / invalid_grant (or any refusal of the assertion) is a credentials
+                # problem whatever the status (§3.4): it halts like a refused TBA signature.
                 raise NetSuiteAuthError(error.detail, status=error.status, code=error.code, url=error.url)
-            raise error
+            if response.status_code == 429:
+                raise error
+            # A 5xx from the token endpoint committed nothing: a connection problem, asked again
+            # even before a POST that could not otherwise be repeated.
+            raise NetSuiteConnectionError(
+                f"token endpoint answered HTTP {response.status_code}: {error.detail}",
+                maybe_committed=False,
+                status=error.status,
+                code=error.code,
+                url=error.url,
+            )
         payload = response.json()
         # expires_in arrives as a number or a string depending on the server (§3.4).
         return payload["access_token"], float(payload.get("expires_in", 3600))

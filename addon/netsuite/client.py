@@ -25,6 +25,7 @@ from .errors import (
     NetSuiteValidationError,
     SuiteQLRowCeiling,
     error_from_response,
+    lacks_permission,
 )
 from .governor import Governor, LocalGovernor
 from .retry import RetryBudget
@@ -131,8 +132,14 @@ class NetSuiteClient:
     runs inside the slot of the request that needed it, so it never takes a second one.
     """
 
-    def __init__(self, config: NetSuiteConfig, governor: Governor | None = None):
+    def __init__(
+        self, config: NetSuiteConfig, governor: Governor | None = None, *, credentials_proven: bool = False
+    ):
+        """``credentials_proven``: these credentials were accepted before (the caller remembers a
+        fingerprint of the last ones that worked). It becomes True, too, on the first request
+        NetSuite authenticates; while it is True a 401 is retried before it is believed."""
         self.config = config
+        self.credentials_proven = credentials_proven
         self.governor = governor or LocalGovernor(config.concurrency_limit)
         pool_size = max(config.concurrency_limit, getattr(self.governor, "limit", 0))
         self.transport = Transport(config.origin, pool_size)
@@ -304,8 +311,16 @@ class NetSuiteClient:
         """One line saying the credentials work; raises the typed error otherwise."""
         try:
             next(self.suiteql("SELECT id FROM currency ORDER BY id ASC", page_size=1), None)
-        except NetSuiteValidationError:
-            pass  # the request was authenticated; the role merely may not read currencies
+        except NetSuiteValidationError as error:
+            if lacks_permission(error):
+                # Authenticated, but the role may not use REST web services: not "connected".
+                raise NetSuiteAuthError(
+                    f"the integration's role lacks a permission NetSuite requires: {error.detail}",
+                    status=error.status,
+                    code=error.code,
+                    url=error.url,
+                ) from error
+            # Otherwise the request was authenticated; the role merely may not read currencies.
         mode = "token-based auth" if self.config.auth_mode == AUTH_TBA else "OAuth 2.0"
         text = f"Connected to NetSuite account {self.config.account_id} ({mode})"
         limits = self.governance_limits()
@@ -341,12 +356,16 @@ class NetSuiteClient:
                 if (
                     response.status_code == 401
                     and isinstance(self.auth, ClientCredentialsAuth)
+                    and self.credentials_proven
                     and not token_renewed
                 ):
                     # An expired or revoked bearer: fetch a new token once, then retry (§3.4).
+                    # Credentials that never worked get no second try: the token was just issued.
                     token_renewed = True
                     self.auth.invalidate(authorization)
                     continue
+                if response.status_code != 401:
+                    self.credentials_proven = True  # NetSuite authenticated this request
                 if response.status_code >= 400:
                     raise error_from_response(response)
                 return response
@@ -359,8 +378,17 @@ class NetSuiteClient:
                     raise
                 time.sleep(delay)
 
-    @staticmethod
-    def _may_retry(error: NetSuiteError, idempotent: bool) -> bool:
+    def _may_retry(self, error: NetSuiteError, idempotent: bool) -> bool:
+        if isinstance(error, NetSuiteAuthError):
+            # An overloaded account answers valid requests with 401 "Invalid login attempt"
+            # (docs/netsuite-oauth2-and-payments.md): with credentials that already worked it is
+            # retried within the budget, a POST included (a refused login committed nothing).
+            # Credentials that never worked, and the token endpoint's refusals, stop at once.
+            if error.login_refused and self.credentials_proven:
+                if isinstance(self.auth, ClientCredentialsAuth):
+                    self.auth.invalidate(f"Bearer {self.auth.cached_token}")
+                return True
+            return False
         if not error.retryable:
             return False
         if idempotent:

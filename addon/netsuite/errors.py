@@ -20,6 +20,14 @@ _CLOSED_PERIOD = re.compile(
 )
 
 
+# A role without REST web services (or without a record's permission) is answered with this
+# wording (docs/netsuite-oauth2-and-payments.md); matched loosely, as the exact text varies.
+_NO_PERMISSION = re.compile(
+    r"(?:does not|doesn't|do not) have (?:the )?permission|permission violation|you need (?:the |a )?\S.* permission",
+    re.I,
+)
+
+
 class NetSuiteError(Exception):
     """Base class: one failed NetSuite call, with NetSuite's own error code, detail and path."""
 
@@ -66,8 +74,18 @@ class NetSuiteConfigError(NetSuiteError):
 
 
 class NetSuiteAuthError(NetSuiteError):
-    """401/403: bad signature, realm, revoked token or a role without permission. Never retried;
-    NetSuite hides the precise reason in the Login Audit Trail (reference §3.1, §9.7)."""
+    """401/403: bad signature, realm, revoked token or a role without permission; or the token
+    endpoint refusing the client (``invalid_client``/``invalid_grant``). NetSuite hides the precise
+    reason in the Login Audit Trail (reference §3.1, §9.7).
+
+    ``login_refused`` marks a 401 "Invalid login attempt" from a REST call (not from the token
+    endpoint): overloaded accounts answer valid requests that way too, so the client retries it,
+    bounded, when the same credentials have already worked (docs/netsuite-oauth2-and-payments.md).
+    """
+
+    def __init__(self, detail: str, *, login_refused: bool = False, **kwargs: Any):
+        self.login_refused = login_refused
+        super().__init__(detail, **kwargs)
 
 
 class NetSuiteValidationError(NetSuiteError):
@@ -178,4 +196,12 @@ def error_from_response(response) -> NetSuiteError:
     }
     if cls is NetSuiteRateLimited:
         kwargs["retry_after"] = _retry_after_seconds(response.headers.get("Retry-After"))
+    if cls is NetSuiteAuthError:
+        kwargs["login_refused"] = response.status_code == 401
     return cls(detail, **kwargs)
+
+
+def lacks_permission(error: NetSuiteError) -> bool:
+    """True for NetSuite's 400 "... does not have permission ..." (a role without the right)."""
+    texts = [error.detail or ""] + [str(d.get("detail", "")) for d in error.details]
+    return any(_NO_PERMISSION.search(t) for t in texts)

@@ -1,7 +1,8 @@
 """Test-connection for either system: one line for the operator, and the attention flag.
 
-A success clears the 'needs attention' mark an authentication failure left,
-which is what lets syncs run again.
+A success clears the 'needs attention' mark an authentication failure left and remembers
+that these credentials work; a failure remembers which credentials failed
+(``addon.sync.credentials``), so the halt lifts by itself once they are changed.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from addon.netsuite import NetSuiteError
 from addon.splynx import SplynxError
 from addon.sync.context import SyncContext
-from addon.sync.operations import describe_stop, set_connection_status
+from addon.sync.credentials import record_status
+from addon.sync.operations import describe_stop
 
 SYSTEMS = ("netsuite", "splynx")
 
@@ -18,12 +20,13 @@ def check_connection(system: str, context: SyncContext | None = None) -> tuple[b
     """Return (ok, one-line result) and record it for the dashboard."""
     if system not in SYSTEMS:
         raise ValueError(f"unknown system {system!r}")
+    ctx = None
     try:
         ctx = context or SyncContext.from_settings()
         line = ctx.netsuite.test_connection() if system == "netsuite" else ctx.billing.test_connection()
     except (NetSuiteError, SplynxError) as exc:
         line = describe_stop(exc)
-        set_connection_status(system, True, line)
+        record_status(system, True, line, ctx.values if ctx else None)
         return False, line
-    set_connection_status(system, False, line)
+    record_status(system, False, line, ctx.values)
     return True, line

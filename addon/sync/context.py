@@ -83,8 +83,14 @@ class SyncContext:
     def netsuite(self) -> NetSuiteClient:
         if self._netsuite is not None:
             return self._netsuite
+        from addon.sync.credentials import proven
+
         config = netsuite_config(self.values)
-        return NetSuiteClient(config, governor=governor_for(config, self.redis_url))
+        return NetSuiteClient(
+            config,
+            governor=governor_for(config, self.redis_url),
+            credentials_proven=proven("netsuite", self.values),
+        )
 
     @cached_property
     def billing(self) -> BillingSystem:

@@ -12,10 +12,12 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from addon import settings
 from addon.extension import session
-from addon.models import ConnectionStatus, SyncRun, utcnow
+from addon.models import SyncRun
 from addon.netsuite import NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError, NetSuiteError
 from addon.splynx import SplynxAuthError, SplynxConfigError, SplynxConnectionError, SplynxError
+from addon.sync import credentials
 from addon.sync.context import SyncContext
 from addon.sync.ledger import RunLedger, start_run
 
@@ -168,21 +170,6 @@ class ConnectionProblem(Exception):
     """A run cannot go on: credentials refused, host unreachable or configuration missing."""
 
 
-def set_connection_status(system: str, needs_attention: bool, message: str | None) -> None:
-    row = session().get(ConnectionStatus, system) or ConnectionStatus(system=system)
-    row.needs_attention, row.message, row.checked_at = needs_attention, message, utcnow()
-    session().add(row)
-    session().commit()
-
-
-def _attention_needed(systems: tuple[str, ...]) -> ConnectionStatus | None:
-    for system in systems:
-        row = session().get(ConnectionStatus, system)
-        if row is not None and row.needs_attention:
-            return row
-    return None
-
-
 AUTH_ERRORS = (NetSuiteAuthError, SplynxAuthError)
 STOPPING_ERRORS = (
     NetSuiteAuthError,
@@ -227,14 +214,16 @@ def run_operation(
     if run is None:
         run = start_run(op.name, trigger=trigger, dry_run=dry_run and op.dry_run, params=params)
     ledger = RunLedger(run, progress=progress)
-    blocked = _attention_needed(op.systems)
+    values = context.values if context is not None else settings.snapshot()
+    blocked = credentials.halted(op.systems, values)
     if blocked is not None:
         return _stop(
             ledger,
             blocked.system,
             f"{blocked.system.capitalize()} connection needs attention: {blocked.message}. "
-            "Test the connection on the module config page once it is fixed.",
+            "Enter corrected credentials (or test the connection) on the module config page.",
         )
+    ctx = None
     try:
         ctx = context or SyncContext.from_settings()
         op.load()(ctx, ledger, **params)
@@ -242,9 +231,20 @@ def run_operation(
         session().rollback()
         system = "netsuite" if isinstance(exc, NetSuiteError) else "splynx"
         if isinstance(exc, AUTH_ERRORS):
-            set_connection_status(system, True, str(exc))
+            credentials.record_status(system, True, str(exc), ctx.values if ctx else values)
+        if system != "netsuite" or not isinstance(exc, AUTH_ERRORS):
+            _remember_working_credentials(ctx)
         return _stop(ledger, system, describe_stop(exc))
+    # Only on these two paths: after an unexpected error the session may be unusable.
+    _remember_working_credentials(ctx)
     return ledger.finish()
+
+
+def _remember_working_credentials(ctx: SyncContext | None) -> None:
+    """Keep the fingerprint of NetSuite credentials this run saw accepted (for 401 retries)."""
+    client = ctx.__dict__.get("netsuite") if ctx is not None else None
+    if client is not None and client.credentials_proven:
+        credentials.remember_working("netsuite", ctx.values)
 
 
 def _stop(ledger: RunLedger, system: str, message: str) -> SyncRun:

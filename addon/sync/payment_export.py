@@ -8,6 +8,7 @@ from NetSuite (link origin 'netsuite') is never sent back: the echo guard.
 from __future__ import annotations
 
 from collections.abc import Collection
+from decimal import Decimal
 
 from addon.billing import BillingPayment
 from addon.sync import links
@@ -80,19 +81,32 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
     payload = {
         "customer": {"id": customer_id},
         "payment": payment.amount,
+        # `account` counts only when undepFunds is false (SOAP schema browser, customerPayment:
+        # "required when undepFunds is set to FALSE"); left to the preference, the money may land
+        # in Undeposited Funds. autoApply false: a payment without an invoice is never applied to
+        # the customer's oldest open invoice (docs/netsuite-oauth2-and-payments.md).
+        "undepFunds": False,
         "account": {"id": account},
+        "autoApply": False,
         "memo": f"Splynx payment {payment.receipt_number or payment.id}"[:999],
     }
     if payment.date is not None:
         payload["tranDate"] = payment.date.isoformat()
-    note = ""
+    invoice, note = None, ""
     if payment.invoice_id is not None:
-        invoice = run.cache.setdefault("invoice_links", {}).get(str(payment.invoice_id))
-        if invoice:
-            # Apply lines are keyed by `doc` (§4.4, §4.7): re-sending one updates it, never duplicates.
-            payload["apply"] = {"items": [{"doc": {"id": invoice}, "apply": True, "amount": payment.amount}]}
-        else:
+        invoice = run.cache["invoice_links"].get(str(payment.invoice_id))
+        if not invoice:
             note = f"invoice {payment.invoice_id} is not in NetSuite; left unapplied on the customer"
+    if invoice:
+        # Apply lines are keyed by `doc` (§4.4, §4.7): re-sending one updates it, never duplicates.
+        payload["apply"] = {"items": [{"doc": {"id": invoice}, "apply": True, "amount": payment.amount}]}
+    if not _unchanged(payload, link):
+        # Only a payment that will be written asks NetSuite what its invoice still owes.
+        lines, capped = _apply_lines(run, payment, link, invoice)
+        payload.pop("apply", None)
+        if lines:
+            payload["apply"] = {"items": lines}
+        note = capped or note
     attribute = run.setting("splynx_accounting_id_attribute")
     return Write(
         payload=payload,
@@ -102,12 +116,104 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
     )
 
 
+def _unchanged(payload: dict, link: links.LinkInfo | None) -> bool:
+    """True when this body is what was last sent (the export will skip it)."""
+    return bool(
+        link is not None
+        and link.netsuite_id
+        and link.status == "synced"
+        and link.content_hash == links.content_hash("customerPayment", payload)
+    )
+
+
+def _apply_lines(
+    run: ExportRun, payment: BillingPayment, link: links.LinkInfo | None, invoice: str | None
+) -> tuple[list[dict], str]:
+    """The payment's apply lines, and what its log row says when the invoice owed less.
+
+    What is applied to the invoice is capped at what the invoice still owes (plus what this
+    payment already applies to it); the rest stays unapplied on the customer. Invoices the
+    payment was applied to before and no longer targets are unapplied.
+    """
+    _load_page_state(run)
+    own = run.cache["own_applications"].get(link.netsuite_id, {}) if link and link.netsuite_id else {}
+    note = ""
+    lines = [{"doc": {"id": doc}, "apply": False} for doc in sorted(own) if doc != invoice]
+    remaining = run.cache["invoice_remaining"]
+    for doc, amount in own.items():
+        if doc != invoice and doc in remaining:
+            remaining[doc] += amount  # unapplied from it: the invoice owes that much more again
+    if invoice:
+        already = own.get(invoice, Decimal("0"))
+        room = max(Decimal("0"), remaining.get(invoice, Decimal("0"))) + already
+        amount = min(payment.amount, room)
+        if amount > 0:
+            lines.append({"doc": {"id": invoice}, "apply": True, "amount": amount})
+            remaining[invoice] = remaining.get(invoice, Decimal("0")) - (amount - already)
+        elif already:
+            lines.append({"doc": {"id": invoice}, "apply": False})
+        if amount < payment.amount:
+            note = (
+                f"invoice {payment.invoice_id} had {room:.2f} left to pay; {amount:.2f} applied, "
+                f"{payment.amount - amount:.2f} left unapplied on the customer"
+            )
+    return lines, note
+
+
 def _before_page(run: ExportRun, page: list[BillingPayment]) -> None:
     prepare_customers(run, [p.customer_id for p in page])
     invoice_ids = {p.invoice_id for p in page if p.invoice_id is not None}
     found = links.links_for("invoice", invoice_ids)
     run.cache["invoice_links"] = {
         key: info.netsuite_id for key, info in found.items() if info.netsuite_id and info.status == "synced"
+    }
+    run.cache["payment_page"] = page
+    run.cache.pop("own_applications", None)
+
+
+def _load_page_state(run: ExportRun) -> None:
+    """Once per page, on the first payment to write: its payments' current applications and
+    what their invoices still owe (two SuiteQL queries for the page)."""
+    if "own_applications" in run.cache:
+        return
+    mine = links.links_for("payment", (p.id for p in run.cache["payment_page"]))
+    payment_ids = sorted({int(i.netsuite_id) for i in mine.values() if (i.netsuite_id or "").isdigit()})
+    run.cache["own_applications"] = _applications_of(run, payment_ids)
+    targets = set(run.cache["invoice_links"].values())
+    targets |= {doc for applied in run.cache["own_applications"].values() for doc in applied}
+    # Kept for the whole run and lowered by every amount this run applies: a later page never
+    # re-reads an invoice whose payments of an earlier page may still be in flight.
+    remaining = run.cache.setdefault("invoice_remaining", {})
+    unknown = sorted(int(i) for i in targets if i.isdigit() and i not in remaining)
+    remaining.update(_remaining(run, unknown))
+
+
+def _applications_of(run: ExportRun, payment_ids: list[int]) -> dict[str, dict[str, Decimal]]:
+    """What each of these NetSuite payments applies to which invoice now (one SuiteQL)."""
+    found: dict[str, dict[str, Decimal]] = {}
+    if not payment_ids:
+        return found
+    query = (
+        "SELECT l.nextdoc, l.previousdoc, l.foreignamount FROM nexttransactionlinelink l "  # noqa: S608
+        "WHERE l.nexttype = 'CustPymt' AND l.previoustype = 'CustInvc' "
+        f"AND l.nextdoc IN ({', '.join(str(i) for i in payment_ids)}) ORDER BY l.nextdoc ASC, l.previousdoc ASC"
+    )
+    for row in run.ctx.netsuite.suiteql(query):
+        applied = found.setdefault(str(row["nextdoc"]), {})
+        applied[str(row["previousdoc"])] = abs(Decimal(row.get("foreignamount", "0")))
+    return found
+
+
+def _remaining(run: ExportRun, invoice_ids: list[int]) -> dict[str, Decimal]:
+    """What each invoice still owes, in its currency (``foreignamountunpaid``, one SuiteQL)."""
+    if not invoice_ids:
+        return {}
+    query = (
+        "SELECT t.id, t.foreignamountunpaid FROM transaction t "  # noqa: S608 (ints only)
+        f"WHERE t.type = 'CustInvc' AND t.id IN ({', '.join(str(i) for i in invoice_ids)}) ORDER BY t.id ASC"
+    )
+    return {
+        str(row["id"]): Decimal(row.get("foreignamountunpaid", "0")) for row in run.ctx.netsuite.suiteql(query)
     }
 
 

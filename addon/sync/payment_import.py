@@ -24,16 +24,15 @@ is open, and by 'all' always. Edits made in NetSuite after a payment was
 imported are not carried over.
 
 Payment method: the payment_method mapping whose NetSuite bank account is the
-payment's ``account``; when no mapping says otherwise, the first active billing
-method. The account is read with one GET only when mappings use several
-different bank accounts (SuiteQL's transaction table has no account column, §6.2);
-a batch's GETs run side by side, as many at once as the account's concurrency allows.
+payment's deposit account; when no mapping says otherwise, the first active billing
+method. The deposit account is read in the same SuiteQL as the payments, from their
+posting lines (``transactionaccountingline``), and only when mappings use several
+different bank accounts. Voided and unapproved payments are never imported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -44,7 +43,6 @@ from sqlalchemy import Integer, cast, func, select
 from addon.billing import BillingError, BillingNotFound, BillingValidationError, PaymentStatementLine
 from addon.extension import session
 from addon.models import Link, Mapping, Problem, ProblemRecord, utcnow
-from addon.netsuite import NetSuiteNotFound
 from addon.sync.context import SyncContext
 from addon.sync.ledger import Cause, RunLedger
 
@@ -73,6 +71,7 @@ class NetSuitePayment:
     amount: Decimal
     date: date
     memo: str
+    account: str | None = None  # the mapped bank account it debited, when mappings tell several apart
 
     @property
     def key(self) -> str:
@@ -126,7 +125,15 @@ def _import(ctx: SyncContext, ledger: RunLedger, everything: bool) -> None:
     if not ledger.dry_run:
         # First, before the cursor is read and before anything is created.
         _resolve_intents(ctx, ledger)
-    where = ["t.type = 'CustPymt'", f"(t.externalid IS NULL OR t.externalid NOT LIKE '{ECHO_PREFIX}%')"]
+    # Voided payments and unapproved ones (status A, not posting) are no money received
+    # (docs/netsuite-oauth2-and-payments.md).
+    where = [
+        "t.type = 'CustPymt'",
+        f"(t.externalid IS NULL OR t.externalid NOT LIKE '{ECHO_PREFIX}%')",
+        "t.voided = 'F'",
+        "t.posting = 'T'",
+        "t.status <> 'A'",
+    ]
     import_from = ctx.setting("import_from")
     if import_from:
         where.append(f"t.trandate >= TO_DATE('{import_from.isoformat()}', 'YYYY-MM-DD')")
@@ -141,15 +148,10 @@ def _import(ctx: SyncContext, ledger: RunLedger, everything: bool) -> None:
         if retry:
             newer.append(f"t.id IN ({', '.join(str(int(i)) for i in retry)})")
         where.append(f"({' OR '.join(newer)})")
-    rows = ctx.netsuite.suiteql_keyset(
-        "SELECT t.id, t.tranid, t.externalid, t.entity, t.foreigntotal, t.memo, "
-        "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate FROM transaction t",
-        where=" AND ".join(where),
-        key="t.id",
-    )
-    ledger.phase("Importing NetSuite payments")
     importer = _Importer(ctx, ledger, import_from)
-    for batch in _chunks((_payment(row) for row in rows), BATCH):
+    rows = ctx.netsuite.suiteql_keyset(_payments_query(importer.bank_accounts()), where=" AND ".join(where), key="t.id")
+    ledger.phase("Importing NetSuite payments")
+    for batch in _chunks(_payments(rows), BATCH):
         ledger.add_total(len(batch))
         importer.run_batch(batch)
     ledger.set_result({"statements": sorted(importer.statements_used)})
@@ -197,6 +199,32 @@ def _open_retries() -> list[str]:
     return [key.split(":", 1)[1] for key in keys if key.split(":", 1)[1].isdigit()]
 
 
+def _payments_query(bank_accounts: list[str]) -> str:
+    """The payments SELECT; with several mapped bank accounts it also reads which one each
+    payment debited, from its posting lines (one row per payment and debited mapped account)."""
+    select_from = (
+        "SELECT t.id, t.tranid, t.externalid, t.entity, t.foreigntotal, t.memo, "
+        "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate"
+    )
+    if len(bank_accounts) <= 1:
+        return select_from + " FROM transaction t"
+    accounts = ", ".join(str(int(a)) for a in bank_accounts)  # ints only: safe to inline (§6.1)
+    return (
+        f"{select_from}, tal.account AS account FROM transaction t "
+        "LEFT JOIN transactionaccountingline tal ON tal.transaction = t.id AND tal.debit > 0 "
+        f"AND tal.account IN ({accounts})"
+    )
+
+
+def _payments(rows) -> Iterator[NetSuitePayment]:
+    """One payment per id: a payment with posting lines in several books comes once per line."""
+    last = None
+    for row in rows:
+        if row["id"] != last:
+            last = row["id"]
+            yield _payment(row)
+
+
 def _payment(row: dict) -> NetSuitePayment:
     return NetSuitePayment(
         id=str(row["id"]),
@@ -207,6 +235,7 @@ def _payment(row: dict) -> NetSuitePayment:
         amount=abs(Decimal(row.get("foreigntotal", "0"))),
         date=date.fromisoformat(row["trandate"]),
         memo=row.get("memo", ""),
+        account=str(row["account"]) if row.get("account") is not None else None,
     )
 
 
@@ -234,8 +263,8 @@ class _Importer:
         self.statements: dict[str, int] = {}
         self.statements_used: set[str] = set()
         self._methods: dict[str, int] | None = None
+        self._mapped: dict[str, int] | None = None
         self._default_method: int | None = None
-        self._accounts: dict[str, str | None] = {}  # NetSuite payment id -> its bank account id
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -254,44 +283,31 @@ class _Importer:
             )
         return applied
 
-    def _methods_by_account(self) -> dict[str, int]:
-        if self._methods is None:
-            self._methods = {
+    def _mapped_methods(self) -> dict[str, int]:
+        if self._mapped is None:
+            self._mapped = {
                 m.netsuite_id: int(m.billing_id)
                 for m in session().scalars(
                     select(Mapping).where(Mapping.kind == "payment_method").order_by(Mapping.billing_id)
                 )
             }
+        return self._mapped
+
+    def _methods_by_account(self) -> dict[str, int]:
+        if self._methods is None:
+            self._methods = self._mapped_methods()
             active = [m.id for m in self.ctx.billing.payment_methods() if m.is_active]
             self._default_method = min(active) if active else 1
         return self._methods
 
-    def _account_of(self, payment_id: str) -> str | None:
-        try:
-            found = self.ctx.netsuite.get("customerPayment", payment_id, fields="account")
-        except NetSuiteNotFound:
-            return None
-        account = found.get("account") or {}
-        return str(account["id"]) if account.get("id") is not None else None
-
-    def _read_accounts(self, payment_ids: list[str]) -> None:
-        """Bank accounts of these payments, read side by side, when the method depends on them."""
-        wanted = [i for i in payment_ids if i not in self._accounts]
-        # Nothing to read asks nothing of billing either (the methods are loaded on first need).
-        if not wanted or len(self._methods_by_account()) <= 1:
-            return
-        _ = self.ctx.netsuite  # built here once, not raced for by the reading threads
-        workers = min(len(wanted), self.ctx.concurrency)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import-accounts") as pool:
-            self._accounts.update(zip(wanted, pool.map(self._account_of, wanted), strict=True))
+    def bank_accounts(self) -> list[str]:
+        """The NetSuite bank accounts payment methods are mapped to (the method depends on them)."""
+        return sorted(a for a in self._mapped_methods() if a.isdigit())
 
     def _method_for(self, payment: NetSuitePayment) -> int:
         methods = self._methods_by_account()
-        if len(methods) > 1:
-            self._read_accounts([payment.id])
-            account = self._accounts.get(payment.id)
-            if account in methods:
-                return methods[account]
+        if len(methods) > 1 and payment.account in methods:
+            return methods[payment.account]
         if len(methods) == 1:
             return next(iter(methods.values()))
         return self._default_method
@@ -331,7 +347,6 @@ class _Importer:
             )
             for payment in batch
         ]
-        self._read_accounts([payment.id for payment, plan in plans if isinstance(plan, _Todo)])
         for payment, plan in plans:
             if isinstance(plan, _Todo):
                 self._import_one(payment, plan)

@@ -10,6 +10,8 @@ from addon.extension import session
 from addon.forms import AUTH_MODE_FIELDS, ActionForm, config_form_class
 from addon.models import ConnectionStatus
 from addon.netsuite import NetSuiteError, default_limit_from_governance
+from addon.netsuite.certificates import KEY_TYPES
+from addon.sync import certificate_rotation
 from addon.sync.connections import SYSTEMS, check_connection
 from addon.sync.context import SyncContext
 from addon.views import blueprint
@@ -56,6 +58,8 @@ def _render(form, status: int = 200):
             sources=sources,
             auth_fields={key: mode for mode, keys in AUTH_MODE_FIELDS.items() for key in keys},
             concurrency_hint=browser_session.get(CONCURRENCY_HINT_KEY),
+            certificate=certificate_rotation.state(),
+            key_types=KEY_TYPES,
         ),
         status,
     )

@@ -163,4 +163,4 @@ def reconciliation():
 
 
 # The other pages register their routes on import.
-from addon.views import config, customers, logs, mappings, problems, records, tools  # noqa: E402,F401
+from addon.views import certificate, config, customers, logs, mappings, problems, records, tools  # noqa: E402,F401

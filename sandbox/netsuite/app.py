@@ -142,12 +142,19 @@ class NetSuiteSandbox:
         path = request.path
         if path == PREFIX + "/auth/oauth2/v1/token" and request.method == "POST":
             state.count("POST token")
+            if state.take_token_5xx():
+                return _error(errors.NetSuiteError(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable."))
             return self._token(request, base)
         try:
             principal = self._authenticate(request, url)
+            if state.take_401():
+                raise errors.invalid_login()
         except errors.NetSuiteError:
             state.count("401")
             raise
+        if not state.rest_permission:
+            state.count("400 permission", token=principal)
+            raise errors.no_rest_permission()
         if path == PREFIX + "/query/v1/suiteql":
             state.count("POST suiteql", token=principal, suiteql=True)
             if request.method != "POST":

@@ -12,8 +12,9 @@ from itertools import islice
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import jwt
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import errors
 
@@ -154,6 +155,27 @@ def generate_client_keypair(bits: int = 3072) -> tuple[bytes, bytes]:
     return private_pem, public_pem
 
 
+def _verifying_key(pem: bytes):
+    """The public key of a mapped PEM: an uploaded x.509 certificate or a bare public key."""
+    if b"BEGIN CERTIFICATE" in pem:
+        return x509.load_pem_x509_certificate(pem).public_key()
+    return serialization.load_pem_public_key(pem)
+
+
+def check_certificate_conditions(pem: bytes) -> None:
+    """Oracle's "Certificate Conditions": RSA 3072/4096 or EC P-256/384/521; raises ValueError."""
+    key = _verifying_key(pem)
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size not in (3072, 4096):
+            raise ValueError(f"RSA keys must have 3072 or 4096 bits, not {key.key_size}")
+        return
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.name not in ("secp256r1", "secp384r1", "secp521r1"):
+            raise ValueError(f"EC keys must use P-256, P-384 or P-521, not {key.curve.name}")
+        return
+    raise ValueError("the certificate's key must be RSA or EC")
+
+
 class TokenIssuer:
     """Issues and checks the sandbox's bearer tokens (JWTs signed with a per-instance secret)."""
 
@@ -176,12 +198,13 @@ class TokenIssuer:
         # says invalid_grant, which is what NetSuite integrations commonly report (unconfirmed).
         if header.get("alg") not in ASSERTION_ALGORITHMS:
             raise OAuth2Error("invalid_grant", "unsupported signing algorithm")
-        if header.get("kid") != client.certificate_id or client.public_key_pem is None:
+        mapped = client.public_key_for(str(header.get("kid") or ""))
+        if mapped is None:
             raise OAuth2Error("invalid_grant", "unknown certificate id")
         try:
             claims = jwt.decode(
                 assertion,
-                client.public_key_pem,
+                _verifying_key(mapped),
                 algorithms=ASSERTION_ALGORITHMS,
                 audience=token_url,
                 options={"verify_exp": False, "verify_iat": False, "require": ["iss", "aud", "exp", "iat"]},

@@ -114,3 +114,13 @@ def record_not_found() -> NetSuiteError:
 def unknown_record_type(name: str) -> NetSuiteError:
     # §7.2: error code not recorded; status and text are.
     return NetSuiteError(404, "INVALID_RCRD_TYPE", f"Record type '{name}' does not exist.")
+
+
+def no_rest_permission() -> NetSuiteError:
+    # The issue this answer models reports a 400 saying the role "does not have permission"; the
+    # exact code and wording are unconfirmed (docs/netsuite-oauth2-and-payments.md).
+    return NetSuiteError(
+        400,
+        "USER_ERROR",
+        PREFIX + "The role of this integration does not have permission to use REST Web Services.",
+    )

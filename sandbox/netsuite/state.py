@@ -25,12 +25,39 @@ class TbaToken:
 
 @dataclass
 class OAuth2Client:
-    """The M2M integration: client id, certificate mapping and the uploaded public key (§3.4)."""
+    """The M2M integration: client id, certificate mappings and their public keys (§3.4).
+
+    ``certificate_id``/``public_key_pem`` are the first mapping; ``add_certificate`` maps more
+    (Oracle allows up to five active certificates per integration record), so a rotation can
+    put the new one in place while the old one still signs.
+    """
 
     client_id: str
     certificate_id: str
     public_key_pem: bytes | None = None
     access_token_ttl: int = 3600
+    more_certificates: dict[str, bytes] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+
+    def public_key_for(self, certificate_id: str) -> bytes | None:
+        """The public key (or certificate) PEM mapped under ``certificate_id``, unless revoked."""
+        if certificate_id in self.revoked:
+            return None
+        if certificate_id == self.certificate_id:
+            return self.public_key_pem
+        return self.more_certificates.get(certificate_id)
+
+    def add_certificate(self, pem: bytes) -> str:
+        """Map one more certificate (PEM); returns the certificate id NetSuite would show."""
+        from .auth import check_certificate_conditions
+
+        check_certificate_conditions(pem)
+        active = 1 + len(self.more_certificates) - len(self.revoked)
+        if active >= 5:
+            raise ValueError("an integration record holds at most 5 active certificates")
+        certificate_id = f"sandbox-certificate-{len(self.more_certificates) + 2}"
+        self.more_certificates[certificate_id] = pem
+        return certificate_id
 
 
 @dataclass
@@ -47,6 +74,11 @@ class Faults:
     slow: float = 0.0
     slow_seconds: float = 0.0
     burst_429: int = 0
+    # The next N authenticated REST requests answer 401 "Invalid login attempt" although their
+    # credentials are valid, as overloaded accounts do (docs/netsuite-oauth2-and-payments.md).
+    burst_401: int = 0
+    # The next N token requests answer 503, as during maintenance.
+    token_5xx: int = 0
     seed: int = 0
 
 
@@ -107,6 +139,9 @@ class SandboxState:
         self.faults = faults or Faults()
         self.require_prefer_transient = require_prefer_transient
         self.governance_limit_type = "accountLimit"
+        # False: the integration's role lacks the REST Web Services permission; every
+        # authenticated REST request is then answered 400 "... does not have permission ...".
+        self.rest_permission = True
         # Tests may replace the clock to exercise timestamp windows and token expiry.
         self.clock: Callable[[], float] = time.time
         self.counters = Counters()
@@ -141,6 +176,22 @@ class SandboxState:
                 setattr(self.faults, name, value)
             if "seed" in changes:
                 self._rng = random.Random(self.faults.seed)
+
+    def take_401(self) -> bool:
+        """True (and one fewer left) while a ``burst_401`` is in progress."""
+        return self._take("burst_401", "401")
+
+    def take_token_5xx(self) -> bool:
+        """True (and one fewer left) while a ``token_5xx`` burst is in progress."""
+        return self._take("token_5xx", "token 5xx")
+
+    def _take(self, name: str, counter: str) -> bool:
+        with self._lock:
+            if getattr(self.faults, name) <= 0:
+                return False
+            setattr(self.faults, name, getattr(self.faults, name) - 1)
+            self.counters.faults[counter] += 1
+            return True
 
     def burst_429(self, count: int) -> None:
         """Answer the next ``count`` requests with 429 CONCURRENCY_LIMIT_EXCEEDED."""

@@ -57,6 +57,19 @@ class DuplicateExternalIdError:
 
 
 @dataclass
+class AccountPreferences:
+    """Accounting preferences a customer payment follows when its body leaves them open.
+
+    Both default to on, the less convenient reading for an integration: a payment that does not
+    say ``undepFunds: false`` lands in Undeposited Funds, one that does not say
+    ``autoApply: false`` is applied to the customer's oldest open invoices.
+    """
+
+    undeposited_funds: bool = True
+    auto_apply: bool = True
+
+
+@dataclass
 class WriteResult:
     """Outcome of a write: the record id plus the headers NetSuite attaches to a 204 (§2)."""
 
@@ -84,6 +97,7 @@ class RecordStore:
         self._tranid_seq: dict[str, int] = defaultdict(lambda: 1000)
         self.index = SuiteQLIndex()
         self.duplicate_error = DuplicateExternalIdError()
+        self.preferences = AccountPreferences()
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -550,15 +564,71 @@ class RecordStore:
         record["payment"] = cents(record["payment"])
         if applied > record["payment"]:
             raise errors.user_error("The total applied exceeds the payment amount.")
-        account_id = record.get("account")
-        if account_id:
-            account = self._records["account"][account_id]
-            if account.get("acctType") not in ("Bank", "OthCurrAsset"):
-                raise errors.invalid_reference(account_id, "account", "account")
-            record["undepFunds"] = account.get("sSpecAcct") == "UndepFunds"
-        else:
-            record["undepFunds"] = True
+        if record.get("undepFunds") is None:
+            # The account's "Use Undeposited Funds" preference decides for a body that says nothing.
+            record["undepFunds"] = self.preferences.undeposited_funds
+        if record["undepFunds"]:
+            # SOAP schema browser, customerPayment: `account` is "required when undepFunds is set
+            # to FALSE"; with undepFunds true the money goes to Undeposited Funds, whatever was sent.
+            record["account"] = self._undeposited_funds_account()
+        elif not record.get("account"):
+            raise errors.user_error("Please enter value(s) for: Account", **{"o:errorPath": "account"})
+        account = self._records["account"].get(record["account"] or "")
+        if account is None or account.get("acctType") not in ("Bank", "OthCurrAsset"):
+            raise errors.invalid_reference(str(record.get("account")), "account", "account")
+        if record.get("autoApply") is None:
+            record["autoApply"] = self.preferences.auto_apply
+        if record["autoApply"] and not applications and record.get("id") is None:
+            # The "Auto Apply" preference: NetSuite applies a new payment that names no invoice
+            # to the customer's oldest open invoices.
+            applications = self._auto_apply(record)
         return applications
+
+    def receivables_account(self) -> str | None:
+        for account in self._records["account"].values():
+            if account.get("sSpecAcct") == "AcctRec":
+                return account["id"]
+        return None
+
+    def _undeposited_funds_account(self) -> str:
+        for account in self._records["account"].values():
+            if account.get("sSpecAcct") == "UndepFunds":
+                return account["id"]
+        raise errors.user_error("The account has no Undeposited Funds account.")
+
+    def _auto_apply(self, record: dict) -> dict[str, Decimal]:
+        own, left = record.get("id") or "", record["payment"]
+        amounts: dict[str, Decimal] = {}
+        invoices = sorted(
+            (i for i in self._records["invoice"].values() if i.get("entity") == record["customer"]),
+            key=lambda i: (i.get("tranDate") or "", int(i["id"])),
+        )
+        for invoice in invoices:
+            if left <= 0:
+                break
+            others = sum(
+                (a for source, a in self._applications.get(invoice["id"], {}).items() if source != own),
+                Decimal("0"),
+            )
+            due = invoice["total"] - others
+            if due > 0:
+                amounts[invoice["id"]] = min(due, left)
+                left -= amounts[invoice["id"]]
+        record["apply"] = [
+            {"doc": doc, "apply": True, "amount": amount, "line": index}
+            for index, (doc, amount) in enumerate(amounts.items())
+        ]
+        return amounts
+
+    def set_payment_state(self, payment_id: str, *, voided: bool | None = None, approved: bool | None = None):
+        """Void a customer payment or mark it unapproved, as a NetSuite user would in the UI."""
+        with self._lock:
+            record = self._records["customerPayment"][payment_id]
+            if voided is not None:
+                record["voided"] = voided
+            if approved is not None:
+                record["approved"] = approved
+            self.index.refresh(self, "customerPayment", record)
 
     def _validate_apply(self, record: dict, customer_id: str) -> dict[str, Decimal]:
         """Apply lines keyed by ``doc`` (§4.4, §4.7): open invoices of the same customer, ≤ amount due."""
@@ -623,11 +693,12 @@ class RecordStore:
                 }
             if type_name == "customerPayment":
                 applied = sum((line["amount"] for line in record.get("apply", [])), Decimal("0"))
+                status = "B" if record.get("undepFunds") else "C"
                 return {
                     "total": record["payment"],
                     "applied": applied,
                     "unapplied": record["payment"] - applied,
-                    "status": "B" if record.get("undepFunds") else "C",
+                    "status": "A" if record.get("approved") is False else status,
                 }
             return {}
 
@@ -696,7 +767,10 @@ def _scalar(name: str, value, path: str):
         if name in DATE_FIELDS:
             # §2: "2025-05-26", "2025-05-26T00:00:00" and "...+00:00" were all accepted.
             return date.fromisoformat(str(value)[:10]).isoformat()
-        if name == "undepFunds":
+        if name in ("undepFunds", "autoApply"):
+            # A JSON boolean, or the select form {"id": "T"|"F"} the schema types it as (§4.7).
+            if value not in (True, False, "T", "F", "true", "false"):
+                raise InvalidOperation
             return value in (True, "T", "true")
     except (InvalidOperation, ValueError):
         raise errors.NetSuiteError(

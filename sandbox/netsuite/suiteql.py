@@ -98,8 +98,11 @@ _GENERIC: dict[str, tuple[tuple[str, ...], str, dict[str, tuple[str, ...]]]] = {
 _TRANSACTION_COLUMNS = (
     "id type recordtype tranid transactionnumber trandate duedate entity status foreigntotal currency "
     "exchangerate memo otherrefnum externalid postingperiod createddate lastmodifieddate foreignamountpaid "
-    "foreignamountunpaid foreignpaymentamountused foreignpaymentamountunused"
+    "foreignamountunpaid foreignpaymentamountused foreignpaymentamountunused voided posting"
 )
+# Posting lines of customer payments (docs/netsuite-oauth2-and-payments.md): the deposit account
+# is debited, A/R credited.
+_ACCOUNTING_LINE_COLUMNS = "transaction transactionline account debit credit amount posting accountingbook"
 _TRANSACTION_REFS = ("entity", "status", "currency", "postingperiod")
 _LINE_COLUMNS = (
     "id transaction linesequencenumber item itemtype quantity rate netamount foreignamount memo mainline "
@@ -114,6 +117,7 @@ _DATETIME_COLUMNS = {"datecreated", "createddate", "lastmodifieddate", "linelast
 _INTEGER_COLUMNS = {
     "id", "transaction", "entity", "nextdoc", "previousdoc", "item", "class", "department", "location",
     "subsidiary", "currency", "terms", "parent", "postingperiod", "linesequencenumber", "nextline", "previousline",
+    "transactionline", "account", "accountingbook",
 }  # fmt: skip
 
 
@@ -137,6 +141,7 @@ class SuiteQLIndex:
         self._create("transactionline", _columns(_LINE_COLUMNS, _LINE_REFS))
         for table in ("nexttransactionlinelink", "previoustransactionlinelink"):
             self._create(table, _LINK_COLUMNS.split())
+        self._create("transactionaccountingline", _ACCOUNTING_LINE_COLUMNS.split())
         self._source_tables = {
             record_type: table for table, (types, _, _) in _GENERIC.items() for record_type in types
         }
@@ -172,6 +177,9 @@ class SuiteQLIndex:
         if record_type in TRANSACTION_TYPES:
             self._conn.execute('DELETE FROM "transaction" WHERE id = ?', (int(record_id),))
             self._conn.execute('DELETE FROM "transactionline" WHERE "transaction" = ?', (int(record_id),))
+            self._conn.execute(
+                'DELETE FROM "transactionaccountingline" WHERE "transaction" = ?', (int(record_id),)
+            )
             for table in ("nexttransactionlinelink", "previoustransactionlinelink"):
                 self._conn.execute(f'DELETE FROM "{table}" WHERE nextdoc = ?', (int(record_id),))  # noqa: S608
         elif record_type in self._source_tables:
@@ -220,6 +228,9 @@ class SuiteQLIndex:
             "postingperiod": record.get("postingPeriod"),
             "createddate": record.get("createdDate"),
             "lastmodifieddate": record.get("lastModifiedDate"),
+            "voided": "T" if record.get("voided") else "F",
+            # An unapproved payment does not post until it is approved.
+            "posting": "F" if record.get("approved") is False else "T",
             "entity__df": store.display_name("customer", entity),
             "status__df": store.status_name(record_type, derived.get("status")),
             "currency__df": store.display_name("currency", record.get("currency") or ""),
@@ -232,6 +243,17 @@ class SuiteQLIndex:
             row["foreignpaymentamountused"] = derived["applied"]
             row["foreignpaymentamountunused"] = derived["unapplied"]
         self._insert("transaction", row)
+        if record_type == "customerPayment":
+            posting = row["posting"]
+            for account, debit, credit in (
+                (record.get("account"), total, None),
+                (record.get("arAcct") or store.receivables_account(), None, total),
+            ):
+                self._insert(
+                    "transactionaccountingline",
+                    {"transaction": record["id"], "transactionline": 0, "account": account, "debit": debit,
+                     "credit": credit, "amount": debit or -credit, "posting": posting, "accountingbook": 1},
+                )  # fmt: skip
         common = {"transaction": record["id"], "subsidiary": record.get("subsidiary"), "entity": entity}
         self._insert(
             "transactionline",

@@ -175,6 +175,8 @@ def test_an_accountants_first_day(browser, live, seeded_netsuite, splynx_sandbox
         "splynx_api_secret": splynx.api_secret,
     }.items():
         page.fill(f"#{field}", value)
+    # New setups default to OAuth 2.0; this walk connects an existing TBA integration.
+    page.select_option("#netsuite_auth_mode", "tba")
     page.click("text=Save settings")
     assert page.locator("text=Settings saved.").is_visible()
     assert netsuite.token_secret not in page.content()

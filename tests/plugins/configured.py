@@ -28,6 +28,15 @@ class Configured:
 
         settings.put_many(values)
 
+    def use_oauth2(self) -> None:
+        """Switch the saved NetSuite credentials to OAuth 2.0 client credentials (M2M)."""
+        self.settings(
+            netsuite_auth_mode="oauth2",
+            netsuite_client_id=self.netsuite.client_id,
+            netsuite_certificate_id=self.netsuite.certificate_id,
+            netsuite_private_key=self.netsuite.private_key_pem.decode(),
+        )
+
     def context(self):
         """A fresh ``SyncContext`` read from the saved settings."""
         from addon.sync.context import SyncContext

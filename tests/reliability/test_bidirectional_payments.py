@@ -40,7 +40,10 @@ def test_fifty_payments_each_side_two_cycles_no_echo_and_totals_agree(make_isp, 
             "customer": {"id": customers[n % len(customers)]},
             "tranDate": f"2025-0{1 + n % 6}-{10 + n % 15:02d}",
             "payment": Decimal(f"{10 + n}.{n % 100:02d}"),
+            # Entered at the counter on account: deposited to the bank, applied to no invoice.
+            "undepFunds": False,
             "account": {"id": account},
+            "autoApply": False,
             "memo": f"Paid at the counter #{n}",
         }
         native.append(netsuite.create("customerPayment", body).id)
