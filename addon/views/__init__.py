@@ -31,6 +31,8 @@ CONTENT_SECURITY_POLICY = (
 
 @blueprint.before_request
 def require_admin_and_csrf():
+    if request.endpoint == "netsuite.static":
+        return None  # the stylesheet and script: the host's login page needs them too
     refusal = authorize_request()
     if refusal is not None:
         return refusal
@@ -47,6 +49,11 @@ def require_admin_and_csrf():
 
 @blueprint.after_request
 def security_headers(response):
+    return apply_security_headers(response)
+
+
+def apply_security_headers(response):
+    """The headers every add-on page sends (the portal's login page sends them too)."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
