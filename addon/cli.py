@@ -13,7 +13,19 @@ from addon import settings
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_CONFIG = 0, 1, 2
 
-netsuite_cli = AppGroup("netsuite", help="NetSuite accounting add-on.")
+class _NetSuiteGroup(AppGroup):
+    """Command arguments are one entrance for control characters: refused before any command runs."""
+
+    def parse_args(self, ctx, args):
+        from addon.untrusted import first_control
+
+        hostile = first_control(args)
+        if hostile is not None:
+            raise click.UsageError(f"an argument holds a control character: {hostile!r}")
+        return super().parse_args(ctx, args)
+
+
+netsuite_cli = _NetSuiteGroup("netsuite", help="NetSuite accounting add-on.")
 
 
 @netsuite_cli.group("config", help="Show or change module settings.")

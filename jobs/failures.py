@@ -58,6 +58,13 @@ def describe(exc: BaseException) -> str:
     return f"{what}: {type(exc).__name__}" + (f": {first_line}" if first_line else "")
 
 
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """What an unreachable Redis raises (a refused or dropped connection, a timeout)."""
+    import redis.exceptions
+
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
 def remember(run_id: int, reason: str, created_at: datetime | None = None) -> None:
     """Keep why ``run_id`` failed until its row says so (best effort for the Redis copy)."""
     entry = {"reason": reason, "created_at": created_at.isoformat() if created_at else None}

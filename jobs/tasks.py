@@ -145,6 +145,9 @@ def _run(run_id: int, progress: Callable | None, job, seen: dict) -> str:
         run.done, run.total, run.counts, run.phase = 0, None, None, None
     if job is not None:
         run.job_id = job.id
+    from jobs.runs import claim_process
+
+    claim_process(run)
     session().commit()
 
     lock = contextlib.nullcontext()

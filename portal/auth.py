@@ -5,7 +5,18 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import click
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.cli import with_appcontext
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -95,6 +106,7 @@ def login():
             target = _safe_next(request.args.get("next"))
             # A fresh session: nothing planted before login (a session id, a CSRF token) survives it.
             session.clear()
+            g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # flask-wtf's cache
             login_user(admin)
             return redirect(target)
         flash("Unknown username or wrong password.", "error")
@@ -111,6 +123,16 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("portal.login"))
+
+
+@bp.before_request
+def refuse_control_characters():
+    from addon.untrusted import first_control
+
+    if first_control([*request.form.values(), *request.args.values()]) is not None:
+        flash("A field holds a control character (such as a NUL byte); remove it and try again.", "error")
+        return render_template("portal/login.html", form=LoginForm(formdata=None)), 400
+    return None
 
 
 @bp.after_request
