@@ -143,10 +143,11 @@ def run_with_progress_bar(name: str, dry_run: bool, params: dict):
     """Run an operation here and now, with a progress bar; refuses to overlap a running one."""
     from jobs import AlreadyRunning
     from jobs import run_with_progress_bar as run_with_bar
+    from jobs.runs import RunLost
 
     try:
         return run_with_bar(name, trigger="cli", dry_run=dry_run, params=params)
-    except AlreadyRunning as exc:
+    except (AlreadyRunning, RunLost) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_CONFIG) from exc
 

@@ -15,6 +15,15 @@ from jobs.tasks import execute, progress_of
 ACTIVE = ("queued", "running")
 
 
+class RunLost(Exception):
+    """A run this process ran could not be closed because a service went away; the message
+    is the real reason, which is kept and written to the run once the database is back."""
+
+    def __init__(self, message: str, run_id: int):
+        super().__init__(message)
+        self.run_id = run_id
+
+
 class AlreadyRunning(Exception):
     """The operation, or one it conflicts with, is queued or running; the message says which."""
 
@@ -106,11 +115,12 @@ def sweep_gone_processes() -> list[int]:
     for run in candidates:
         if process_alive(run.pid):
             continue
-        failures.write(
-            run.id,
+        # A process that lost the database kept its reason: that, rather than a guess.
+        reason = failures.recall(run) or (
             f"The process running it (pid {run.pid} on {run.host}) is gone; "
-            "the run was abandoned and can be run again.",
+            "the run was abandoned and can be run again."
         )
+        failures.write(run.id, reason)
         swept.append(run.id)
     return swept
 
@@ -182,10 +192,17 @@ def submit(
     run = _admit(op, trigger=trigger, dry_run=dry_run and op.dry_run, params=params)
 
     if wait:
-        execute(run.id, progress=progress)
         from addon.extension import session
+        from jobs.tasks import connection_errors
 
-        session().refresh(run)
+        run_id = run.id
+        execute(run_id, progress=progress)
+        try:
+            session().refresh(run)
+        except connection_errors() as exc:
+            failures.rollback_quietly()
+            kept = failures.recall_id(run_id) or failures.describe(exc)
+            raise RunLost(f"run {run_id} stopped: {kept}", run_id) from None
     elif runtime.redis_url():
         try:
             _enqueue(run)

@@ -172,7 +172,7 @@ def _run(run_id: int, progress: Callable | None, job, seen: dict) -> str:
         raise
     except Exception as exc:
         log.exception("run %s stopped by an unexpected error", run_id)
-        failures.close_failed(run_id, f"Stopped by an unexpected error: {type(exc).__name__}: {exc}")
+        failures.close_failed(run_id, f"Stopped by an unexpected error: {failures.public_reason(exc)}")
         return "failed"
 
 

@@ -6,12 +6,17 @@ which is what lets syncs run again.
 
 from __future__ import annotations
 
+import logging
+
+from addon import settings
 from addon.netsuite import NetSuiteError
 from addon.splynx import SplynxError
 from addon.sync.context import SyncContext
 from addon.sync.operations import describe_stop, set_connection_status
 
 SYSTEMS = ("netsuite", "splynx")
+LABELS = {"netsuite": "NetSuite", "splynx": "Splynx"}
+log = logging.getLogger(__name__)
 
 
 def check_connection(system: str, context: SyncContext | None = None) -> tuple[bool, str]:
@@ -23,6 +28,16 @@ def check_connection(system: str, context: SyncContext | None = None) -> tuple[b
         line = ctx.netsuite.test_connection() if system == "netsuite" else ctx.billing.test_connection()
     except (NetSuiteError, SplynxError) as exc:
         line = describe_stop(exc)
+        set_connection_status(system, True, line)
+        return False, line
+    except settings.SettingError as exc:
+        line = str(exc)
+        set_connection_status(system, True, line)
+        return False, line
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        # Whatever answered is not the API it claims to be: a failure, never "Connected".
+        log.warning("%s test connection: malformed answer", system, exc_info=True)
+        line = f"The host did not answer like {LABELS[system]} ({type(exc).__name__}); check the URL."
         set_connection_status(system, True, line)
         return False, line
     set_connection_status(system, False, line)
