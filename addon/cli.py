@@ -14,7 +14,19 @@ from addon.certificate_cli import certificate_group
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_CONFIG = 0, 1, 2
 
-netsuite_cli = AppGroup("netsuite", help="NetSuite accounting add-on.")
+class _NetSuiteGroup(AppGroup):
+    """Command arguments are one entrance for control characters: refused before any command runs."""
+
+    def parse_args(self, ctx, args):
+        from addon.untrusted import first_control
+
+        hostile = first_control(args)
+        if hostile is not None:
+            raise click.UsageError(f"an argument holds a control character: {hostile!r}")
+        return super().parse_args(ctx, args)
+
+
+netsuite_cli = _NetSuiteGroup("netsuite", help="NetSuite accounting add-on.")
 netsuite_cli.add_command(certificate_group)
 
 
@@ -133,10 +145,11 @@ def run_with_progress_bar(name: str, dry_run: bool, params: dict):
     """Run an operation here and now, with a progress bar; refuses to overlap a running one."""
     from jobs import AlreadyRunning
     from jobs import run_with_progress_bar as run_with_bar
+    from jobs.runs import RunLost
 
     try:
         return run_with_bar(name, trigger="cli", dry_run=dry_run, params=params)
-    except AlreadyRunning as exc:
+    except (AlreadyRunning, RunLost) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_CONFIG) from exc
 

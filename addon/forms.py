@@ -144,7 +144,7 @@ class _ConfigFormBase(FlaskForm):
 
     def secret_state(self, key: str) -> str:
         """'set' / 'not set' for a secret, for display next to its empty input."""
-        return "set" if settings.get(key) else "not set"
+        return settings.secret_state(key)
 
 
 def config_form_class() -> type[FlaskForm]:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -128,7 +129,17 @@ class SyncRun(Base):
     """One execution of an operation, whoever triggered it."""
 
     __tablename__ = "ns_sync_run"
-    __table_args__ = (Index("ix_ns_sync_run_operation_started", "operation", "started_at"),)
+    __table_args__ = (
+        Index("ix_ns_sync_run_operation_started", "operation", "started_at"),
+        # Admission is this rule, whatever else is up: one active run per lane (jobs/runs.py).
+        Index(
+            "uq_ns_sync_run_active_lane",
+            "lane",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     operation: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -149,6 +160,12 @@ class SyncRun(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The operations that may not overlap share a lane; NULL for runs made outside jobs.submit.
+    lane: Mapped[str | None] = mapped_column(String(40))
+    # The process that runs it (or, queued in-process, will): a submit sweeps runs of this host
+    # whose process is gone.
+    pid: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
 
     log_entries: Mapped[list[LogEntry]] = relationship(back_populates="run", lazy="dynamic")
 

@@ -8,12 +8,15 @@ except to build a client.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 
@@ -24,6 +27,27 @@ from addon.models import Setting
 
 class SettingError(ValueError):
     """A value that does not fit its setting; the message names the setting."""
+
+
+class SecretUnreadable(SettingError):
+    """A stored secret the current ``SECRET_KEY`` cannot decrypt: it must be entered again."""
+
+
+UNREADABLE_TEXT = "unreadable: enter it again"
+_URL_PATH = re.compile(r"^[A-Za-z0-9._~/%-]*$")
+
+
+class _Unreadable:
+    """Stands in a snapshot for a secret that cannot be decrypted; the client builders refuse it."""
+
+    def __repr__(self) -> str:
+        return "<unreadable secret>"
+
+    def __bool__(self) -> bool:
+        return True
+
+
+UNREADABLE = _Unreadable()
 
 
 def _parse_bool(raw: str) -> bool:
@@ -50,6 +74,49 @@ def _parse_list(raw: str) -> list[str]:
 
 def _parse_str(raw: str) -> str:
     return raw.strip()
+
+
+def _parse_splynx_url(raw: str) -> str:
+    """``scheme://host[:port][/prefix]``: nothing a request could be steered or authenticated by."""
+    text = raw.strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be https://host[:port] with an optional path, e.g. https://isp.splynx.app")
+    if parts.username or parts.password or "@" in parts.netloc:
+        raise ValueError("may not carry a user name or password")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise ValueError("may not carry a query (?…) or fragment (#…)")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a non-numeric port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    if not _URL_PATH.match(parts.path):
+        raise ValueError("has a path with characters a path prefix does not use")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_splynx_transport(url: str, allow_http: bool) -> None:
+    """Plain http sends the API secret's signature and every customer in clear: only on
+    loopback, or where an operator said so for a lab (``splynx_allow_http``)."""
+    parts = urlsplit(url or "")
+    if parts.scheme == "http" and not allow_http and not is_loopback(parts.hostname):
+        raise SettingError(
+            "Splynx URL: use https:// (plain http is allowed only on this machine, "
+            "or with 'Allow plain http to Splynx' switched on for a lab)"
+        )
 
 
 def _parse_decimal(raw: str) -> Decimal:
@@ -207,7 +274,24 @@ SPECS: tuple[SettingSpec, ...] = (
         help="The account's concurrency limit minus one slot for other integrations",
     ),
     # Splynx connection
-    S("splynx_url", "Splynx URL", _parse_str, "", "SPLYNX_URL", group="splynx"),
+    S(
+        "splynx_url",
+        "Splynx URL",
+        _parse_splynx_url,
+        "",
+        "SPLYNX_URL",
+        group="splynx",
+        help="https://host[:port] with an optional path prefix; no query, fragment or credentials",
+    ),
+    S(
+        "splynx_allow_http",
+        "Allow plain http to Splynx",
+        _parse_bool,
+        False,
+        "SPLYNX_ALLOW_HTTP",
+        group="splynx",
+        help="Only for a lab: the API key's signature and customer data then travel unencrypted",
+    ),
     S("splynx_api_key", "Splynx API key", _parse_str, "", "SPLYNX_API_KEY", group="splynx"),
     S(
         "splynx_api_secret",
@@ -335,11 +419,19 @@ def _secret_key() -> str:
 
 
 def get(key: str) -> Any:
-    """The effective value: saved value, else environment, else default."""
+    """The effective value: saved value, else environment, else default.
+
+    Raises ``SecretUnreadable`` for a saved secret the current ``SECRET_KEY`` cannot decrypt."""
     item = spec(key)
     row = session().get(Setting, key)
     if row is not None and row.value is not None:
-        raw = crypto.decrypt(_secret_key(), row.value) if row.encrypted else row.value
+        if row.encrypted:
+            try:
+                raw = crypto.decrypt(_secret_key(), row.value)
+            except crypto.SecretUnreadable:
+                raise SecretUnreadable(f"{item.label}: {UNREADABLE_TEXT}") from None
+        else:
+            raw = row.value
         return item.coerce(raw)
     if item.env and os.environ.get(item.env):
         return item.coerce(os.environ[item.env])
@@ -358,24 +450,69 @@ def source(key: str) -> str:
     return "default"
 
 
-def put(key: str, value: Any, *, commit: bool = True) -> None:
-    """Validate and save ``value``; secrets are encrypted before they reach the row."""
+# Where each system's secrets were entered for: a secret is only ever sent to the destination
+# it was saved with, so moving the destination forgets the secrets unless the same save
+# re-enters them.
+DESTINATIONS = {
+    "splynx": ("splynx_url",),
+    "netsuite": ("netsuite_account_id", "netsuite_base_url"),
+}
+
+
+def _secrets_of(group: str) -> list[str]:
+    return [item.key for item in SPECS if item.secret and item.group == group]
+
+
+def _moved_systems(typed: dict[str, Any]) -> list[str]:
+    moved = []
+    for group, keys in DESTINATIONS.items():
+        if any(key in typed and _format(typed[key]) != _format(get(key)) for key in keys):
+            moved.append(group)
+    return moved
+
+
+def _write(key: str, typed: Any) -> None:
     item = spec(key)
-    typed = item.coerce(value)
     text = _format(typed)
     row = session().get(Setting, key) or Setting(key=key)
     row.encrypted = item.secret
     row.value = crypto.encrypt(_secret_key(), text) if item.secret else text
     session().add(row)
+
+
+def put(key: str, value: Any, *, commit: bool = True) -> None:
+    """Validate and save ``value``; secrets are encrypted before they reach the row."""
+    put_many({key: value}, commit=commit)
+
+
+def put_many(values: dict[str, Any], *, commit: bool = True) -> None:
+    """Save several settings atomically: all validate, or none is written.
+
+    A changed Splynx URL, NetSuite account id or REST host forgets that system's saved
+    secrets not re-entered in the same call; one only the environment supplies must be."""
+    typed = {key: spec(key).coerce(value) for key, value in values.items()}
+    if "splynx_url" in typed or "splynx_allow_http" in typed:
+        url = typed["splynx_url"] if "splynx_url" in typed else get("splynx_url")
+        allow = typed["splynx_allow_http"] if "splynx_allow_http" in typed else get("splynx_allow_http")
+        check_splynx_transport(url, allow)
+    forget = []
+    for group in _moved_systems(typed):
+        for key in _secrets_of(group):
+            if key in typed:
+                continue
+            if session().get(Setting, key) is not None:
+                forget.append(key)
+            elif os.environ.get(spec(key).env or ""):
+                raise SettingError(
+                    f"{spec(key).label}: enter it again with the new destination "
+                    "(the one in the environment was given for the old one)"
+                )
+    for key, value in typed.items():
+        _write(key, value)
+    for key in forget:
+        session().delete(session().get(Setting, key))
     if commit:
         session().commit()
-
-
-def put_many(values: dict[str, Any]) -> None:
-    """Save several settings atomically: all validate, or none is written."""
-    for key, value in values.items():
-        put(key, value, commit=False)
-    session().commit()
 
 
 def clear(key: str) -> None:
@@ -387,8 +524,16 @@ def clear(key: str) -> None:
 
 
 def snapshot(keys: Iterable[str] | None = None) -> dict[str, Any]:
-    """Every effective value (secrets included): for building clients, never for display."""
-    return {key: get(key) for key in (keys or SPEC_BY_KEY)}
+    """Every effective value (secrets included): for building clients, never for display.
+
+    An undecryptable secret is ``UNREADABLE`` here; the client builders refuse it by name."""
+    values = {}
+    for key in keys or SPEC_BY_KEY:
+        try:
+            values[key] = get(key)
+        except SecretUnreadable:
+            values[key] = UNREADABLE
+    return values
 
 
 def masked(value: Any) -> str:
@@ -396,6 +541,17 @@ def masked(value: Any) -> str:
     return "••••••••" if value else ""
 
 
+def secret_state(key: str) -> str:
+    """'set', 'not set' or 'unreadable: enter it again', for display next to a secret's input."""
+    try:
+        return "set" if get(key) else "not set"
+    except SecretUnreadable:
+        return UNREADABLE_TEXT
+
+
 def display_value(key: str) -> str:
-    value = get(key)
+    try:
+        value = get(key)
+    except SecretUnreadable:
+        return UNREADABLE_TEXT
     return masked(value) if spec(key).secret else _format(value)

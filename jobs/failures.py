@@ -10,11 +10,14 @@ still queued or running, so a finished run is never overwritten.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 
 from jobs import runtime
 
@@ -39,6 +42,34 @@ def _redis():
     return runtime.redis_connection() if runtime.redis_url() else None
 
 
+def _kept_file(run_id: int) -> Path | None:
+    """Without Redis, a file in the instance folder keeps the reason past this process (a CLI
+    exits while the database is still away; the next submit of any process writes it)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context() or runtime.redis_url():
+        return None
+    from addon.extension import engine
+
+    # By database name, not address: a CLI may reach the same database through another host.
+    database = hashlib.sha256(str(engine().url.database).encode()).hexdigest()[:16]
+    return Path(current_app.instance_path) / "run-failures" / f"{database}-{run_id}.json"
+
+
+def public_reason(exc: BaseException) -> str:
+    """One line for a run's message: the database's own first line, never the SQL statement
+    or its parameters (they hold customer data and say nothing to an operator)."""
+    import sqlalchemy.exc
+
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        first = (str(exc.orig).strip().splitlines() or [""])[0][:200]
+        return f"Database refused it: {type(exc.orig).__name__}" + (f": {first}" if first else "")
+    if isinstance(exc, sqlalchemy.exc.StatementError):
+        return f"Database refused it: {type(exc).__name__}"
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 def describe(exc: BaseException) -> str:
     """One line saying which service went away: 'Database unavailable: OperationalError: ...'."""
     import redis.exceptions
@@ -58,11 +89,25 @@ def describe(exc: BaseException) -> str:
     return f"{what}: {type(exc).__name__}" + (f": {first_line}" if first_line else "")
 
 
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """What an unreachable Redis raises (a refused or dropped connection, a timeout)."""
+    import redis.exceptions
+
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
 def remember(run_id: int, reason: str, created_at: datetime | None = None) -> None:
     """Keep why ``run_id`` failed until its row says so (best effort for the Redis copy)."""
     entry = {"reason": reason, "created_at": created_at.isoformat() if created_at else None}
     with _kept_lock:
         _kept[(_database(), run_id)] = entry
+    try:
+        path = _kept_file(run_id)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(json.dumps(entry))
+    except OSError:
+        log.warning("could not keep the failure of run %s on disk", run_id, exc_info=True)
     try:
         connection = _redis()
         if connection is not None:
@@ -76,6 +121,10 @@ def recall(run) -> str | None:
     when a database is recreated)."""
     with _kept_lock:
         entry = _kept.get((_database(), run.id))
+    path = _kept_file(run.id) if entry is None else None
+    if path is not None and path.exists():
+        with contextlib.suppress(OSError, ValueError):
+            entry = json.loads(path.read_text())
     if entry is None:
         try:
             connection = _redis()
@@ -91,9 +140,20 @@ def recall(run) -> str | None:
     return entry["reason"]
 
 
+def recall_id(run_id: int) -> str | None:
+    """The reason this process kept for ``run_id``, without reading its row."""
+    with _kept_lock:
+        entry = _kept.get((_database(), run_id))
+    return entry["reason"] if entry else None
+
+
 def forget(run_id: int) -> None:
     with _kept_lock:
         _kept.pop((_database(), run_id), None)
+    path = _kept_file(run_id)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
     try:
         connection = _redis()
         if connection is not None:

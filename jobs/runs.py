@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
+import os
+import socket
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from jobs import runtime
+from jobs import failures, runtime
 from jobs.tasks import execute, progress_of
 
 ACTIVE = ("queued", "running")
 
-_local_admission = threading.Lock()
+
+class RunLost(Exception):
+    """A run this process ran could not be closed because a service went away; the message
+    is the real reason, which is kept and written to the run once the database is back."""
+
+    def __init__(self, message: str, run_id: int):
+        super().__init__(message)
+        self.run_id = run_id
 
 
 class AlreadyRunning(Exception):
@@ -45,15 +53,119 @@ def _refusal(wanted: str, blocking) -> str:
     return f"{_label(wanted)} cannot start while {_label(blocking.operation)} is {state} {detail}."
 
 
-@contextlib.contextmanager
-def _admission():
-    """Serialise check-then-insert: across hosts through Redis, else within this process."""
+# Operations that write accounting links or mappings share one lane: a full sync beside a
+# single export (or a reset) would write the same links twice. Every other operation is its
+# own lane. The partial unique index uq_ns_sync_run_active_lane admits one active run per
+# lane, on SQLite and PostgreSQL alike, with or without Redis.
+ACCOUNTING_LANE = "accounting"
+
+
+def lane_of(operation: str) -> str:
+    from addon.sync.operations import EXPORTS
+
+    if operation in EXPORTS or operation in ("reset_accounting", "match_customers"):
+        return ACCOUNTING_LANE
+    return operation
+
+
+def this_host() -> str:
+    return socket.gethostname()[:255]
+
+
+def claim_process(run) -> None:
+    """Record that this process runs ``run`` (no commit)."""
+    run.pid, run.host = os.getpid(), this_host()
+
+
+def process_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` of this host still exists (a zombie counts as gone)."""
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def sweep_gone_processes() -> list[int]:
+    """Fail the active runs of this host whose process is gone (a CLI killed with -9, a web
+    process restarted with runs in its in-process queue); returns their ids.
+
+    With Redis, runs handed to RQ are RQ's and the worker sweeper's to judge (a retry may be
+    pending after the process that ran it exited): only those the CLI runs itself are judged."""
+    from addon.extension import session
+    from addon.models import SyncRun
+
+    query = select(SyncRun).where(
+        SyncRun.status.in_(ACTIVE), SyncRun.host == this_host(), SyncRun.pid.is_not(None)
+    )
     if runtime.redis_url():
-        with runtime.redis_connection().lock("netsuite-sync:submit", timeout=30, blocking_timeout=30):
-            yield
-    else:
-        with _local_admission:
-            yield
+        query = query.where(SyncRun.trigger == "cli")
+    candidates = session().scalars(query.execution_options(populate_existing=True)).all()
+    swept = []
+    for run in candidates:
+        if process_alive(run.pid):
+            continue
+        # A process that lost the database kept its reason: that, rather than a guess.
+        reason = failures.recall(run) or (
+            f"The process running it (pid {run.pid} on {run.host}) is gone; "
+            "the run was abandoned and can be run again."
+        )
+        failures.write(run.id, reason)
+        swept.append(run.id)
+    return swept
+
+
+def _blocking(lane: str):
+    from addon.extension import session
+    from addon.models import SyncRun
+
+    return session().scalar(
+        select(SyncRun)
+        .where(SyncRun.lane == lane, SyncRun.status.in_(ACTIVE))
+        .order_by(SyncRun.id)
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _admit(op, *, trigger: str, dry_run: bool, params: dict | None):
+    """Insert the run row; the database refuses a second active run of the lane."""
+    from addon.extension import session
+    from addon.models import SyncRun
+
+    lane = lane_of(op.name)
+    for _ in range(3):
+        blocking = _blocking(lane)
+        if blocking is not None:
+            raise AlreadyRunning(_refusal(op.name, blocking), blocking.id)
+        run = SyncRun(
+            operation=op.name, trigger=trigger, dry_run=dry_run, params=params or {}, lane=lane
+        )
+        claim_process(run)
+        session().add(run)
+        try:
+            session().flush()
+            run.job_id = job_id_for(run.id)
+            session().commit()
+            return run
+        except IntegrityError:
+            # Another process admitted a run of this lane between our look and our insert.
+            session().rollback()
+    blocking = _blocking(lane)
+    raise AlreadyRunning(
+        _refusal(op.name, blocking) if blocking is not None else f"{_label(op.name)} could not be admitted.",
+        blocking.id if blocking is not None else 0,
+    )
 
 
 def submit(
@@ -69,35 +181,35 @@ def submit(
 
     With Redis configured the run goes to the RQ queue; without, to this app's
     in-process executor (one thread, runs in submission order). ``wait=True``
-    runs it here and now (the CLI), still under the same locks; ``progress``
-    is then called with the ledger as it advances. Raises ``AlreadyRunning``
-    when the operation or a conflicting one is queued or running.
+    runs it here and now (the CLI). Raises ``AlreadyRunning`` when a run of the
+    same lane is queued or running; runs of this host whose process is gone are
+    failed first, so a killed CLI never blocks the next one.
     """
-    from addon.extension import session
-    from addon.models import SyncRun
-    from addon.sync.ledger import start_run
-    from addon.sync.operations import conflicting
     from addon.sync.operations import operation as lookup
 
     op = lookup(operation)
-    with _admission():
-        blocking = session().scalar(
-            select(SyncRun)
-            .where(SyncRun.operation.in_(conflicting(op.name)), SyncRun.status.in_(ACTIVE))
-            .order_by(SyncRun.id)
-            .limit(1)
-        )
-        if blocking is not None:
-            raise AlreadyRunning(_refusal(op.name, blocking), blocking.id)
-        run = start_run(op.name, trigger=trigger, dry_run=dry_run and op.dry_run, params=params or {})
-        run.job_id = job_id_for(run.id)
-        session().commit()
+    sweep_gone_processes()
+    run = _admit(op, trigger=trigger, dry_run=dry_run and op.dry_run, params=params)
 
     if wait:
-        execute(run.id, progress=progress)
-        session().refresh(run)
+        from addon.extension import session
+        from jobs.tasks import connection_errors
+
+        run_id = run.id
+        execute(run_id, progress=progress)
+        try:
+            session().refresh(run)
+        except connection_errors() as exc:
+            failures.rollback_quietly()
+            kept = failures.recall_id(run_id) or failures.describe(exc)
+            raise RunLost(f"run {run_id} stopped: {kept}", run_id) from None
     elif runtime.redis_url():
-        _enqueue(run)
+        try:
+            _enqueue(run)
+        except failures.redis_errors() as exc:
+            # The row must not wait for ever for a job that was never queued.
+            failures.write(run.id, f"Not queued: {failures.describe(exc)}")
+            raise
     else:
         from jobs.inprocess import executor
 

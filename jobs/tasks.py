@@ -145,6 +145,9 @@ def _run(run_id: int, progress: Callable | None, job, seen: dict) -> str:
         run.done, run.total, run.counts, run.phase = 0, None, None, None
     if job is not None:
         run.job_id = job.id
+    from jobs.runs import claim_process
+
+    claim_process(run)
     session().commit()
 
     lock = contextlib.nullcontext()
@@ -170,7 +173,7 @@ def _run(run_id: int, progress: Callable | None, job, seen: dict) -> str:
         raise
     except Exception as exc:
         log.exception("run %s stopped by an unexpected error", run_id)
-        failures.close_failed(run_id, f"Stopped by an unexpected error: {type(exc).__name__}: {exc}")
+        failures.close_failed(run_id, f"Stopped by an unexpected error: {failures.public_reason(exc)}")
         return "failed"
 
 

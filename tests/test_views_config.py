@@ -52,14 +52,14 @@ def test_secrets_are_saved_but_never_rendered_and_kept_when_left_blank(client, a
     html = client.get("/netsuite/config").get_data(as_text=True)
     assert SECRET not in html
     assert "Currently set." in html
-    # Saving again with the secret fields blank keeps them.
-    client.post("/netsuite/config", data=_form(auth, netsuite_account_id="ACME2"))
+    # Saving again with the secret fields blank keeps them (the destinations did not move).
+    client.post("/netsuite/config", data=_form(auth, netsuite_account_id="ACME", customer_name_pattern="{id}"))
     with app.app_context():
         from addon import settings
 
         assert settings.get("netsuite_consumer_secret") == SECRET
         assert settings.get("splynx_api_secret") == SECRET
-        assert settings.get("netsuite_account_id") == "ACME2"
+        assert settings.get("customer_name_pattern") == "{id}"
     assert SECRET not in client.get("/netsuite/config").get_data(as_text=True)
 
 

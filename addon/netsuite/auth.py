@@ -192,9 +192,14 @@ class ClientCredentialsAuth:
                 code=error.code,
                 url=error.url,
             )
-        payload = response.json()
         # expires_in arrives as a number or a string depending on the server (§3.4).
-        return payload["access_token"], float(payload.get("expires_in", 3600))
+        try:
+            payload = response.json()
+            return str(payload["access_token"]), float(payload.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise NetSuiteAuthError(
+                "the token endpoint answered without an access token", status=response.status_code
+            ) from None
 
     def authorization(self, method: str, url: str) -> str:
         return f"Bearer {self.token()}"

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import time
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from addon.untrusted import excerpt
+
 from .auth import ClientCredentialsAuth, make_auth
 from .config import AUTH_TBA, NetSuiteConfig
 from .errors import (
     NetSuiteAuthError,
+    NetSuiteBadAnswer,
+    NetSuiteConfigError,
     NetSuiteConnectionError,
     NetSuiteError,
     NetSuiteNotFound,
@@ -40,7 +45,6 @@ _INTERNAL_ID = re.compile(r"^-?\d+$")
 # `eid:` URLs only work for letters, digits, `_` and `-`; a `|` breaks them (reference §4.3, §9.16).
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?$")
-_DECIMAL_MARK = "\u0000decimal:"
 
 
 def build_url(root: str, path: str, params: Mapping[str, Any] | None = None) -> str:
@@ -64,13 +68,18 @@ def _query_value(value: Any) -> str:
 
 
 def encode_json(body: Any) -> str:
-    """JSON text for a request body; ``Decimal`` amounts become exact JSON numbers, never floats."""
+    """JSON text for a request body; ``Decimal`` amounts become exact JSON numbers, never floats.
+
+    Amounts travel through ``json.dumps`` as marked strings that are then unquoted. The mark
+    is drawn afresh for each body, so no string from billing can carry it and turn into a number.
+    """
+    marker = f"decimal-{secrets.token_hex(16)}:"
 
     def mark(value: Any) -> Any:
         if isinstance(value, Decimal):
             if not value.is_finite():
                 raise ValueError(f"cannot send {value} to NetSuite")
-            return _DECIMAL_MARK + format(value, "f")
+            return marker + format(value, "f")
         if isinstance(value, Mapping):
             return {key: mark(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
@@ -78,7 +87,7 @@ def encode_json(body: Any) -> str:
         return value
 
     text = json.dumps(mark(body), ensure_ascii=False)
-    return re.sub(r'"\\u0000decimal:(-?[0-9.]+)"', r"\1", text)
+    return re.sub(f'"{re.escape(marker)}(-?[0-9.]+)"', r"\1", text)
 
 
 def _check_type(record_type: str) -> str:
@@ -114,15 +123,41 @@ def replace_sublists(body: Mapping[str, Any], replace: tuple[str, ...] | list[st
     return ",".join(replace) or None
 
 
-def _id_from_location(response: Reply) -> str:
-    # The Location path carries the lower-case record type (§4.1, §9.15): use only the last segment.
+# The only Location read as a record id: the record URL on the configured origin (§4.1).
+_RECORD_LOCATION = re.compile(r"^/services/rest/record/v1/[A-Za-z][A-Za-z0-9_]*/(\d+)$")
+
+
+def _id_from_location(response: Reply, origin: str) -> str:
     location = response.headers.get("Location", "")
-    record_id = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
-    if not _INTERNAL_ID.match(record_id):
-        raise NetSuiteServerError(
-            f"write succeeded without a usable Location header ({location!r})", status=response.status_code
+    parts = urlsplit(location)
+    match = _RECORD_LOCATION.match(parts.path)
+    same_origin = not parts.netloc or f"{parts.scheme}://{parts.netloc}".lower() == origin.lower()
+    if not (match and same_origin and not parts.query and not parts.fragment):
+        raise NetSuiteBadAnswer(
+            f"write answered HTTP {response.status_code} without a record Location on {origin} "
+            f"(got {excerpt(location)}); nothing is recorded for it",
+            status=response.status_code,
         )
-    return record_id
+    return match.group(1)
+
+
+def _json(response: Reply) -> Any:
+    """The body of a 2xx as JSON, or ``NetSuiteBadAnswer`` saying what came instead."""
+    try:
+        return response.json()
+    except ValueError:
+        raise NetSuiteBadAnswer(
+            f"NetSuite answered HTTP {response.status_code} with a body that is not JSON: "
+            f"{excerpt(response.content)}",
+            status=response.status_code,
+        ) from None
+
+
+def _found_id(found: Any, what: str) -> str:
+    record_id = found.get("id") if isinstance(found, dict) else None
+    if not _INTERNAL_ID.match(str(record_id or "")):
+        raise NetSuiteBadAnswer(f"NetSuite answered the lookup of {what} without a record id")
+    return str(record_id)
 
 
 class NetSuiteClient:
@@ -165,20 +200,20 @@ class NetSuiteClient:
                 raise
             found = self.get_by_external_id(record_type, external_id, fields="id")
             if found is not None:
-                return str(found["id"])
+                return _found_id(found, external_id)
             return self.upsert(record_type, external_id, body)
-        return _id_from_location(response)
+        return _id_from_location(response, self.config.origin)
 
     def get(self, record_type: str, record_id: str | int, **params: Any) -> dict:
         """GET one record; ``params`` pass through (``expandSubResources=True``, ``fields=...``)."""
         path = f"/record/v1/{_check_type(record_type)}/{_check_id(record_id)}"
-        return self._request("GET", path, params=params).json()
+        return _json(self._request("GET", path, params=params))
 
     def get_by_external_id(self, record_type: str, external_id: str, **params: Any) -> dict | None:
         """GET a record by ``eid:``; None when no record of that type has this external id."""
         path = f"/record/v1/{_check_type(record_type)}/{_eid(external_id)}"
         try:
-            return self._request("GET", path, params=params).json()
+            return _json(self._request("GET", path, params=params))
         except NetSuiteNotFound:
             return None
 
@@ -206,14 +241,14 @@ class NetSuiteClient:
         params = {"replace": replace_sublists(body, replace)}
         response = self._request("PUT", path, params=params, body=body, write=True)
         if response.headers.get("Location"):
-            return _id_from_location(response)
+            return _id_from_location(response, self.config.origin)
         # Location on PUT is unconfirmed (reference §4.1): fall back to reading the id.
         found = self.get_by_external_id(record_type, external_id, fields="id")
         if found is None:
             raise NetSuiteServerError(
                 f"upsert of {record_type} {external_id} succeeded but the record is missing"
             )
-        return str(found["id"])
+        return _found_id(found, external_id)
 
     def delete(self, record_type: str, record_id: str | int) -> None:
         """DELETE a record. A 404 on a retry means an earlier attempt already deleted it."""
@@ -290,8 +325,14 @@ class NetSuiteClient:
             body={"q": query},
             headers={"Prefer": "transient"},
         )
-        payload = response.json()
-        items = [{k: v for k, v in row.items() if k != "links"} for row in payload.get("items", [])]
+        payload = _json(response)
+        rows = payload.get("items") if isinstance(payload, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise NetSuiteBadAnswer(
+                f"NetSuite answered a SuiteQL query without its items list: {excerpt(response.content)}",
+                status=response.status_code,
+            )
+        items = [{k: v for k, v in row.items() if k != "links"} for row in rows]
         return {"items": items, "hasMore": bool(payload.get("hasMore"))}
 
     # -- account ---------------------------------------------------------------------------------
@@ -299,7 +340,8 @@ class NetSuiteClient:
     def governance_limits(self) -> dict | None:
         """The account's concurrency limits (reference §8), or None when the role may not read them."""
         try:
-            return self._request("GET", "/system/v1/governanceLimits").json()
+            limits = _json(self._request("GET", "/system/v1/governanceLimits"))
+            return limits if isinstance(limits, dict) else None
         except NetSuiteAuthError as error:
             if error.status == 403:
                 return None
@@ -320,7 +362,10 @@ class NetSuiteClient:
                     code=error.code,
                     url=error.url,
                 ) from error
-            # Otherwise the request was authenticated; the role merely may not read currencies.
+            # Authenticated, the role merely may not read currencies: but only NetSuite's own
+            # error document says so; a host answering 400 to everything is not NetSuite.
+            if not error.details:
+                raise
         mode = "token-based auth" if self.config.auth_mode == AUTH_TBA else "OAuth 2.0"
         text = f"Connected to NetSuite account {self.config.account_id} ({mode})"
         limits = self.governance_limits()
@@ -364,10 +409,20 @@ class NetSuiteClient:
                     token_renewed = True
                     self.auth.invalidate(authorization)
                     continue
-                if response.status_code != 401:
+                if response.status_code != 401 and not 300 <= response.status_code < 400:
                     self.credentials_proven = True  # NetSuite authenticated this request
                 if response.status_code >= 400:
                     raise error_from_response(response)
+                if not 200 <= response.status_code < 300:
+                    # Redirects are never followed (a signed request must not go elsewhere), and
+                    # a 3xx is no success: nothing was written.
+                    raise NetSuiteConfigError(
+                        f"NetSuite host answered HTTP {response.status_code} (a redirect, not followed)"
+                        f" to {excerpt(response.headers.get('Location', ''))}: check the account id"
+                        " and REST host override",
+                        status=response.status_code,
+                        url=url,
+                    )
                 return response
             except NetSuiteError as error:
                 error.attempts = budget.attempts

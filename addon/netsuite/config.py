@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .errors import NetSuiteConfigError
@@ -13,7 +13,8 @@ AUTH_OAUTH2 = "oauth2"
 
 # Production `1234567`, sandbox `1234567_SB1`, release preview `1234567_RP` (digit optional,
 # format unconfirmed, §1.1), test-drive `TSTDRV1234567`. Users paste `1234567-sb1` too.
-_ACCOUNT_ID = re.compile(r"^(?:TSTDRV)?\d{1,12}(?:_(?:SB\d{1,3}|RP\d{0,3}))?$")
+# re.ASCII: ``\d`` would otherwise accept every Unicode digit (Arabic-Indic, full-width…).
+_ACCOUNT_ID = re.compile(r"^(?:TSTDRV)?\d{1,12}(?:_(?:SB\d{1,3}|RP\d{0,3}))?$", re.ASCII)
 
 SERVICE_DOMAIN = "suitetalk.api.netsuite.com"
 REST_PREFIX = "/services/rest"
@@ -55,13 +56,13 @@ class NetSuiteConfig:
     auth_mode: str = AUTH_TBA
     # Token-based authentication (OAuth 1.0a), reference §3.1.
     consumer_key: str = ""
-    consumer_secret: str = ""
+    consumer_secret: str = field(default="", repr=False)
     token_id: str = ""
-    token_secret: str = ""
+    token_secret: str = field(default="", repr=False)
     # OAuth 2.0 client credentials (M2M), reference §3.4.
     client_id: str = ""
     certificate_id: str = ""
-    private_key_pem: str | bytes = ""
+    private_key_pem: str | bytes = field(default="", repr=False)
     jwt_algorithm: str | None = None  # None: PS256 for RSA keys, ES256/384/512 by EC curve
     scopes: tuple[str, ...] = ("rest_webservices",)
     base_url: str | None = None

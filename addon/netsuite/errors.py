@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from addon.untrusted import excerpt
+
 # Wording NetSuite uses when a transaction date falls in a closed or locked period.
 # No REST recording exists; these are the UI/SOAP messages users report (peers §1.8, fyle's
 # "transaction date not within accounting period" fallback), matched loosely on purpose.
@@ -126,6 +128,11 @@ class NetSuiteConnectionError(NetSuiteError):
         super().__init__(detail, **kwargs)
 
 
+class NetSuiteBadAnswer(NetSuiteError):
+    """A 2xx whose body or headers are not what NetSuite sends (no JSON, no id, a foreign
+    Location): that one record fails with this reason, the run goes on. Never retried."""
+
+
 class SuiteQLRowCeiling(NetSuiteValidationError):
     """A SuiteQL result reached the 100,000-row ceiling of offset paging (reference §6.1, §8).
 
@@ -183,7 +190,10 @@ def error_from_response(response) -> NetSuiteError:
     if not detail:
         # Bearer failures carry their reason in WWW-Authenticate, not the body (§3.4).
         detail = (
-            response.headers.get("WWW-Authenticate") or (response.text or "")[:200] or response.reason or ""
+            response.headers.get("WWW-Authenticate")
+            or (excerpt(response.content) if response.content else "")
+            or response.reason
+            or ""
         )
     path = first.get("o:errorPath") or first.get("o:errorQueryParam") or first.get("o:errorHeader")
     cls = _classify(response.status_code)

@@ -13,7 +13,7 @@ import hmac
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -78,9 +78,9 @@ def is_nonce_refusal(error_message: str) -> bool:
 class Token:
     """An access/refresh token pair with their unix-second expiries."""
 
-    access_token: str
+    access_token: str = field(repr=False)
     access_expires: float
-    refresh_token: str
+    refresh_token: str = field(repr=False)
     refresh_expires: float
     issued_at: float
 

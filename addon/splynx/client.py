@@ -20,6 +20,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from addon.billing import FieldError
+from addon.untrusted import excerpt, strip_controls
 
 from . import auth
 from .config import SplynxConfig
@@ -381,6 +382,16 @@ class SplynxClient:
         if response.status_code == 401 and authenticate:
             # Expired/banned token, or the key was rotated: one fresh token, one more try.
             response = self._send(method, url, make_body, self._authorization(force_new=True), repeatable)
+        if 300 <= response.status_code < 400:
+            # Never followed: a signed login or a write resent to a host nobody configured.
+            raise SplynxError(
+                f"Splynx answered HTTP {response.status_code} (a redirect, not followed) to "
+                f"{excerpt(response.headers.get('Location', ''))}: the Splynx URL must be the "
+                "address that serves the API itself",
+                status=response.status_code,
+                method=method,
+                path=path,
+            )
         if not 200 <= response.status_code < 300:
             raise self._error(response, method, path)
         return response
@@ -412,7 +423,7 @@ class SplynxClient:
             last = attempt == attempts - 1
             try:
                 response = self.session.request(
-                    method, url, data=data, headers=headers, timeout=self.config.timeout
+                    method, url, data=data, headers=headers, timeout=self.config.timeout, allow_redirects=False
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if last or not (repeatable or _never_sent(exc)):
@@ -445,10 +456,11 @@ class SplynxClient:
         if not response.content or method == "HEAD":
             return None
         try:
-            return response.json()
+            # Control characters (a NUL in a customer name) stop here, for every record.
+            return strip_controls(response.json())
         except ValueError:
             raise SplynxError(
-                f"Splynx returned non-JSON: {response.text[:200]!r}",
+                f"Splynx returned non-JSON: {excerpt(response.content)}",
                 status=response.status_code,
                 method=method,
                 path=path,
@@ -481,7 +493,9 @@ class SplynxClient:
             message = str(error.get("message") or f"HTTP {status}")
             code = error.get("internal_code")
         else:
-            message = (response.text or "").strip()[:300] or f"HTTP {status} {response.reason or ''}".strip()
+            message = f"HTTP {status} {response.reason or ''}".strip()
+            if response.content:
+                message += f": {excerpt(response.content)}"
             code = None
         if status == 401:
             cls = SplynxAuthError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import SplynxConfigError
 
@@ -21,7 +21,7 @@ class SplynxConfig:
 
     base_url: str
     api_key: str
-    api_secret: str
+    api_secret: str = field(repr=False)
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     max_retries: int = 3

@@ -7,6 +7,7 @@ that these credentials work; a failure remembers which credentials failed
 
 from __future__ import annotations
 
+from addon import settings
 from addon.netsuite import NetSuiteError
 from addon.splynx import SplynxError
 from addon.sync.context import SyncContext
@@ -28,5 +29,10 @@ def check_connection(system: str, context: SyncContext | None = None) -> tuple[b
         line = describe_stop(exc)
         record_status(system, True, line, ctx.values if ctx else None)
         return False, line
+    except settings.SettingError as exc:  # a value saved before its rule was tightened
+        line = str(exc)
+        record_status(system, True, line, ctx.values if ctx else None)
+        return False, line
+
     record_status(system, False, line, ctx.values)
     return True, line

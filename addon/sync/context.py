@@ -13,16 +13,30 @@ from typing import Any
 from addon import settings
 from addon.billing import BillingSystem
 from addon.extension import config as addon_config
-from addon.netsuite import LocalGovernor, NetSuiteClient, NetSuiteConfig, RedisGovernor
-from addon.splynx import SplynxBilling, SplynxClient, SplynxConfig
+from addon.netsuite import LocalGovernor, NetSuiteClient, NetSuiteConfig, NetSuiteConfigError, RedisGovernor
+from addon.splynx import SplynxBilling, SplynxClient, SplynxConfig, SplynxConfigError
 
 # One in-process governor per account when there is no Redis, so every run in
 # this process shares the account's budget (the jobs run in-process then).
 _LOCAL_GOVERNORS: dict[tuple[str, int], LocalGovernor] = {}
 
 
+def _refuse_unreadable(values: dict[str, Any], group: str, error: type[Exception]) -> None:
+    unreadable = [
+        item.label
+        for item in settings.SPECS
+        if item.group == group and values.get(item.key) is settings.UNREADABLE
+    ]
+    if unreadable:
+        raise error(
+            f"{', '.join(unreadable)}: {settings.UNREADABLE_TEXT} on Module config "
+            "(it was saved under another SECRET_KEY)"
+        )
+
+
 def netsuite_config(values: dict[str, Any]) -> NetSuiteConfig:
     """A client config from settings; raises ``NetSuiteConfigError`` with the reason."""
+    _refuse_unreadable(values, "netsuite", NetSuiteConfigError)
     return NetSuiteConfig(
         account_id=values["netsuite_account_id"],
         auth_mode=values["netsuite_auth_mode"],
@@ -39,6 +53,11 @@ def netsuite_config(values: dict[str, Any]) -> NetSuiteConfig:
 
 
 def splynx_config(values: dict[str, Any]) -> SplynxConfig:
+    _refuse_unreadable(values, "splynx", SplynxConfigError)
+    try:
+        settings.check_splynx_transport(values["splynx_url"], values.get("splynx_allow_http", False))
+    except settings.SettingError as exc:
+        raise SplynxConfigError(str(exc)) from None
     return SplynxConfig(
         base_url=values["splynx_url"],
         api_key=values["splynx_api_key"],
@@ -62,8 +81,8 @@ def governor_for(config: NetSuiteConfig, redis_url: str | None):
 class SyncContext:
     """Settings snapshot plus lazily built clients for one run."""
 
-    values: dict[str, Any]
-    redis_url: str | None = None
+    values: dict[str, Any] = field(repr=False)
+    redis_url: str | None = field(default=None, repr=False)
     _netsuite: NetSuiteClient | None = field(default=None, repr=False)
     _billing: BillingSystem | None = field(default=None, repr=False)
 

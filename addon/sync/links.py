@@ -15,7 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from addon.extension import session
 from addon.models import Link, utcnow
@@ -130,8 +131,8 @@ def save_link(
         )
         if result.rowcount:
             return
-    session().add(Link(entity=entity, billing_id=str(billing_id), **values))
-    session().flush()
+    # Upserted: another run (a full sync beside a single export) may have linked it meanwhile.
+    session().execute(_upsert(), [{"entity": entity, "billing_id": str(billing_id), **values}])
 
 
 def set_status(entity: str, billing_id: int | str, status: str, last_error: str | None = None) -> None:
@@ -182,5 +183,20 @@ class LinkWriter:
             session().connection().execute(statement, self._updates)
             self._updates = []
         if self._inserts:
-            session().connection().execute(insert(Link.__table__), self._inserts)
+            session().connection().execute(_upsert(), self._inserts)
             self._inserts = []
+
+
+_UPDATED_ON_CONFLICT = ("netsuite_id", "external_id", "content_hash", "origin", "status", "last_error", "synced_at")
+
+
+def _upsert():
+    """INSERT … ON CONFLICT (entity, billing_id) DO UPDATE: the last writer's link stands, and
+    a link written by another run meanwhile is no error (PostgreSQL and SQLite alike)."""
+    dialect = session().get_bind().dialect.name
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = make(Link.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["entity", "billing_id"],
+        set_={name: statement.excluded[name] for name in _UPDATED_ON_CONFLICT},
+    )

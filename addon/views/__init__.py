@@ -5,11 +5,17 @@ Views are thin: they parse input, call the engine or enqueue a job, and render.
 
 from __future__ import annotations
 
+import logging
+
+import redis.exceptions
 from flask import Blueprint, render_template, request
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
 from addon.extension import authorize_request
+from addon.untrusted import first_control
+
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint(
     "netsuite",
@@ -31,6 +37,8 @@ CONTENT_SECURITY_POLICY = (
 
 @blueprint.before_request
 def require_admin_and_csrf():
+    if request.endpoint == "netsuite.static":
+        return None  # the stylesheet and script: the host's login page needs them too
     refusal = authorize_request()
     if refusal is not None:
         return refusal
@@ -42,11 +50,28 @@ def require_admin_and_csrf():
             validate_csrf(token)
         except ValidationError as exc:
             raise CSRFError(str(exc)) from exc
+    # Form input is one entrance for control characters: refused here, for every route.
+    hostile = first_control([*request.args.values(), *request.form.values(), *request.form.keys()])
+    if hostile is not None:
+        return (
+            render_template(
+                "netsuite/error.html",
+                title="Input refused",
+                message="A field holds a control character (such as a NUL byte); nothing was changed. "
+                "Remove it and try again.",
+            ),
+            400,
+        )
     return None
 
 
 @blueprint.after_request
 def security_headers(response):
+    return apply_security_headers(response)
+
+
+def apply_security_headers(response):
+    """The headers every add-on page sends (the portal's login page sends them too)."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
@@ -58,6 +83,18 @@ def security_headers(response):
 @blueprint.errorhandler(CSRFError)
 def csrf_refused(error):
     return render_template("netsuite/error.html", title="Form expired", message=error.description), 400
+
+
+@blueprint.errorhandler(redis.exceptions.ConnectionError)
+@blueprint.errorhandler(redis.exceptions.TimeoutError)
+def redis_unreachable(error):
+    log.warning("Redis unreachable: %s", error)
+    message = (
+        "Redis, which queues runs and shares locks, is not answering, so this could not be done; "
+        "nothing was started. Check that Redis is running (NETSUITE_ADDON_REDIS_URL / REDIS_URL), "
+        "then try again."
+    )
+    return render_template("netsuite/error.html", title="Job queue unreachable", message=message), 503
 
 
 @blueprint.context_processor

@@ -23,9 +23,18 @@ class Configured:
     splynx: Any  # tests.plugins.splynx_sandbox.SplynxSandbox
 
     def settings(self, **values: Any) -> None:
-        """Save module settings (validated, atomically)."""
+        """Save module settings (validated, atomically).
+
+        Moving a destination (Splynx URL, NetSuite account or host) forgets that system's
+        secrets unless the same save re-enters them: this helper re-enters the saved ones, as
+        an operator moving a test setup would."""
         from addon import settings
 
+        for group, keys in settings.DESTINATIONS.items():
+            if any(key in values for key in keys):
+                for key in settings._secrets_of(group):
+                    if key not in values and settings.source(key) == "saved":
+                        values[key] = settings.get(key)
         settings.put_many(values)
 
     def use_oauth2(self) -> None:
