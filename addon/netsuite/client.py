@@ -198,9 +198,11 @@ class NetSuiteClient:
         path = f"/record/v1/{_check_type(record_type)}/{_eid(external_id)}"
         params = {"replace": replace_sublists(body, replace)}
         response = self._request("PUT", path, params=params, body=body, write=True)
-        if response.headers.get("Location"):
-            return _id_from_location(response)
-        # Location on PUT is unconfirmed (reference §4.1): fall back to reading the id.
+        record_id = urlsplit(response.headers.get("Location", "")).path.rstrip("/").rsplit("/", 1)[-1]
+        if _INTERNAL_ID.match(record_id):
+            return record_id
+        # What Location holds after PUT is undocumented: it may be absent or end in the `eid:` we
+        # sent rather than an id (docs/netsuite-accounts.md). Either way, read the id back.
         found = self.get_by_external_id(record_type, external_id, fields="id")
         if found is None:
             raise NetSuiteServerError(

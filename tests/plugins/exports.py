@@ -2,13 +2,13 @@
 
 ``export_ready`` maps each Splynx category to a NetSuite item and each tax to a tax code of
 the same rate (a 7.5 % code is added to the NetSuite sandbox, as an accountant would), sets
-the subsidiary and rounding item, and returns helpers to read both sandboxes.
+the subsidiary (OneWorld accounts), the tax mode the account needs and the rounding item, loads
+the NetSuite lists, and returns helpers to read both sandboxes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -105,16 +105,20 @@ class ExportSetup:
 
 @pytest.fixture
 def export_ready(configured) -> ExportSetup:
+    from sandbox.netsuite.seed import add_tax_code
+
     setup = ExportSetup(configured)
-    setup.store.insert(
-        "salesTaxItem",
-        {"itemId": "VAT 7.5%", "name": "VAT 7.5%", "fullName": "VAT 7.5%", "description": "VAT 7.5%",
-         "rate": Decimal("7.5"), "taxType": "VAT", "isInactive": False},
-    )  # fmt: skip
-    configured.settings(
-        subsidiary=setup.ns_id("subsidiary", "ISP Holdings Inc."),
-        rounding_item=setup.ns_id("otherChargeSaleItem", "Rounding"),
-        splynx_accounting_id_attribute="netsuite_id",
-    )
+    profile = configured.netsuite.state.profile
+    add_tax_code(setup.store, "VAT 7.5%", "7.5")
+    settings = {
+        "tax_mode": "suitetax_override" if profile.suitetax else "legacy",
+        "rounding_item": setup.ns_id("otherChargeSaleItem", "Rounding"),
+        "splynx_accounting_id_attribute": "netsuite_id",
+    }
+    if profile.oneworld:
+        settings["subsidiary"] = setup.ns_id("subsidiary", "ISP Holdings Inc.")
+    configured.settings(**settings)
+    run = setup.run("load_mappings")
+    assert run.status == "succeeded", run.message
     setup.map_all()
     return setup
