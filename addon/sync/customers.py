@@ -13,7 +13,11 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
+
 from addon.billing import BillingCustomer, BillingNotFound
+from addon.extension import session
+from addon.models import ListCache
 from addon.sync import links
 from addon.sync.exporter import CustomerBlock, Export, ExportRun, Skip, Write, export_one, run_export
 from addon.sync.ledger import Cause, RunLedger
@@ -108,16 +112,40 @@ def account_fields(run: ExportRun) -> dict[str, str]:
     return fields
 
 
-def paired_first_push(customer: BillingCustomer, link: links.LinkInfo | None) -> bool:
+# ListCache kind of NetSuite customers that existed before they were paired with a billing customer.
+PAIRED_KIND = "paired_customer"
+
+
+def is_paired(run: ExportRun, customer: BillingCustomer, link: links.LinkInfo | None) -> bool:
     """True when ``link`` pairs the customer with a NetSuite customer we did not create.
 
-    That record's address book, subsidiary and currency are accounting's: the push that gives it
-    our externalId leaves them out, so nothing it holds is replaced.
+    That record's address book, subsidiary and currency are accounting's: no push replaces them,
+    neither the first (which gives the record our externalId) nor any later one. The first push
+    is recognised by the foreign externalId and remembered in the list cache, because after it
+    the link looks like one we created.
     """
-    return bool(link and link.netsuite_id and link.external_id != links.external_id(ENTITY, customer.id))
+    if not (link and link.netsuite_id):
+        return False
+    paired = run.cache.get(PAIRED_KIND)
+    if paired is None:
+        query = select(ListCache.netsuite_id).where(ListCache.kind == PAIRED_KIND)
+        paired = run.cache[PAIRED_KIND] = set(session().scalars(query))
+    if link.netsuite_id in paired:
+        return True
+    if link.external_id == links.external_id(ENTITY, customer.id):
+        return False
+    if not run.dry_run:
+        # Committed with the run's next ledger commit, before or with the push's own link.
+        session().add(
+            ListCache(kind=PAIRED_KIND, netsuite_id=link.netsuite_id, name=f"billing customer {customer.id}")
+        )
+        paired.add(link.netsuite_id)
+    return True
 
 
-def customer_write(run: ExportRun, customer: BillingCustomer, link: links.LinkInfo | None = None) -> Write | Skip:
+def customer_write(
+    run: ExportRun, customer: BillingCustomer, link: links.LinkInfo | None = None
+) -> Write | Skip:
     """The NetSuite customer body for ``customer``, or why it cannot be sent."""
     label = customer.name or customer.login
     missing = [word for attr, word in REQUIRED_FIELDS if not getattr(customer, attr).strip()]
@@ -189,8 +217,10 @@ def customer_write(run: ExportRun, customer: BillingCustomer, link: links.LinkIn
     payload["phone"] = phone
     attribute = run.setting("splynx_accounting_id_attribute")
     accounting_id = (customer.additional or {}).get(attribute, "") if attribute else None
-    if paired_first_push(customer, link):
-        notes.append("paired with an existing NetSuite customer: its addresses, subsidiary and currency are kept")
+    if is_paired(run, customer, link):
+        notes.append(
+            "paired with an existing NetSuite customer: its addresses, subsidiary and currency are kept"
+        )
         return Write(payload=payload, label=label, replace=(), note="; ".join(notes),
                      billing_accounting_id=accounting_id)  # fmt: skip
     for key, value in account_fields(run).items():

@@ -111,7 +111,9 @@ def _seed_lists(store: RecordStore, profile, usd, gbp, parent, uk) -> None:
                     "isInactive": False}, parent),
         )  # fmt: skip
     if profile.suitetax:
-        store.insert("taxType", {"name": "VAT", "description": "Value added tax", "country": "GB", "isInactive": False})
+        store.insert(
+            "taxType", {"name": "VAT", "description": "Value added tax", "country": "GB", "isInactive": False}
+        )
     tax_ids = {name: add_tax_code(store, name, rate)
                for name, rate in (("VAT 20%", "20"), ("VAT 5%", "5"), ("Zero Rated", "0"), ("Exempt", "0"))}  # fmt: skip
     if not profile.suitetax:
@@ -140,14 +142,16 @@ def _seed_lists(store: RecordStore, profile, usd, gbp, parent, uk) -> None:
             ("location", ("Head Office", "North POP", "South POP")),
         ):
             for name in names:
-                store.insert(record_type, _owned(profile, {"name": name, "fullName": name, "isInactive": False}, parent))
+                store.insert(
+                    record_type,
+                    _owned(profile, {"name": name, "fullName": name, "isInactive": False}, parent),
+                )
     for name, days in (("Due on Receipt", 0), ("Net 15", 15), ("Net 30", 30)):
         store.insert(
             "term", {"name": name, "daysUntilNetDue": days, "preferred": days == 30, "isInactive": False}
         )
     for name in ("Cash", "Card", "Bank Transfer", "Direct Debit"):
         store.insert("paymentMethod", {"name": name, "isInactive": False})
-
 
 
 def add_tax_code(store: RecordStore, name: str, rate: str) -> str:

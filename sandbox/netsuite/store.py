@@ -460,9 +460,7 @@ class RecordStore:
         return None
 
     def _base_currency(self) -> str | None:
-        return next(
-            (c["id"] for c in self._records["currency"].values() if c.get("isBaseCurrency")), None
-        )
+        return next((c["id"] for c in self._records["currency"].values() if c.get("isBaseCurrency")), None)
 
     def _transaction_header(self, record_type: RecordType, record: dict, party_field: str) -> dict:
         if not record.get(party_field):
@@ -571,9 +569,15 @@ class RecordStore:
                     f"Tax details reference {reference} does not match any item line.",
                     **{"o:errorPath": path + "taxDetailsReference"},
                 )
-            for name, label in (("taxCode", "Tax Code"), ("taxType", "Tax Type"), ("taxAmount", "Tax Amount")):
+            for name, label in (
+                ("taxCode", "Tax Code"),
+                ("taxType", "Tax Type"),
+                ("taxAmount", "Tax Amount"),
+            ):
                 if detail.get(name) is None:
-                    raise errors.user_error(f"Please enter value(s) for: {label}", **{"o:errorPath": path + name})
+                    raise errors.user_error(
+                        f"Please enter value(s) for: {label}", **{"o:errorPath": path + name}
+                    )
             detail["taxAmount"] = cents(detail["taxAmount"])
             detail["line"] = index
             by_reference[reference] = by_reference.get(reference, Decimal("0")) + detail["taxAmount"]

@@ -101,7 +101,9 @@ def netsuite_profile(request):
     base, *switches = name.split("+")
     profile = PROFILES[base]
     for switch in switches:
-        profile = profile.with_(**{"eid": {"upsert_location": "eid"}, "no-segments": {"segments": False}}[switch])
+        profile = profile.with_(
+            **{"eid": {"upsert_location": "eid"}, "no-segments": {"segments": False}}[switch]
+        )
     return profile
 
 
