@@ -28,10 +28,14 @@ def cached_count(kind: str) -> int:
 @in_profile("suitetax-oneworld")
 def test_suitetax_documents_book_the_billing_tax_to_the_cent(export_ready):
     setup = export_ready
+    setup.env.netsuite.state.reset_counters()
     run = setup.run("export_invoices")
     assert run.status == "succeeded", run.message
     created = [row for row in log_rows(run, "invoice").values() if row.outcome == "created"]
     assert created
+    # Tax details travel in the one upsert: still one request per invoice, nothing read back.
+    requests = setup.env.netsuite.state.counters.requests
+    assert requests["PUT invoice"] == len(created) and not requests.get("GET invoice")
     taxed = 0
     for row in created:
         document = billing_document(setup, "invoices", row.billing_id)

@@ -241,7 +241,7 @@ class ListUnavailable(Exception):
     """NetSuite refused every query of one list; the message says why, for the log."""
 
 
-def _read_list(ctx: SyncContext, kind: str) -> tuple[list[CachedRow], str]:
+def read_list(ctx: SyncContext, kind: str) -> tuple[list[CachedRow], str]:
     """Every row of one list and a note on how it was read (missing tables, fallback columns)."""
     spec = list_spec(ctx, kind)
     try:
@@ -263,7 +263,7 @@ def refresh_list(ctx: SyncContext, ledger: RunLedger, kind: str) -> CacheChanges
     """Fetch one list, store it, and log one row for it (a refused list: a failed row, cache kept)."""
     spec = list_spec(ctx, kind)
     try:
-        rows, note = _read_list(ctx, kind)
+        rows, note = read_list(ctx, kind)
     except ListUnavailable as error:
         ledger.record(
             entity=kind,

@@ -103,6 +103,16 @@ class ExportSetup:
         self.map("default_bank_account", "", self.ns_id("account", "Operating Checking"))
 
 
+def load_lists(configured) -> None:
+    """What 'Load mappings' stores, without a run of its own (tests count the runs)."""
+    from addon.sync.mappings import mapping_lists, read_list, store_list
+
+    ctx = configured.context()
+    for kind in mapping_lists(ctx):
+        rows, _ = read_list(ctx, kind)
+        store_list(kind, rows)
+
+
 @pytest.fixture
 def export_ready(configured) -> ExportSetup:
     from sandbox.netsuite.seed import add_tax_code
@@ -118,7 +128,6 @@ def export_ready(configured) -> ExportSetup:
     if profile.oneworld:
         settings["subsidiary"] = setup.ns_id("subsidiary", "ISP Holdings Inc.")
     configured.settings(**settings)
-    run = setup.run("load_mappings")
-    assert run.status == "succeeded", run.message
+    load_lists(configured)
     setup.map_all()
     return setup
