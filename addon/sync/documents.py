@@ -151,10 +151,10 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
             "amount": line.net_total,
             "description": line.description[:DESCRIPTION_LIMIT],
         }
+        tax = Decimal("0")
         if suitetax:
             reference = f"line-{number}"
             body["taxDetailsReference"] = reference
-            tax = Decimal("0")
             if tax_code is not None:
                 tax = cents(line.tax_amount)
                 details.append(
@@ -167,11 +167,9 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
                         "taxAmount": tax,
                     }
                 )
-        else:
-            tax = Decimal("0")
-            if tax_code is not None:
-                body["taxCode"] = {"id": tax_code}
-                tax = cents(net * _legacy_rate(codes, tax_code, line.tax_percent) / 100)
+        elif tax_code is not None:
+            body["taxCode"] = {"id": tax_code}
+            tax = cents(net * _legacy_rate(codes, tax_code, line.tax_percent) / 100)
         netsuite_total += net + tax
         lines.append(body)
     if causes:

@@ -92,7 +92,6 @@ class RecordStore:
         self._tranid_seq: dict[str, int] = defaultdict(lambda: 1000)
         self.index = SuiteQLIndex(self.profile)
         self.duplicate_error = DuplicateExternalIdError()
-        self._line_owner = ""  # record type whose sublist is being normalised (under the lock)
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -356,13 +355,17 @@ class RecordStore:
 
     # -- body normalisation ------------------------------------------------------------------------
 
-    def _normalize(self, shape, body, path: str, unknown: list[str], name_validation: str) -> dict:
+    def _normalize(
+        self, shape, body, path: str, unknown: list[str], name_validation: str, owner: str = ""
+    ) -> dict:
         """Map a JSON body onto canonical field names, resolving references (§2, §4.5)."""
         if not isinstance(body, dict):
             raise errors.NetSuiteError(400, "INVALID_CONTENT", "Invalid content in the request body.")
         canonical = shape.canonical()
-        owner = getattr(shape, "name", None)
-        hidden = self.profile.hidden_fields(owner or self._line_owner, line=owner is None)
+        # Features the account lacks hide fields: sent anyway, they are unknown names (profile.py).
+        line = not isinstance(shape, RecordType)
+        owner = owner if line else shape.name
+        hidden = self.profile.hidden_fields(owner, line=line)
         canonical = {lower: name for lower, name in canonical.items() if name not in hidden}
         custom = getattr(shape, "custom_prefix", None)
         out: dict = {}
@@ -388,9 +391,8 @@ class RecordStore:
             if name in shape.refs:
                 out[name] = self._resolve_ref(shape.refs[name], value, name, where)
             elif name in getattr(shape, "sublists", {}):
-                self._line_owner = owner
                 out[name] = self._normalize_sublist(
-                    shape.sublists[name], value, where, unknown, name_validation
+                    shape.sublists[name], value, where, unknown, name_validation, owner
                 )
             elif name in shape.subrecords:
                 out[name] = _normalize_address(value, where)
@@ -398,14 +400,16 @@ class RecordStore:
                 out[name] = _scalar(name, value, where)
         return out
 
-    def _normalize_sublist(self, sublist: Sublist, value, path, unknown, name_validation) -> list[dict]:
+    def _normalize_sublist(
+        self, sublist: Sublist, value, path, unknown, name_validation, owner: str
+    ) -> list[dict]:
         items = value.get("items") if isinstance(value, dict) else value
         if not isinstance(items, list):
             raise errors.NetSuiteError(
                 400, "INVALID_CONTENT", "Invalid content in the request body.", **{"o:errorPath": path}
             )
         return [
-            self._normalize(sublist, line, f"{path}.items[{index}].", unknown, name_validation)
+            self._normalize(sublist, line, f"{path}.items[{index}].", unknown, name_validation, owner)
             for index, line in enumerate(items)
         ]
 
