@@ -55,6 +55,8 @@ CHOICE_LABELS = {
     "bidirectional": "Bidirectional",
     "month": "Month",
     "day": "Day",
+    "suitetax_override": "SuiteTax with override (the billing document's own tax)",
+    "legacy": "Legacy tax codes on each line",
 }
 
 

@@ -356,6 +356,15 @@ SPECS: tuple[SettingSpec, ...] = (
         None,
         help="NetSuite payments dated before it are never imported",
     ),
+    S(
+        "tax_mode",
+        "Tax mode",
+        _parse_str,
+        "suitetax_override",
+        choices=("suitetax_override", "legacy"),
+        help="SuiteTax with override books the billing system's own tax (REST needs SuiteTax); "
+        "legacy sends per-line tax codes, for old accounts only (docs/netsuite-accounts.md)",
+    ),
     S("rounding_item", "Rounding item", _parse_str, ""),
     S("subsidiary", "Subsidiary for new customers", _parse_str, ""),
     S("currency", "Currency for new customers", _parse_str, ""),

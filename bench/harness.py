@@ -96,8 +96,10 @@ class NetSuiteProcess(SandboxProcess):
     """NetSuite sandbox with per-request latency and an account concurrency limit."""
 
     def __init__(self, workdir: Path, latency: float, concurrency: int):
-        # --isp-extras: the voice item and 7.5% VAT code the generated ISP needs, as in the demo.
+        # --isp-extras: the voice item and 7.5% VAT code the generated ISP needs, as in the demo;
+        # a SuiteTax account, so the exports measured are the SuiteTax-with-override ones.
         args = ["--latency", str(latency), "--concurrency", str(concurrency), "--isp-extras"]
+        args += ["--profile", "suitetax-oneworld"]
         super().__init__("sandbox.netsuite", args, workdir, "netsuite")
         self.latency, self.concurrency = latency, concurrency
         self._http = requests.Session()

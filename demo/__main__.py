@@ -33,14 +33,20 @@ DEMO_TOKEN_SECONDS = 20
 
 def start_sandboxes(customers: int, seed: int, latency: float, concurrency: int):
     from addon.netsuite.certificates import generate as generate_certificate
-    from sandbox.netsuite import SandboxState
+    from sandbox.netsuite import PROFILES, SandboxState
     from sandbox.netsuite import create_app as netsuite_app
     from sandbox.netsuite.seed import add_isp_extras
     from sandbox.server import serve_in_thread
     from sandbox.splynx import build_state
     from sandbox.splynx import create_app as splynx_app
 
-    netsuite_state = SandboxState(latency=latency, concurrency_limit=concurrency, seed_customers=5)
+    # A SuiteTax + OneWorld account: what REST needs for tax (docs/netsuite-accounts.md).
+    netsuite_state = SandboxState(
+        latency=latency,
+        concurrency_limit=concurrency,
+        seed_customers=5,
+        profile=PROFILES["suitetax-oneworld"],
+    )
     add_isp_extras(netsuite_state.store)
     netsuite = serve_in_thread(netsuite_app(netsuite_state), free_port(8801))
     splynx_state = build_state(customers, seed, bad_inputs=True, messiness=0.25, quirks=1.0)

@@ -15,6 +15,7 @@ import requests
 from sandbox.netsuite import SandboxState, TbaToken, generate_client_keypair
 from sandbox.netsuite.auth import NonceRegistry, signature_base_string, verify_tba
 from sandbox.netsuite.errors import NetSuiteError
+from tests.plugins.netsuite_sandbox import in_profile
 
 # -- helpers ---------------------------------------------------------------------------------------
 
@@ -243,6 +244,7 @@ def test_customer_create_and_get_shape(netsuite_sandbox):
     assert "email" not in record  # empty fields omitted
 
 
+@in_profile("legacy")  # legacy per-line tax codes with rates
 def test_invoice_totals_and_patch_append_versus_replace(netsuite_sandbox):
     customer = make_customer(netsuite_sandbox)
     vat = "8"  # seeded "VAT 20%"
@@ -345,6 +347,7 @@ def test_missing_records_and_types(netsuite_sandbox):
     assert call(netsuite_sandbox, "GET", f"/record/v1/invoice/{invoice_id}").status_code == 404
 
 
+@in_profile("legacy")  # legacy per-line tax codes with rates
 def test_payment_application_rules(netsuite_sandbox):
     alice, bob = make_customer(netsuite_sandbox), make_customer(netsuite_sandbox, companyName="Bob")
     invoice = new_id(
@@ -434,6 +437,7 @@ def test_suiteql_paging_envelope(twelve_customers):
     assert seen == [str(n) for n in range(1, 13)]
 
 
+@in_profile("legacy")  # legacy per-line tax codes with rates
 def test_suiteql_value_rules(twelve_customers):
     rows = suiteql(twelve_customers, "SELECT id AS internalId, isinactive, email, companyname FROM customer "
                    "WHERE id IN (3, 4) ORDER BY id ASC").json()["items"]  # fmt: skip
@@ -507,6 +511,7 @@ def test_suiteql_rejections(netsuite_sandbox, query, headers, params):
     assert response.headers["Content-Type"].startswith("application/vnd.oracle.resource+json; type=error")
 
 
+@in_profile("legacy")  # legacy per-line tax codes with rates
 def test_suiteql_fetch_first_and_reference_tables(netsuite_sandbox):
     banks = suiteql(netsuite_sandbox, "SELECT id, acctnumber, fullname FROM account WHERE accttype = 'Bank' "
                     "AND isinactive = 'F' ORDER BY id ASC FETCH FIRST 2 ROWS ONLY").json()  # fmt: skip

@@ -6,6 +6,10 @@ from sqlalchemy import delete, func, select
 
 from addon.extension import session
 from addon.models import Link, LogEntry, Problem
+from tests.plugins.netsuite_sandbox import across_profiles
+
+# Customers, documents and payments behave the same in every supported account profile.
+pytestmark = across_profiles
 
 
 def log_rows(run, entity="customer"):

@@ -31,8 +31,9 @@ def test_load_mappings_twice_updates_without_duplicating(configured):
     ns.reset_counters()
     run = run_operation("load_mappings")
     assert run.status == "succeeded", run.message
-    assert ns.counters.suiteql == 9  # one query per list
-    assert cache_count("item") == 7
+    assert ns.counters.suiteql == 10  # one query per list (SuiteTax: tax types too)
+    assert cache_count("item") == 7  # not the tax codes, subtotal, description and payment items
+    assert cache_count("tax_type") == 1
     assert cache_count("bank_account") == 4  # only accttype Bank
     assert cache_count("tax_code") == 4
     assert cache_count("term") == 3
@@ -53,7 +54,7 @@ def test_load_mappings_twice_updates_without_duplicating(configured):
     )
     assert renamed.name == "Internet Plans (new)"
     messages = [e.message for e in session().scalars(select(LogEntry).where(LogEntry.run_id == rerun.id))]
-    assert len(messages) == 9
+    assert len(messages) == 10
     assert any(m.startswith("Items: 7 in NetSuite — 0 new, 1 changed") for m in messages)
 
 

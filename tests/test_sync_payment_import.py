@@ -11,6 +11,10 @@ from addon.extension import session
 from addon.models import Link, LogEntry
 from addon.sync.operations import run_operation
 from addon.sync.problems import open_problems
+from tests.plugins.netsuite_sandbox import across_profiles
+
+# Customers, documents and payments behave the same in every supported account profile.
+pytestmark = across_profiles
 
 BILLING_CUSTOMER = 1
 

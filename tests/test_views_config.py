@@ -7,7 +7,7 @@ SECRET = "s3cr3t-value-never-shown"
 
 def _form(auth, **values):
     data = {"csrf_token": auth.csrf_token("/netsuite/config"), "netsuite_auth_mode": "tba",
-            "payment_direction": "splynx_to_netsuite", "statement_grouping": "month",
+            "payment_direction": "splynx_to_netsuite", "statement_grouping": "month", "tax_mode": "suitetax_override",
             "netsuite_concurrency": "4", "customer_name_pattern": "{name}"}  # fmt: skip
     data.update(values)
     return data

@@ -240,9 +240,12 @@ class NetSuiteClient:
         path = f"/record/v1/{_check_type(record_type)}/{_eid(external_id)}"
         params = {"replace": replace_sublists(body, replace)}
         response = self._request("PUT", path, params=params, body=body, write=True)
-        if response.headers.get("Location"):
+        location = response.headers.get("Location", "")
+        # What Location holds after PUT is undocumented: a numeric id, the `eid:` we sent, or
+        # nothing (docs/netsuite-accounts.md). An id is still only read from a record path on
+        # the configured origin; otherwise the id is read back.
+        if location and not urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1].startswith("eid:"):
             return _id_from_location(response, self.config.origin)
-        # Location on PUT is unconfirmed (reference §4.1): fall back to reading the id.
         found = self.get_by_external_id(record_type, external_id, fields="id")
         if found is None:
             raise NetSuiteServerError(

@@ -13,7 +13,12 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
+
 from addon.billing import BillingCustomer, BillingNotFound
+from addon.extension import session
+from addon.models import ListCache
+from addon.sync import links
 from addon.sync.exporter import CustomerBlock, Export, ExportRun, Skip, Write, export_one, run_export
 from addon.sync.ledger import Cause, RunLedger
 
@@ -79,7 +84,68 @@ def segment(run: ExportRun, customer_id: int | None, name: str) -> str | None:
     return run.mapping(f"default_{name}")
 
 
-def customer_write(run: ExportRun, customer: BillingCustomer) -> Write | Skip:
+def account_fields(run: ExportRun) -> dict[str, str]:
+    """The subsidiary and currency new customers carry, as far as the account has the features.
+
+    The client sends X-NetSuite-PropertyNameValidation: Error, so a field a disabled feature hides
+    fails the whole customer (docs/netsuite-accounts.md). What 'Load mappings' found decides:
+    every account lists at least its base currency, so cached currencies mean the lists were
+    loaded; then no subsidiary means no OneWorld, and one currency means no Multiple Currencies
+    (NetSuite gives customers the base currency by itself). Before any load, configured values
+    are sent as configured.
+    """
+    fields = run.cache.get("account_fields")
+    if fields is None:
+        from addon.sync.mappings import cached
+
+        currencies = cached("currency", active_only=True)
+        loaded = bool(currencies)
+        fields = {}
+        if not loaded or cached("subsidiary", active_only=True):
+            subsidiary = run.setting_or_sole_choice("subsidiary")
+            if subsidiary:
+                fields["subsidiary"] = subsidiary
+        currency = run.setting("currency")
+        if currency and (not loaded or len(currencies) > 1):
+            fields["currency"] = str(currency)
+        run.cache["account_fields"] = fields
+    return fields
+
+
+# ListCache kind of NetSuite customers that existed before they were paired with a billing customer.
+PAIRED_KIND = "paired_customer"
+
+
+def is_paired(run: ExportRun, customer: BillingCustomer, link: links.LinkInfo | None) -> bool:
+    """True when ``link`` pairs the customer with a NetSuite customer we did not create.
+
+    That record's address book, subsidiary and currency are accounting's: no push replaces them,
+    neither the first (which gives the record our externalId) nor any later one. The first push
+    is recognised by the foreign externalId and remembered in the list cache, because after it
+    the link looks like one we created.
+    """
+    if not (link and link.netsuite_id):
+        return False
+    paired = run.cache.get(PAIRED_KIND)
+    if paired is None:
+        query = select(ListCache.netsuite_id).where(ListCache.kind == PAIRED_KIND)
+        paired = run.cache[PAIRED_KIND] = set(session().scalars(query))
+    if link.netsuite_id in paired:
+        return True
+    if link.external_id == links.external_id(ENTITY, customer.id):
+        return False
+    if not run.dry_run:
+        # Committed with the run's next ledger commit, before or with the push's own link.
+        session().add(
+            ListCache(kind=PAIRED_KIND, netsuite_id=link.netsuite_id, name=f"billing customer {customer.id}")
+        )
+        paired.add(link.netsuite_id)
+    return True
+
+
+def customer_write(
+    run: ExportRun, customer: BillingCustomer, link: links.LinkInfo | None = None
+) -> Write | Skip:
     """The NetSuite customer body for ``customer``, or why it cannot be sent."""
     label = customer.name or customer.login
     missing = [word for attr, word in REQUIRED_FIELDS if not getattr(customer, attr).strip()]
@@ -149,10 +215,16 @@ def customer_write(run: ExportRun, customer: BillingCustomer) -> Write | Skip:
         payload = {"isPerson": True, **_fit({"firstName": first, "lastName": last}, notes)}
     payload["email"] = email
     payload["phone"] = phone
-    for key in ("subsidiary", "currency"):
-        chosen = run.setting_or_sole_choice(key)
-        if chosen:
-            payload[key] = {"id": chosen}
+    attribute = run.setting("splynx_accounting_id_attribute")
+    accounting_id = (customer.additional or {}).get(attribute, "") if attribute else None
+    if is_paired(run, customer, link):
+        notes.append(
+            "paired with an existing NetSuite customer: its addresses, subsidiary and currency are kept"
+        )
+        return Write(payload=payload, label=label, replace=(), note="; ".join(notes),
+                     billing_accounting_id=accounting_id)  # fmt: skip
+    for key, value in account_fields(run).items():
+        payload[key] = {"id": value}
     street, city, zip_code = address
     payload["addressBook"] = {
         "items": [
@@ -163,19 +235,18 @@ def customer_write(run: ExportRun, customer: BillingCustomer) -> Write | Skip:
             }
         ]
     }
-    attribute = run.setting("splynx_accounting_id_attribute")
     return Write(
         payload=payload,
         label=label,
         # addressBook is not keyed: an update without replace would append a second address (§4.4).
         replace=("addressBook",),
         note="; ".join(notes),
-        billing_accounting_id=(customer.additional or {}).get(attribute, "") if attribute else None,
+        billing_accounting_id=accounting_id,
     )
 
 
 def customer_export(run: ExportRun) -> Export:
-    return Export(entity=ENTITY, prepare=lambda customer, link: customer_write(run, customer))
+    return Export(entity=ENTITY, prepare=lambda customer, link: customer_write(run, customer, link))
 
 
 # Customer ids per billing lookup: an ``id IN (...)`` search whose URL stays a few kilobytes.

@@ -1,12 +1,19 @@
 """Export invoices and credit notes: one module, parameterised by document kind.
 
-Totals: NetSuite computes each line's tax itself, rounded per line to the cent (the sandbox and
-netsuite-rest.md §4.6 line fields `amount`/`tax1Amt`). The same computation is done here, before
-sending, with the tax code's NetSuite rate when the list cache knows it. When the result differs
-from the billing total by at most ROUNDING_TOLERANCE (a few cents of per-line versus per-document
-rounding), a line of the rounding item makes NetSuite's total equal the billing total to the cent;
-a bigger difference is a real mismatch and fails the document. NetSuite returns no body on a
-write, so nothing is read back (that would double the requests); `reconcile` compares later.
+Tax, by the ``tax_mode`` setting (docs/netsuite-accounts.md):
+
+- ``suitetax_override`` (default; REST supports tax only under SuiteTax): every item line carries
+  a ``taxDetailsReference`` and the header sets ``taxDetailsOverride`` with one ``taxDetails``
+  line per taxed item line, holding the billing document's own basis, rate and amount. NetSuite
+  then books exactly that tax; without the override its tax engine would compute its own.
+- ``legacy``: each line names its tax code and NetSuite computes the tax, rounded per line, with
+  the code's rate; the same computation is done here with the rate 'Load mappings' cached.
+
+Either way the predicted NetSuite total is compared with the billing total: a difference of at
+most ROUNDING_TOLERANCE (per-line versus per-document rounding) becomes a line of the rounding
+item, carrying no tax, so NetSuite's total equals the billing total to the cent; a bigger one is a
+real mismatch and fails the document. NetSuite returns no body on a write, so nothing is read back
+(that would double the requests); `reconcile` compares later.
 """
 
 from __future__ import annotations
@@ -52,20 +59,36 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _tax_code_rates(run: ExportRun) -> dict[str, Decimal]:
-    """NetSuite tax code id -> rate, from the list cache when 'Load mappings' stored rates."""
-    cached = run.cache.get("tax_code_rates")
+SUITETAX = "suitetax_override"
+
+
+def _tax_codes(run: ExportRun) -> dict[str, dict]:
+    """NetSuite tax code id -> what 'Load mappings' cached of it (legacy ``rate``, SuiteTax ``taxtype``)."""
+    cached = run.cache.get("tax_codes")
     if cached is None:
-        cached = {}
         rows = session().execute(
             select(ListCache.netsuite_id, ListCache.extra).where(ListCache.kind == "tax_code")
         )
-        for netsuite_id, extra in rows:
-            rate = (extra or {}).get("rate") if isinstance(extra, dict) else None
-            if rate not in (None, ""):
-                cached[netsuite_id] = Decimal(str(rate).rstrip("%"))
-        run.cache["tax_code_rates"] = cached
+        cached = run.cache["tax_codes"] = {
+            netsuite_id: extra if isinstance(extra, dict) else {} for netsuite_id, extra in rows
+        }
     return cached
+
+
+def _legacy_rate(codes: dict[str, dict], tax_code: str, fallback: Decimal) -> Decimal:
+    rate = codes.get(tax_code, {}).get("rate")
+    return Decimal(str(rate).rstrip("%")) if rate not in (None, "") else fallback
+
+
+def _no_tax_type_cause(tax_code: str) -> Cause:
+    return Cause(
+        key=f"tax_code_without_type:{tax_code}",
+        kind="unmapped",
+        title=f"NetSuite tax code {tax_code} has no tax type in the loaded lists",
+        fix_hint="Run 'Load mappings' (SuiteTax tax codes carry their tax type), or map the tax rate "
+        "to a SuiteTax tax code.",
+        fix_kind="tax_rate",
+    )
 
 
 def _unmapped_cause(kind: str, billing_id: int | None, name: str) -> Cause:
@@ -103,12 +126,14 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
 
     causes: dict[str, Cause] = {}
     unmapped_names: list[str] = []
-    rates = _tax_code_rates(run)
+    suitetax = run.setting("tax_mode") == SUITETAX
+    codes = _tax_codes(run)
     lines: list[dict[str, Any]] = []
+    details: list[dict[str, Any]] = []
     netsuite_total = Decimal("0")
-    for position, line in enumerate(doc.lines, start=1):
+    for number, line in enumerate(doc.lines, start=1):
         try:
-            tax_rate_id = line_tax_rate_id(run, position, line)
+            tax_rate_id = line_tax_rate_id(run, number, line)
         except LineTaxMissing as exc:
             return Skip(str(exc), label, _MISSING_TAX, outcome="failed")
         item = run.mapping("category", line.category_id) if line.category_id is not None else None
@@ -127,8 +152,15 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
                 if cause.key not in causes:
                     causes[cause.key] = cause
                     unmapped_names.append(f'tax rate "{name}"')
+        tax_type = codes.get(tax_code, {}).get("taxtype") if tax_code is not None else None
+        if suitetax and tax_code is not None and not tax_type:
+            cause = _no_tax_type_cause(tax_code)
+            if cause.key not in causes:
+                causes[cause.key] = cause
+                unmapped_names.append(f"tax type of NetSuite tax code {tax_code}")
         if causes:
             continue
+        net = cents(line.net_total)
         body: dict[str, Any] = {
             "item": {"id": item},
             "quantity": line.quantity,
@@ -136,10 +168,26 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
             "amount": line.net_total,
             "description": line.description[:DESCRIPTION_LIMIT],
         }
-        if tax_code is not None:
+        tax = Decimal("0")
+        if suitetax:
+            reference = f"line-{number}"
+            body["taxDetailsReference"] = reference
+            if tax_code is not None:
+                tax = cents(line.tax_amount)
+                details.append(
+                    {
+                        "taxDetailsReference": reference,
+                        "taxType": {"id": str(tax_type)},
+                        "taxCode": {"id": tax_code},
+                        "taxBasis": net,
+                        "taxRate": line.tax_percent,
+                        "taxAmount": tax,
+                    }
+                )
+        elif tax_code is not None:
             body["taxCode"] = {"id": tax_code}
-        rate = rates.get(tax_code, line.tax_percent) if tax_code is not None else Decimal("0")
-        netsuite_total += cents(line.net_total) + cents(cents(line.net_total) * rate / 100)
+            tax = cents(net * _legacy_rate(codes, tax_code, line.tax_percent) / 100)
+        netsuite_total += net + tax
         lines.append(body)
     if causes:
         first, *others = causes.values()
@@ -191,7 +239,9 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
                     key=f"total_mismatch:{kind.entity}",
                     kind="total_mismatch",
                     title=f"{kind.noun.capitalize()}s whose NetSuite total would differ by more than rounding",
-                    fix_hint="Check that each tax rate is mapped to a NetSuite tax code with the same rate.",
+                    fix_hint="Check that each tax rate is mapped to a NetSuite tax code with the same rate."
+                    if not suitetax
+                    else "Check the document's lines and tax in billing: their sum differs from its total.",
                 ),
                 outcome="failed",
             )
@@ -217,15 +267,20 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
                 "amount": difference,
                 "description": "Rounding",
             }
-        )
+        )  # no taxDetailsReference: under the override a line without tax details has no tax
         note = f"rounding line of {difference:.2f} added"
     header["item"] = {"items": lines}
+    replace: tuple[str, ...] = ("item",)
+    if suitetax:
+        header["taxDetailsOverride"] = True
+        header["taxDetails"] = {"items": details}
+        replace = ("item", "taxDetails")
     attribute = run.setting("splynx_accounting_id_attribute")
     return Write(
         payload=header,
         label=label,
-        # Lines are replaced on update, never appended (netsuite-rest.md §4.4, §9.10).
-        replace=("item",),
+        # Lines (and tax details) are replaced on update, never appended (docs/netsuite-accounts.md).
+        replace=replace,
         note=note,
         billing_accounting_id=(doc.additional or {}).get(attribute, "") if attribute else None,
     )

@@ -6,6 +6,12 @@ query per list (reference §6.2) and upserts it into ``ListCache`` on
 gone from NetSuite are kept but marked inactive (old mappings may still point
 at them). The same mechanism caches NetSuite customers (``addon.sync.matching``).
 
+Accounts differ in their features (docs/netsuite-accounts.md), so each list is
+loaded on its own: a table the account lacks ("Record 'subsidiary' was not
+found": OneWorld off) means the list is empty; a column it lacks is retried with
+the list's minimal columns; any other refusal is logged for that list, and the
+run goes on with the next.
+
 Mappings are saved through ``save_mapping``/``unmap`` only, so the problem a
 missing mapping caused is resolved the moment it is fixed. They live in the add-on's
 own table and nowhere else: Splynx's ``accounting_*_id`` columns are foreign keys into
@@ -24,6 +30,7 @@ from sqlalchemy import delete, func, select
 
 from addon.extension import session
 from addon.models import Link, ListCache, LogEntry, Mapping, Problem, ProblemRecord
+from addon.netsuite import NetSuiteValidationError
 from addon.sync.context import SyncContext
 from addon.sync.ledger import RunLedger, resolve_cause
 
@@ -53,6 +60,8 @@ class NetSuiteList:
     name: Callable[[dict], str]
     extra: tuple[str, ...] = ()
     email: str | None = None
+    # Columns every account has, tried when the full query names one the account lacks.
+    minimal: str | None = None
 
 
 def _first(*columns: str) -> Callable[[dict], str]:
@@ -64,23 +73,41 @@ def _person_or_company(row: dict) -> str:
     return row.get("companyname") or person or row.get("entityid") or row["id"]
 
 
+# SuiteQL `item.itemtype` values of items that make sense on an invoice or credit memo line.
+SALE_ITEM_TYPES = (
+    "Service", "InvtPart", "NonInvtPart", "OthCharge", "Discount", "Markup", "Assembly", "Kit",
+    "GiftCert", "DwnLdItem",
+)  # fmt: skip
+# NetSuite's SuiteQL answer for a table the account does not have (a feature that is off).
+_MISSING_TABLE = re.compile(r"Record '([^']+)' was not found", re.IGNORECASE)
+
 NETSUITE_LISTS: dict[str, NetSuiteList] = {
     spec.kind: spec
     for spec in (
+        # Only items an invoice line can carry: no tax codes, subtotals, descriptions, payments.
         NetSuiteList(
             "item", "Items",
             "SELECT id, itemid, displayname, itemtype, isinactive, externalid FROM item",
-            None, _first("itemid", "displayname"), ("itemtype",),
+            f"itemtype IN ({', '.join(repr(t) for t in SALE_ITEM_TYPES)})", _first("itemid", "displayname"),
+            ("itemtype",), minimal="SELECT id, itemid, itemtype, isinactive FROM item",
         ),
         # §6.2: `acctname` is absent from the Fivetran column list; `fullname` is the safe name.
+        # Without OneWorld `subsidiary` is unknown, and without multiple currencies maybe `currency`.
         NetSuiteList(
             "bank_account", "Bank accounts",
             "SELECT id, acctnumber, fullname, currency, subsidiary, isinactive, externalid FROM account",
             "accttype = 'Bank'", _first("fullname", "acctnumber"), ("acctnumber", "currency", "subsidiary"),
+            minimal="SELECT id, acctnumber, fullname, isinactive FROM account",
         ),
+        # "Tax Code Records in SuiteTax": `name` (no `itemid`) and no rate; the rate comes from billing.
         NetSuiteList(
             "tax_code", "Tax codes",
-            "SELECT id, itemid, rate, isinactive FROM salestaxitem", None, _first("itemid"), ("rate",),
+            "SELECT id, name, taxtype, isinactive FROM salestaxitem", None, _first("name"), ("taxtype",),
+            minimal="SELECT id, name, isinactive FROM salestaxitem",
+        ),
+        NetSuiteList(
+            "tax_type", "Tax types",
+            "SELECT id, name, isinactive FROM taxtype", None, _first("name"),
         ),
         NetSuiteList(
             "class", "Classes",
@@ -117,13 +144,33 @@ NETSUITE_LISTS: dict[str, NetSuiteList] = {
         ),
     )
 }  # fmt: skip
+# Legacy tax: tax codes have `itemid` and their own `rate` (used to predict NetSuite's tax).
+LEGACY_TAX_CODES = NetSuiteList(
+    "tax_code", "Tax codes",
+    "SELECT id, itemid, rate, isinactive FROM salestaxitem", None, _first("itemid", "name"), ("rate",),
+    minimal="SELECT id, itemid, isinactive FROM salestaxitem",
+)  # fmt: skip
 MAPPING_LISTS = tuple(kind for kind in NETSUITE_LISTS if kind != "customer")
 
 
-def fetch_list(ctx: SyncContext, kind: str) -> Iterator[CachedRow]:
+def list_spec(ctx: SyncContext, kind: str) -> NetSuiteList:
+    """The list as this account's tax mode reads it."""
+    if kind == "tax_code" and ctx.setting("tax_mode") == "legacy":
+        return LEGACY_TAX_CODES
+    return NETSUITE_LISTS[kind]
+
+
+def mapping_lists(ctx: SyncContext) -> tuple[str, ...]:
+    """The lists 'Load mappings' reads: tax types exist only under SuiteTax."""
+    legacy = ctx.setting("tax_mode") == "legacy"
+    return tuple(kind for kind in MAPPING_LISTS if not (legacy and kind == "tax_type"))
+
+
+def fetch_list(ctx: SyncContext, kind: str, *, minimal: bool = False) -> Iterator[CachedRow]:
     """Stream one NetSuite list, paged by id (one request per 1,000 rows)."""
-    spec = NETSUITE_LISTS[kind]
-    for row in ctx.netsuite.suiteql_keyset(spec.select_from, where=spec.where):
+    spec = list_spec(ctx, kind)
+    select_from = spec.minimal if minimal and spec.minimal else spec.select_from
+    for row in ctx.netsuite.suiteql_keyset(select_from, where=spec.where):
         yield CachedRow(
             netsuite_id=str(row["id"]),
             name=str(spec.name(row))[:400],
@@ -192,10 +239,44 @@ def store_list(kind: str, rows: Iterable[CachedRow], *, dry_run: bool = False) -
     return changes
 
 
+class ListUnavailable(Exception):
+    """NetSuite refused every query of one list; the message says why, for the log."""
+
+
+def read_list(ctx: SyncContext, kind: str) -> tuple[list[CachedRow], str]:
+    """Every row of one list and a note on how it was read (missing tables, fallback columns)."""
+    spec = list_spec(ctx, kind)
+    try:
+        return list(fetch_list(ctx, kind)), ""
+    except NetSuiteValidationError as error:
+        missing = _MISSING_TABLE.search(error.detail or "")
+        if missing:
+            return [], f"not in this NetSuite account (SuiteQL: Record '{missing.group(1)}' was not found)"
+        if spec.minimal is None:
+            raise ListUnavailable(f"NetSuite refused the query: {error.detail}") from error
+        first = error.detail
+    try:
+        return list(fetch_list(ctx, kind, minimal=True)), f"read with fewer columns ({first})"
+    except NetSuiteValidationError as error:
+        raise ListUnavailable(f"NetSuite refused the query: {error.detail}") from error
+
+
 def refresh_list(ctx: SyncContext, ledger: RunLedger, kind: str) -> CacheChanges:
-    """Fetch one list, store it, and log one row for it."""
-    spec = NETSUITE_LISTS[kind]
-    changes = store_list(kind, fetch_list(ctx, kind), dry_run=ledger.dry_run)
+    """Fetch one list, store it, and log one row for it (a refused list: a failed row, cache kept)."""
+    spec = list_spec(ctx, kind)
+    try:
+        rows, note = read_list(ctx, kind)
+    except ListUnavailable as error:
+        ledger.record(
+            entity=kind,
+            billing_id=None,
+            outcome="failed",
+            action="load",
+            direction="import",
+            message=f"{spec.label}: {error}; the list was not reloaded",
+        )
+        return CacheChanges()
+    changes = store_list(kind, rows, dry_run=ledger.dry_run)
     if changes.created:
         outcome = "would_create" if ledger.dry_run else "created"
     elif changes.changed:
@@ -208,16 +289,17 @@ def refresh_list(ctx: SyncContext, ledger: RunLedger, kind: str) -> CacheChanges
         outcome=outcome,
         action="load",
         direction="import",
-        message=changes.describe(spec.label),
+        message=changes.describe(spec.label) + (f" — {note}" if note else ""),
     )
     return changes
 
 
 def load_mappings(ctx: SyncContext, ledger: RunLedger) -> None:
     """Operation: refresh every mapping list from NetSuite (dry run: report what would change)."""
-    ledger.phase("Loading NetSuite lists", total=len(MAPPING_LISTS))
+    kinds = mapping_lists(ctx)
+    ledger.phase("Loading NetSuite lists", total=len(kinds))
     result = {}
-    for kind in MAPPING_LISTS:
+    for kind in kinds:
         changes = refresh_list(ctx, ledger, kind)
         result[kind] = {
             "created": changes.created,

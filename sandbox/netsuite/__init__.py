@@ -2,9 +2,12 @@
 
 from .app import NetSuiteSandbox, create_app
 from .auth import generate_client_keypair
+from .profile import PROFILES, AccountProfile
 from .state import DEFAULT_ACCOUNT_ID, Faults, OAuth2Client, SandboxState, TbaToken
 
 __all__ = [
+    "PROFILES",
+    "AccountProfile",
     "DEFAULT_ACCOUNT_ID",
     "Faults",
     "NetSuiteSandbox",

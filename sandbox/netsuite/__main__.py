@@ -9,6 +9,7 @@ from pathlib import Path
 from sandbox.server import serve_forever
 
 from . import Faults, SandboxState, create_app, generate_client_keypair
+from .profile import PROFILES
 from .seed import add_isp_extras
 
 
@@ -37,6 +38,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--isp-extras", action="store_true", help="add the voice item and 7.5%% VAT code the demo ISP needs"
     )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="suitetax-oneworld",
+        help="which account to be: SuiteTax or legacy tax, OneWorld or not (sandbox/netsuite/profile.py)",
+    )
+    parser.add_argument(
+        "--upsert-location", choices=("id", "eid"), default="id", help="what Location holds after PUT eid:"
+    )
     parser.add_argument("--credentials-out", type=Path, help="write credentials (incl. OAuth2 key) as JSON")
     args = parser.parse_args(argv)
 
@@ -54,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed,
         ),
         seed_customers=args.customers,
+        profile=PROFILES[args.profile].with_(upsert_location=args.upsert_location),
     )
     state.oauth2.public_key_pem = public_pem
     if args.isp_extras:

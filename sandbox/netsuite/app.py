@@ -269,7 +269,9 @@ class NetSuiteSandbox:
                     replace=replace,
                     name_validation=validation,
                 )
-                return self._written(base, result)
+                # Oracle does not say what Location holds after an upsert: the profile decides.
+                as_requested = self.state.profile.upsert_location == "eid"
+                return self._written(base, result, location_key=key if as_requested else None)
             if method == "DELETE":
                 store.delete(record_type.name, key)
                 return Response(status=204)
@@ -285,9 +287,9 @@ class NetSuiteSandbox:
         raise errors.NetSuiteError(405, "INVALID_METHOD", f"Method {method} is not allowed here.")
 
     @staticmethod
-    def _written(base: str, result) -> Response:
+    def _written(base: str, result, location_key: str | None = None) -> Response:
         response = Response(status=204)
-        response.headers["Location"] = record_href(base, result.record_type, result.id)
+        response.headers["Location"] = record_href(base, result.record_type, location_key or result.id)
         for warning in result.warnings:
             response.headers.add("X-NetSuite-Warning", warning)
         for name in result.unknown_fields:

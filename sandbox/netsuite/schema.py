@@ -14,6 +14,9 @@ ITEM_TYPES = (
     "discountItem",
 )
 TAX_TYPES = ("salesTaxItem", "taxGroup")
+# Items no invoice line of a billing document should use: listed by SuiteQL's `item` table all the
+# same, so the product must filter them out of the mapping choices.
+NON_SALE_ITEM_TYPES = ("subtotalItem", "descriptionItem", "paymentItem")
 TRANSACTION_TYPES = ("invoice", "creditMemo", "customerPayment")
 
 
@@ -77,6 +80,13 @@ APPLY_LINE = Sublist(
 )
 _OPEN_LINE = Sublist(fields=("doc", "apply", "amount", "line"), key="doc")
 
+# SuiteTax: one line per tax applied to the item line carrying the same taxDetailsReference.
+TAX_DETAIL_LINE = Sublist(
+    fields=("taxDetailsReference", "taxBasis", "taxRate", "taxAmount", "line"),
+    refs={"taxCode": ("salesTaxItem",), "taxType": ("taxType",)},
+    custom_prefix=None,
+)
+
 _TRAN_FIELDS = tuple(
     "exchangeRate tranDate dueDate tranId memo otherRefNum externalId toBeEmailed taxDetailsOverride".split()
 )
@@ -123,7 +133,7 @@ _register(
         family="transaction",
         fields=_TRAN_FIELDS,
         refs={"entity": ("customer",), **_TRAN_REFS},
-        sublists={"item": ITEM_LINE, "taxDetails": Sublist(fields=())},
+        sublists={"item": ITEM_LINE, "taxDetails": TAX_DETAIL_LINE},
         subrecords=("billingAddress", "shippingAddress"),
         read_only=_SALES_READ_ONLY,
         custom_prefix="custbody",
@@ -136,7 +146,7 @@ _register(
         family="transaction",
         fields=(*_TRAN_FIELDS, "autoApply"),
         refs={"entity": ("customer",), **_TRAN_REFS},
-        sublists={"item": ITEM_LINE, "apply": APPLY_LINE, "taxDetails": Sublist(fields=())},
+        sublists={"item": ITEM_LINE, "apply": APPLY_LINE, "taxDetails": TAX_DETAIL_LINE},
         subrecords=("billingAddress", "shippingAddress"),
         read_only=(*_SALES_READ_ONLY, "applied", "unapplied"),
         custom_prefix="custbody",
@@ -177,7 +187,7 @@ _register(
 # Lists read for mapping: served read-only, records come from the seed (or the state API).
 _register(
     *(RecordType(name, family="item") for name in ITEM_TYPES),
-    *(RecordType(name, family="item") for name in TAX_TYPES),
+    *(RecordType(name, family="item") for name in TAX_TYPES + NON_SALE_ITEM_TYPES),
     *(
         RecordType(name, family=name)
         for name in (
@@ -190,6 +200,7 @@ _register(
             "currency",
             "accountingPeriod",
             "paymentMethod",
+            "taxType",
         )
     ),
 )

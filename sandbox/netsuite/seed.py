@@ -11,10 +11,33 @@ FIRST_PERIOD_YEAR, LAST_PERIOD_YEAR = 2020, 2030
 
 
 def seed_store(store: RecordStore, *, customers: int = 0) -> None:
-    """Fill ``store`` with lists (ids are stable across runs) and ``customers`` existing customers."""
+    """Fill ``store`` with lists (ids are stable across runs) and ``customers`` existing customers.
+
+    What exists follows ``store.profile``: one currency without Multiple Currencies, no
+    subsidiaries without OneWorld, no classes/departments/locations with segments off, and tax
+    codes shaped for SuiteTax (name, tax type, no rate) or legacy tax (itemId, rate).
+    """
+    profile = store.profile
     usd = store.insert("currency", _currency("US Dollar", "USD", "$", base=True))
-    store.insert("currency", _currency("Euro", "EUR", "€"))
-    gbp = store.insert("currency", _currency("British Pound", "GBP", "£"))
+    gbp = usd
+    if profile.multi_currency:
+        store.insert("currency", _currency("Euro", "EUR", "€"))
+        gbp = store.insert("currency", _currency("British Pound", "GBP", "£"))
+    parent = uk = None
+    if profile.oneworld:
+        parent, uk = _subsidiaries(store, usd, gbp)
+    _seed_lists(store, profile, usd, gbp, parent, uk)
+    for number in range(1, customers + 1):
+        body = {"companyName": f"Seed Customer {number:03d}", "email": f"seed{number:03d}@example.net",
+                "phone": f"+1555{number:07d}"}  # fmt: skip
+        if profile.oneworld:
+            body["subsidiary"] = {"id": parent}
+        if profile.multi_currency:
+            body["currency"] = {"id": usd}
+        store.create("customer", body)
+
+
+def _subsidiaries(store: RecordStore, usd: str, gbp: str) -> tuple[str, str]:
     parent = store.insert(
         "subsidiary",
         {"name": "ISP Holdings Inc.", "fullName": "ISP Holdings Inc.", "legalName": "ISP Holdings Inc.",
@@ -26,7 +49,15 @@ def seed_store(store: RecordStore, *, customers: int = 0) -> None:
          "legalName": "ISP Networks UK Ltd", "parent": parent, "currency": gbp, "country": "GB",
          "isElimination": False, "isInactive": False},
     )  # fmt: skip
+    return parent, uk
 
+
+def _owned(profile, fields: dict, subsidiary: str | None) -> dict:
+    """``fields`` plus the subsidiary they belong to, in a OneWorld account."""
+    return {**fields, "subsidiary": subsidiary} if profile.oneworld else fields
+
+
+def _seed_lists(store: RecordStore, profile, usd, gbp, parent, uk) -> None:
     for year in range(FIRST_PERIOD_YEAR, LAST_PERIOD_YEAR + 1):
         for month in range(1, 13):
             last = calendar.monthrange(year, month)[1]
@@ -52,12 +83,15 @@ def seed_store(store: RecordStore, *, customers: int = 0) -> None:
         ("4300", "Late Fee Income", "Income", None, parent, usd),
         ("4900", "Rounding Differences", "Income", None, parent, usd),
     ):
+        if number == "1030" and not profile.oneworld:
+            continue  # the UK account belongs to a subsidiary this account does not have
         accounts[number] = store.insert(
             "account",
-            {"acctNumber": number, "acctName": name, "fullName": name,
-             "accountSearchDisplayName": f"{number} {name}", "accountSearchDisplayNameCopy": name,
-             "displayNameWithHierarchy": name, "acctType": acct_type, "sSpecAcct": special,
-             "currency": currency, "subsidiary": subsidiary, "isSummary": False, "isInactive": False},
+            _owned(profile,
+                   {"acctNumber": number, "acctName": name, "fullName": name,
+                    "accountSearchDisplayName": f"{number} {name}", "accountSearchDisplayNameCopy": name,
+                    "displayNameWithHierarchy": name, "acctType": acct_type, "sSpecAcct": special,
+                    "currency": currency, "isSummary": False, "isInactive": False}, subsidiary),
         )  # fmt: skip
 
     for record_type, item_type, name, price, income in (
@@ -71,34 +105,47 @@ def seed_store(store: RecordStore, *, customers: int = 0) -> None:
     ):
         store.insert(
             record_type,
+            _owned(profile,
+                   {"itemId": name, "displayName": name, "fullName": name, "itemType": item_type,
+                    "description": name, "basePrice": Decimal(price), "incomeAccount": accounts[income],
+                    "isInactive": False}, parent),
+        )  # fmt: skip
+    if profile.suitetax:
+        store.insert(
+            "taxType", {"name": "VAT", "description": "Value added tax", "country": "GB", "isInactive": False}
+        )
+    tax_ids = {name: add_tax_code(store, name, rate)
+               for name, rate in (("VAT 20%", "20"), ("VAT 5%", "5"), ("Zero Rated", "0"), ("Exempt", "0"))}  # fmt: skip
+    if not profile.suitetax:
+        store.insert(
+            "taxGroup",
+            {"itemId": "VAT Standard Group", "description": "VAT 20% group", "rate": Decimal("20"),
+             "itemType": "TaxGroup", "taxItem1": tax_ids["VAT 20%"], "isInactive": False},
+        )  # fmt: skip
+
+    # Items an invoice line of a billing document must not use; SuiteQL's item table lists them.
+    for record_type, item_type, name in (
+        ("subtotalItem", "Subtotal", "Subtotal"),
+        ("descriptionItem", "Description", "Note"),
+        ("paymentItem", "Payment", "Payment Received"),
+    ):
+        store.insert(
+            record_type,
             {"itemId": name, "displayName": name, "fullName": name, "itemType": item_type,
-             "description": name, "basePrice": Decimal(price), "incomeAccount": accounts[income],
-             "subsidiary": parent, "isInactive": False},
+             "description": name, "isInactive": False},
         )  # fmt: skip
 
-    tax_ids = {}
-    for name, rate in (("VAT 20%", "20"), ("VAT 5%", "5"), ("Zero Rated", "0"), ("Exempt", "0")):
-        tax_ids[name] = store.insert(
-            "salesTaxItem",
-            {"itemId": name, "name": name, "fullName": name, "description": name, "rate": Decimal(rate),
-             "taxType": "VAT", "isInactive": False},
-        )  # fmt: skip
-    store.insert(
-        "taxGroup",
-        {"itemId": "VAT Standard Group", "description": "VAT 20% group", "rate": Decimal("20"),
-         "taxItem1": tax_ids["VAT 20%"], "isInactive": False},
-    )  # fmt: skip
-
-    for name in ("Residential", "Business", "Wholesale"):
-        store.insert(
-            "classification", {"name": name, "fullName": name, "subsidiary": parent, "isInactive": False}
-        )
-    for name in ("Sales", "Customer Support", "Network Operations"):
-        store.insert(
-            "department", {"name": name, "fullName": name, "subsidiary": parent, "isInactive": False}
-        )
-    for name in ("Head Office", "North POP", "South POP"):
-        store.insert("location", {"name": name, "fullName": name, "subsidiary": parent, "isInactive": False})
+    if profile.segments:
+        for record_type, names in (
+            ("classification", ("Residential", "Business", "Wholesale")),
+            ("department", ("Sales", "Customer Support", "Network Operations")),
+            ("location", ("Head Office", "North POP", "South POP")),
+        ):
+            for name in names:
+                store.insert(
+                    record_type,
+                    _owned(profile, {"name": name, "fullName": name, "isInactive": False}, parent),
+                )
     for name, days in (("Due on Receipt", 0), ("Net 15", 15), ("Net 30", 30)):
         store.insert(
             "term", {"name": name, "daysUntilNetDue": days, "preferred": days == 30, "isInactive": False}
@@ -106,12 +153,25 @@ def seed_store(store: RecordStore, *, customers: int = 0) -> None:
     for name in ("Cash", "Card", "Bank Transfer", "Direct Debit"):
         store.insert("paymentMethod", {"name": name, "isInactive": False})
 
-    for number in range(1, customers + 1):
-        store.create(
-            "customer",
-            {"companyName": f"Seed Customer {number:03d}", "email": f"seed{number:03d}@example.net",
-             "phone": f"+1555{number:07d}", "subsidiary": {"id": parent}, "currency": {"id": usd}},
+
+def add_tax_code(store: RecordStore, name: str, rate: str) -> str:
+    """A tax code as the account's tax feature shapes it.
+
+    Legacy: an item with ``itemId`` and its ``rate``. SuiteTax ("Tax Code Records in SuiteTax"): a
+    ``name`` and the tax type it belongs to; rates live elsewhere and are not on the code.
+    """
+    if store.profile.suitetax:
+        tax_type = next((t["id"] for t in store.records("taxType") if t["name"] == "VAT"), None)
+        return store.insert(
+            "salesTaxItem",
+            {"name": name, "fullName": name, "description": name, "taxType": tax_type,
+             "itemType": "TaxItem", "isInactive": False},
         )  # fmt: skip
+    return store.insert(
+        "salesTaxItem",
+        {"itemId": name, "name": name, "fullName": name, "description": name, "rate": Decimal(rate),
+         "taxType": "VAT", "itemType": "TaxItem", "isInactive": False},
+    )  # fmt: skip
 
 
 def _currency(name: str, symbol: str, display: str, *, base: bool = False) -> dict:
@@ -137,8 +197,4 @@ def add_isp_extras(store: RecordStore) -> None:
         {"itemId": "Voice Services", "displayName": "Voice Services", "fullName": "Voice Services",
          "itemType": "Service", "description": "Voice Services", "basePrice": Decimal("0"), "isInactive": False},
     )  # fmt: skip
-    store.insert(
-        "salesTaxItem",
-        {"itemId": "VAT 7.5%", "name": "VAT 7.5%", "fullName": "VAT 7.5%", "description": "VAT 7.5%",
-         "rate": Decimal("7.5"), "taxType": "VAT", "isInactive": False},
-    )  # fmt: skip
+    add_tax_code(store, "VAT 7.5%", "7.5")

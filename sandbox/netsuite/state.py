@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .profile import AccountProfile
 from .store import RecordStore
 
 DEFAULT_ACCOUNT_ID = "1234567_SB1"
@@ -125,6 +126,7 @@ class SandboxState:
         faults: Faults | None = None,
         require_prefer_transient: bool = True,
         seed_customers: int = 0,
+        profile: AccountProfile | None = None,
     ):
         self.account_id = account_id
         self.consumer_key = consumer_key
@@ -147,7 +149,9 @@ class SandboxState:
         self.counters = Counters()
         self._lock = threading.Lock()
         self._rng = random.Random(self.faults.seed)
-        self.store = RecordStore(clock=lambda: self.clock())
+        # Which account this is (SuiteTax, OneWorld, ...): sandbox/netsuite/profile.py.
+        self.profile = profile or AccountProfile()
+        self.store = RecordStore(clock=lambda: self.clock(), profile=self.profile)
         from .seed import seed_store
 
         seed_store(self.store, customers=seed_customers)

@@ -16,11 +16,12 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from . import errors
+from .profile import AccountProfile
 from .schema import RECORD_TYPES, RecordType, Sublist, lookup
 
 CENT = Decimal("0.01")
 MONEY_FIELDS = frozenset(
-    "quantity rate amount payment exchangeRate taxRate1 tax1Amt taxAmount grossAmt due total".split()
+    "quantity rate amount payment exchangeRate taxRate1 tax1Amt taxAmount grossAmt due total taxBasis taxRate".split()
 )
 DATE_FIELDS = frozenset({"tranDate", "dueDate", "applyDate"})
 _ADDRESS_CANONICAL = {
@@ -32,6 +33,12 @@ _STATUS_NAMES = {
     "creditMemo": {"A": "Open", "B": "Fully Applied"},
     "customerPayment": {"A": "Unapproved Payment", "B": "Not Deposited", "C": "Deposited"},
 }
+# Oracle: "REST web services do not support legacy tax features" (docs/netsuite-accounts.md); the
+# wording of the refusal is the sandbox's own (unconfirmed).
+LEGACY_TAX_CODE_MESSAGE = (
+    "Legacy tax fields are not supported by REST web services when SuiteTax is enabled: send the tax "
+    "in the taxDetails sublist."
+)
 # The brief asks for a closed-period rejection; the reference records no REST text for it. This
 # wording follows NetSuite's UI message for posting into a locked/closed period (unconfirmed).
 CLOSED_PERIOD_MESSAGE = (
@@ -83,9 +90,10 @@ class WriteResult:
 class RecordStore:
     """Thread-safe in-memory NetSuite records, mirrored into SQLite for SuiteQL."""
 
-    def __init__(self, clock: Callable[[], float]):
+    def __init__(self, clock: Callable[[], float], profile: AccountProfile | None = None):
         from .suiteql import SuiteQLIndex
 
+        self.profile = profile or AccountProfile()
         self._clock = clock
         self._lock = threading.RLock()
         self._records: dict[str, dict[str, dict]] = {name: {} for name in RECORD_TYPES}
@@ -95,7 +103,7 @@ class RecordStore:
         # invoice id → {applying transaction id → amount}: payments and credit memos (§4.4, §4.6)
         self._applications: dict[str, dict[str, Decimal]] = defaultdict(dict)
         self._tranid_seq: dict[str, int] = defaultdict(lambda: 1000)
-        self.index = SuiteQLIndex()
+        self.index = SuiteQLIndex(self.profile)
         self.duplicate_error = DuplicateExternalIdError()
         self.preferences = AccountPreferences()
 
@@ -361,11 +369,18 @@ class RecordStore:
 
     # -- body normalisation ------------------------------------------------------------------------
 
-    def _normalize(self, shape, body, path: str, unknown: list[str], name_validation: str) -> dict:
+    def _normalize(
+        self, shape, body, path: str, unknown: list[str], name_validation: str, owner: str = ""
+    ) -> dict:
         """Map a JSON body onto canonical field names, resolving references (§2, §4.5)."""
         if not isinstance(body, dict):
             raise errors.NetSuiteError(400, "INVALID_CONTENT", "Invalid content in the request body.")
         canonical = shape.canonical()
+        # Features the account lacks hide fields: sent anyway, they are unknown names (profile.py).
+        line = not isinstance(shape, RecordType)
+        owner = owner if line else shape.name
+        hidden = self.profile.hidden_fields(owner, line=line)
+        canonical = {lower: name for lower, name in canonical.items() if name not in hidden}
         custom = getattr(shape, "custom_prefix", None)
         out: dict = {}
         for raw_name, value in body.items():
@@ -391,7 +406,7 @@ class RecordStore:
                 out[name] = self._resolve_ref(shape.refs[name], value, name, where)
             elif name in getattr(shape, "sublists", {}):
                 out[name] = self._normalize_sublist(
-                    shape.sublists[name], value, where, unknown, name_validation
+                    shape.sublists[name], value, where, unknown, name_validation, owner
                 )
             elif name in shape.subrecords:
                 out[name] = _normalize_address(value, where)
@@ -399,14 +414,16 @@ class RecordStore:
                 out[name] = _scalar(name, value, where)
         return out
 
-    def _normalize_sublist(self, sublist: Sublist, value, path, unknown, name_validation) -> list[dict]:
+    def _normalize_sublist(
+        self, sublist: Sublist, value, path, unknown, name_validation, owner: str
+    ) -> list[dict]:
         items = value.get("items") if isinstance(value, dict) else value
         if not isinstance(items, list):
             raise errors.NetSuiteError(
                 400, "INVALID_CONTENT", "Invalid content in the request body.", **{"o:errorPath": path}
             )
         return [
-            self._normalize(sublist, line, f"{path}.items[{index}].", unknown, name_validation)
+            self._normalize(sublist, line, f"{path}.items[{index}].", unknown, name_validation, owner)
             for index, line in enumerate(items)
         ]
 
@@ -445,17 +462,23 @@ class RecordStore:
             ]
         elif not record.get("companyName"):
             missing.append("Company Name")
-        if not record.get("subsidiary"):
+        if self.profile.oneworld and not record.get("subsidiary"):
             missing.append("Subsidiary")  # OneWorld account (§4.5)
         if missing:
             raise errors.user_error("Please enter value(s) for: " + ", ".join(missing))
         record.setdefault("isPerson", False)
         record.setdefault("isInactive", False)
         if not record.get("currency"):
-            record["currency"] = self._records["subsidiary"][record["subsidiary"]].get("currency")
+            if self.profile.oneworld:
+                record["currency"] = self._records["subsidiary"][record["subsidiary"]].get("currency")
+            else:
+                record["currency"] = self._base_currency()
         if not record.get("entityId"):
             record["entityId"] = f"CUST{self._next_id['entity']:05d}"
         return None
+
+    def _base_currency(self) -> str | None:
+        return next((c["id"] for c in self._records["currency"].values() if c.get("isBaseCurrency")), None)
 
     def _transaction_header(self, record_type: RecordType, record: dict, party_field: str) -> dict:
         if not record.get(party_field):
@@ -508,11 +531,16 @@ class RecordStore:
                 raise errors.user_error(
                     "Please enter value(s) for: Amount", **{"o:errorPath": path + "amount"}
                 )
-            # The brief's legacy-style line tax codes; §4.6 notes REST tax normally needs SuiteTax.
-            tax_rate = Decimal("0")
-            if line.get("taxCode"):
-                _, tax = self._find(("salesTaxItem", "taxGroup"), line["taxCode"])
-                tax_rate = tax.get("rate", Decimal("0"))
+            if self.profile.suitetax:
+                if line.get("taxCode"):
+                    raise errors.user_error(LEGACY_TAX_CODE_MESSAGE, **{"o:errorPath": path + "taxCode"})
+                tax_rate = Decimal("0") if record.get("taxDetailsOverride") else self.profile.engine_rate
+            else:
+                # Legacy per-line tax codes with their own rate (the legacy profile).
+                tax_rate = Decimal("0")
+                if line.get("taxCode"):
+                    _, tax = self._find(("salesTaxItem", "taxGroup"), line["taxCode"])
+                    tax_rate = tax.get("rate", Decimal("0"))
             tax = cents(amount * tax_rate / 100)
             line.update(
                 quantity=quantity,
@@ -527,9 +555,55 @@ class RecordStore:
                 line["rate"] = rate
             subtotal += amount
             tax_total += tax
+        if self.profile.suitetax:
+            tax_total = self._suitetax_details(record, lines, tax_total)
         record["subtotal"] = subtotal
         record["taxTotal"] = tax_total
         record["total"] = subtotal + tax_total
+
+    def _suitetax_details(self, record: dict, lines: list[dict], engine_tax: Decimal) -> Decimal:
+        """The document's tax under SuiteTax: the override's details as sent, or the engine's.
+
+        With ``taxDetailsOverride`` each detail must name an item line by ``taxDetailsReference``
+        and carry a tax code, tax type and amount; a line with no detail has no tax. Without the
+        override NetSuite's engine decides (here: ``engine_rate`` on every line) and any details
+        sent are replaced by the engine's own.
+        """
+        references = {line.get("taxDetailsReference") for line in lines if line.get("taxDetailsReference")}
+        if not record.get("taxDetailsOverride"):
+            record["taxDetails"] = [
+                {"taxDetailsReference": line.get("taxDetailsReference") or str(line["line"]),
+                 "taxBasis": line["amount"], "taxRate": line["taxRate1"], "taxAmount": line["tax1Amt"],
+                 "line": index}
+                for index, line in enumerate(lines)
+            ]  # fmt: skip
+            return engine_tax
+        by_reference: dict[str, Decimal] = {}
+        for index, detail in enumerate(record.get("taxDetails") or []):
+            path = f"taxDetails.items[{index}]."
+            reference = detail.get("taxDetailsReference")
+            if reference not in references:
+                raise errors.user_error(
+                    f"Tax details reference {reference} does not match any item line.",
+                    **{"o:errorPath": path + "taxDetailsReference"},
+                )
+            for name, label in (
+                ("taxCode", "Tax Code"),
+                ("taxType", "Tax Type"),
+                ("taxAmount", "Tax Amount"),
+            ):
+                if detail.get(name) is None:
+                    raise errors.user_error(
+                        f"Please enter value(s) for: {label}", **{"o:errorPath": path + name}
+                    )
+            detail["taxAmount"] = cents(detail["taxAmount"])
+            detail["line"] = index
+            by_reference[reference] = by_reference.get(reference, Decimal("0")) + detail["taxAmount"]
+        for line in lines:
+            tax = by_reference.get(line.get("taxDetailsReference"), Decimal("0"))
+            line.update(tax1Amt=tax, taxAmount=tax, grossAmt=line["amount"] + tax)
+            line.pop("taxRate1", None)
+        return sum(by_reference.values(), Decimal("0"))
 
     def _finalize_invoice(self, record_type, record, warnings) -> None:
         self._transaction_header(record_type, record, "entity")

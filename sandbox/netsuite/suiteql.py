@@ -17,7 +17,8 @@ import sqlglot
 from sqlglot import exp
 
 from . import errors
-from .schema import ITEM_TYPES, RECORD_TYPES, TRANSACTION_TYPES
+from .profile import AccountProfile
+from .schema import ITEM_TYPES, NON_SALE_ITEM_TYPES, RECORD_TYPES, TAX_TYPES, TRANSACTION_TYPES
 
 MAX_ROWS = 100_000  # §6.1: rows reachable through paging
 DATE_MARK = "\x01"
@@ -39,8 +40,9 @@ _GENERIC: dict[str, tuple[tuple[str, ...], str, dict[str, tuple[str, ...]]]] = {
             "receivablesaccount": ("account",),
         },
     ),
+    # SuiteQL's `item` lists every item subtype, tax codes and non-sale items included.
     "item": (
-        ITEM_TYPES,
+        ITEM_TYPES + TAX_TYPES + NON_SALE_ITEM_TYPES,
         "id itemid displayname fullname itemtype description isinactive externalid subsidiary incomeaccount",
         {"subsidiary": ("subsidiary",), "incomeaccount": ("account",)},
     ),
@@ -52,9 +54,11 @@ _GENERIC: dict[str, tuple[tuple[str, ...], str, dict[str, tuple[str, ...]]]] = {
     ),
     "salestaxitem": (
         ("salesTaxItem",),
-        "id itemid name fullname rate description taxtype parent taxaccount saleaccount isinactive",
-        {},
+        "id itemid name fullname rate description taxtype parent taxaccount saleaccount isinactive externalid",
+        {"taxtype": ("taxType",)},
     ),
+    # SuiteTax only ("Tax Code Records in SuiteTax": a tax code belongs to a tax type).
+    "taxtype": (("taxType",), "id name description country isinactive externalid", {}),
     # §6.2: taxgroup as a SuiteQL table is unconfirmed; served so a mapping page can try it.
     "taxgroup": (("taxGroup",), "id itemid rate description isinactive taxitem1 taxitem2", {}),
     "classification": (
@@ -129,24 +133,32 @@ def _columns(spec: str, refs) -> list[str]:
 class SuiteQLIndex:
     """An in-memory SQLite copy of the store, refreshed on every committed write."""
 
-    def __init__(self):
+    def __init__(self, profile: AccountProfile | None = None):
+        self.profile = profile or AccountProfile()
         self._conn = sqlite3.connect(":memory:", check_same_thread=False)
         self._conn.execute("PRAGMA case_sensitive_like = ON")  # Oracle LIKE is case-sensitive
         for name, fn in (("ns_to_date", _to_date), ("ns_to_char", _to_char), ("ns_now", _now)):
             self._conn.create_function(name, -1, fn, deterministic=name != "ns_now")
         self._tables: dict[str, list[str]] = {}
+        hidden = self.profile.hidden_tables()
         for table, (_, spec, refs) in _GENERIC.items():
-            self._create(table, _columns(spec, refs))
+            if table not in hidden:
+                self._create(table, _columns(spec, refs))
         self._create("transaction", _columns(_TRANSACTION_COLUMNS, _TRANSACTION_REFS))
         self._create("transactionline", _columns(_LINE_COLUMNS, _LINE_REFS))
         for table in ("nexttransactionlinelink", "previoustransactionlinelink"):
             self._create(table, _LINK_COLUMNS.split())
         self._create("transactionaccountingline", _ACCOUNTING_LINE_COLUMNS.split())
-        self._source_tables = {
-            record_type: table for table, (types, _, _) in _GENERIC.items() for record_type in types
-        }
+        self._source_tables: dict[str, list[str]] = {}
+        for table, (types, _, _) in _GENERIC.items():
+            for record_type in types:
+                if table in self._tables:
+                    self._source_tables.setdefault(record_type, []).append(table)
 
     def _create(self, table: str, columns: list[str]) -> None:
+        hidden = self.profile.hidden_columns(table)
+        columns = [c for c in columns if c.removesuffix(DF_SUFFIX) not in hidden]
+
         def sql_type(column: str) -> str:
             base = column.removesuffix(DF_SUFFIX)
             if column.endswith(DF_SUFFIX):
@@ -182,8 +194,7 @@ class SuiteQLIndex:
             )
             for table in ("nexttransactionlinelink", "previoustransactionlinelink"):
                 self._conn.execute(f'DELETE FROM "{table}" WHERE nextdoc = ?', (int(record_id),))  # noqa: S608
-        elif record_type in self._source_tables:
-            table = self._source_tables[record_type]
+        for table in self._source_tables.get(record_type, ()):
             self._conn.execute(f'DELETE FROM "{table}" WHERE id = ?', (int(record_id),))  # noqa: S608
 
     def refresh(self, store, record_type: str, record: dict) -> None:
@@ -191,8 +202,8 @@ class SuiteQLIndex:
         self.remove(record_type, record["id"])
         if record_type in TRANSACTION_TYPES:
             self._insert_transaction(store, record_type, record)
-        elif record_type in self._source_tables:
-            table = self._source_tables[record_type]
+            return
+        for table in self._source_tables.get(record_type, ()):
             _, spec, refs = _GENERIC[table]
             lower = {key.lower(): value for key, value in record.items()}
             row = {column: lower.get(column) for column in spec.split()}
@@ -306,13 +317,13 @@ class SuiteQLIndex:
 
     def query(self, suiteql: str) -> list[dict]:
         """Run a SuiteQL SELECT; rows follow §6.1 output rules (lower-case keys, strings, no nulls)."""
-        sql = translate(suiteql)
+        sql = translate(suiteql, self._tables)
         try:
             cursor = self._conn.execute(sql)
             names = [column[0].lower() for column in cursor.description]
             raw_rows = cursor.fetchmany(MAX_ROWS)
         except sqlite3.Error as exc:
-            raise errors.invalid_search(str(exc)) from None
+            raise errors.invalid_search(_netsuite_wording(str(exc))) from None
         rows = []
         for raw in raw_rows:
             row = {"links": []}
@@ -324,11 +335,29 @@ class SuiteQLIndex:
         return rows
 
 
+_MISSING = re.compile(r"^no such (table|column): (?:\w+\.)?(\w+)$")
+
+
+def _netsuite_wording(message: str) -> str:
+    """SQLite's unknown table/column in the words NetSuite uses (docs/netsuite-accounts.md)."""
+    match = _MISSING.match(message)
+    if match is None:
+        return message
+    kind, name = match.groups()
+    if kind == "table":
+        return f"Record '{name}' was not found."
+    return f"Field '{name}' was not found. Reason: UNKNOWN - Field is not known."
+
+
 # -- translation ---------------------------------------------------------------------------------
 
 
-def translate(suiteql: str) -> str:
-    """SuiteQL (Oracle dialect) → SQLite SQL, or NetSuite's 400 "Invalid search query"."""
+def translate(suiteql: str, tables: dict[str, list[str]] | None = None) -> str:
+    """SuiteQL (Oracle dialect) → SQLite SQL, or NetSuite's 400 "Invalid search query".
+
+    With ``tables`` (table → columns) an unknown table or column is refused as NetSuite refuses
+    it; SQLite alone would read an unknown double-quoted column as a string literal.
+    """
     try:
         statements = [s for s in sqlglot.parse(suiteql, read="oracle") if s is not None]
     except sqlglot.errors.SqlglotError as exc:
@@ -339,6 +368,8 @@ def translate(suiteql: str) -> str:
     # §6.1: `LIMIT n` is rejected; `FETCH FIRST n ROWS ONLY` is the supported form.
     if any(isinstance(node, exp.Limit) for node in tree.find_all(exp.Limit)):
         raise errors.invalid_search("LIMIT is not supported; use FETCH FIRST n ROWS ONLY.")
+    if tables is not None:
+        _check_names(tree, tables)
     tree = tree.transform(_rewrite)
     if isinstance(tree, exp.Select):
         for position, projection in enumerate(list(tree.expressions), start=1):
@@ -348,6 +379,29 @@ def translate(suiteql: str) -> str:
         return tree.sql(dialect="sqlite", identify=True)
     except sqlglot.errors.SqlglotError as exc:
         raise errors.invalid_search(str(exc)) from None
+
+
+def _check_names(tree: exp.Expression, tables: dict[str, list[str]]) -> None:
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    aliases: dict[str, str] = {}
+    for table in tree.find_all(exp.Table):
+        name = table.name.lower()
+        if name in ctes:
+            continue
+        if name not in tables:
+            raise errors.invalid_search(_netsuite_wording(f"no such table: {name}"))
+        aliases[(table.alias or table.name).lower()] = name
+    if not aliases or ctes or any(True for _ in tree.find_all(exp.Subquery)):
+        return  # derived tables: leave their columns to SQLite
+    projected = {a.alias.lower() for a in tree.find_all(exp.Alias)}
+    known = {alias: {c.removesuffix(DF_SUFFIX) for c in tables[name]} for alias, name in aliases.items()}
+    for column in tree.find_all(exp.Column):
+        name = column.name.lower()
+        if not name or name == "*" or name in projected:
+            continue
+        scope = [known[column.table.lower()]] if column.table.lower() in known else known.values()
+        if not any(name in columns for columns in scope):
+            raise errors.invalid_search(_netsuite_wording(f"no such column: {name}"))
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:

@@ -56,15 +56,12 @@ def seeded_netsuite():
     A 7.5 % tax code is added, as the accountant would, for the ISP's reduced rate.
     """
     from sandbox.netsuite import SandboxState, create_app
+    from sandbox.netsuite.seed import add_tax_code
     from sandbox.server import serve_in_thread
     from tests.plugins.netsuite_sandbox import NetSuiteSandboxHandle
 
     state = SandboxState(seed_customers=SEED_CUSTOMERS, write_latency=0.04)
-    state.store.insert(
-        "salesTaxItem",
-        {"itemId": "VAT 7.5%", "name": "VAT 7.5%", "fullName": "VAT 7.5%", "description": "VAT 7.5%",
-         "rate": Decimal("7.5"), "taxType": "VAT", "isInactive": False},
-    )  # fmt: skip
+    add_tax_code(state.store, "VAT 7.5%", "7.5")  # a SuiteTax code: name and tax type, no rate
     server = serve_in_thread(create_app(state))
     yield NetSuiteSandboxHandle(url=server.url, state=state, private_key_pem=b"")
     server.stop()

@@ -2,13 +2,13 @@
 
 ``export_ready`` maps each Splynx category to a NetSuite item and each tax to a tax code of
 the same rate (a 7.5 % code is added to the NetSuite sandbox, as an accountant would), sets
-the subsidiary and rounding item, and returns helpers to read both sandboxes.
+the subsidiary (OneWorld accounts), the tax mode the account needs and the rounding item, loads
+the NetSuite lists, and returns helpers to read both sandboxes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -103,18 +103,31 @@ class ExportSetup:
         self.map("default_bank_account", "", self.ns_id("account", "Operating Checking"))
 
 
+def load_lists(configured) -> None:
+    """What 'Load mappings' stores, without a run of its own (tests count the runs)."""
+    from addon.sync.mappings import mapping_lists, read_list, store_list
+
+    ctx = configured.context()
+    for kind in mapping_lists(ctx):
+        rows, _ = read_list(ctx, kind)
+        store_list(kind, rows)
+
+
 @pytest.fixture
 def export_ready(configured) -> ExportSetup:
+    from sandbox.netsuite.seed import add_tax_code
+
     setup = ExportSetup(configured)
-    setup.store.insert(
-        "salesTaxItem",
-        {"itemId": "VAT 7.5%", "name": "VAT 7.5%", "fullName": "VAT 7.5%", "description": "VAT 7.5%",
-         "rate": Decimal("7.5"), "taxType": "VAT", "isInactive": False},
-    )  # fmt: skip
-    configured.settings(
-        subsidiary=setup.ns_id("subsidiary", "ISP Holdings Inc."),
-        rounding_item=setup.ns_id("otherChargeSaleItem", "Rounding"),
-        splynx_accounting_id_attribute="netsuite_id",
-    )
+    profile = configured.netsuite.state.profile
+    add_tax_code(setup.store, "VAT 7.5%", "7.5")
+    settings = {
+        "tax_mode": "suitetax_override" if profile.suitetax else "legacy",
+        "rounding_item": setup.ns_id("otherChargeSaleItem", "Rounding"),
+        "splynx_accounting_id_attribute": "netsuite_id",
+    }
+    if profile.oneworld:
+        settings["subsidiary"] = setup.ns_id("subsidiary", "ISP Holdings Inc.")
+    configured.settings(**settings)
+    load_lists(configured)
     setup.map_all()
     return setup

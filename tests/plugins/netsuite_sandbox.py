@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from sandbox.netsuite import SandboxState, create_app, generate_client_keypair
+from sandbox.netsuite import PROFILES, SandboxState, create_app, generate_client_keypair
 from sandbox.server import serve_in_thread
 
 
@@ -79,11 +79,39 @@ def netsuite_client_keypair() -> tuple[bytes, bytes]:
     return generate_client_keypair()
 
 
+# The account profiles the document, customer and payment tests run in (docs/netsuite-accounts.md).
+ACCOUNT_PROFILES = ("suitetax-oneworld", "suitetax-single", "legacy")
+across_profiles = pytest.mark.parametrize("netsuite_profile", ACCOUNT_PROFILES, indirect=True)
+
+
+def in_profile(name: str):
+    """Run one test in the named account profile only."""
+    return pytest.mark.parametrize("netsuite_profile", [name], indirect=True)
+
+
 @pytest.fixture
-def netsuite_sandbox(netsuite_client_keypair):
+def netsuite_profile(request):
+    """The sandbox account's profile: SuiteTax + OneWorld + multi-currency unless parametrised.
+
+    A module runs in every profile with ``pytestmark = across_profiles``; one test picks its own
+    with ``@pytest.mark.parametrize("netsuite_profile", ["legacy"], indirect=True)``. A profile
+    name may carry switches: ``"suitetax-single+eid"`` answers upserts with an eid Location.
+    """
+    name = getattr(request, "param", "suitetax-oneworld")
+    base, *switches = name.split("+")
+    profile = PROFILES[base]
+    for switch in switches:
+        profile = profile.with_(
+            **{"eid": {"upsert_location": "eid"}, "no-segments": {"segments": False}}[switch]
+        )
+    return profile
+
+
+@pytest.fixture
+def netsuite_sandbox(netsuite_client_keypair, netsuite_profile):
     """A fresh sandbox (seeded lists, no latency, concurrency 5) served for one test."""
     private_pem, public_pem = netsuite_client_keypair
-    state = SandboxState()
+    state = SandboxState(profile=netsuite_profile)
     state.oauth2.public_key_pem = public_pem
     server = serve_in_thread(create_app(state))
     try:
