@@ -106,6 +106,34 @@ CRON_OPERATIONS = (
 PAYMENT_DIRECTIONS = ("splynx_to_netsuite", "netsuite_to_splynx", "bidirectional")
 AUTH_MODES = ("tba", "oauth2")
 
+def _display_specs() -> tuple[SettingSpec, ...]:
+    from addon.deep_links import DEFAULT_TEMPLATES, SYSTEMS, setting_key
+
+    links = tuple(
+        S(
+            setting_key(system, entity),
+            f"{SYSTEMS[system]} link: {entity.replace('_', ' ')}",
+            _parse_str,
+            "",
+            group="display",
+            help=f"Empty: {template}",
+        )
+        for system, templates in DEFAULT_TEMPLATES.items()
+        for entity, template in templates.items()
+    )
+    return (
+        S("display_currency", "Currency of amounts", _parse_str, "", group="display",
+          help="ISO code such as USD or EUR; empty: the NetSuite currency for new customers"),
+        S("display_locale", "Number format (locale)", _parse_str, "en_US", group="display",
+          help="en_US, en_GB, de_DE, ...: thousands separators and decimal mark"),
+        S("display_timezone", "The ISP's time zone", _parse_str, "UTC", group="display",
+          help="IANA name such as Europe/London; schedules run in UTC and are shown in both"),
+        *links,
+    )  # fmt: skip
+
+
+DISPLAY_SPECS = _display_specs()
+
 SPECS: tuple[SettingSpec, ...] = (
     # NetSuite connection
     S("netsuite_account_id", "NetSuite account ID", _parse_str, "", "NETSUITE_ACCOUNT_ID", group="netsuite"),
@@ -258,6 +286,9 @@ SPECS: tuple[SettingSpec, ...] = (
         help="Read NetSuite ids from the customer additional attributes netsuite_class, "
         "netsuite_department, netsuite_location and netsuite_terms; the defaults apply where one is empty",
     ),
+    # How pages, CSV exports and CLI summaries show money, times and links (addon/money.py,
+    # addon/deep_links.py, docs/deep-links.md).
+    *DISPLAY_SPECS,
     # Cron toggles: all off by default, as in the add-on accountants know.
     *(
         S(f"cron_{op}", f"Cron: {op.replace('_', ' ')}", _parse_bool, False, group="cron")

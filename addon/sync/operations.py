@@ -37,6 +37,7 @@ class Operation:
         return getattr(importlib.import_module(module), function)
 
 
+SYSTEM_NAMES = {"netsuite": "NetSuite", "splynx": "Splynx"}  # as the products spell themselves
 EXPORTS = frozenset({"export_customers", "export_invoices", "export_credit_notes", "export_payments", "sync"})
 
 OPERATIONS: dict[str, Operation] = {
@@ -110,6 +111,14 @@ OPERATIONS: dict[str, Operation] = {
             "addon.sync.reconcile:reconcile",
             "Compare counts and totals on both sides for a period.",
             dry_run=False,
+        ),
+        Operation(
+            "export_record",
+            "Export one record",
+            "addon.sync.record_actions:export_record",
+            "Send one customer, invoice, credit note or payment again now (retry from its page).",
+            dry_run=False,
+            conflicts=EXPORTS,
         ),
         Operation(
             "sync",
@@ -212,7 +221,7 @@ def run_operation(
         return _stop(
             ledger,
             blocked.system,
-            f"{blocked.system.capitalize()} connection needs attention: {blocked.message}. "
+            f"{SYSTEM_NAMES.get(blocked.system, blocked.system)} connection needs attention: {blocked.message}. "
             "Test the connection on the module config page once it is fixed.",
         )
     try:

@@ -118,12 +118,15 @@ def export_payment_records(run: ExportRun) -> dict:
     records = run.ctx.billing.payments(
         date_from=run.setting("export_from"), method_ids=pushed_method_ids(run)
     )
-    export = Export(
+    return run_export(run, payment_export(run), records)
+
+
+def payment_export(run: ExportRun) -> Export:
+    return Export(
         entity="payment",
         prepare=lambda payment, link: payment_write(run, payment, link),
         before_page=lambda page: _before_page(run, page),
     )
-    return run_export(run, export, records)
 
 
 def export_payments(ctx, ledger: RunLedger, **params) -> None:

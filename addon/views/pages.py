@@ -10,10 +10,12 @@ from addon.forms import ReconcileForm, RunForm, parsed_date
 from addon.models import ConnectionStatus, Link, ListCache, LogEntry, Problem, ProblemRecord, SyncRun
 from addon.sync.operations import OPERATIONS
 from addon.views import blueprint
-from addon.views.helpers import ACTIVE_STATUSES, ENTITY_LABELS, last_runs
+from addon.views.helpers import ACTIVE_STATUSES, ENTITY_LABELS
+from addon.views.schedule_info import last_runs, next_run, worker_listening
 
 # The cards of the dashboard, in the order an accountant works through them.
 DASHBOARD_OPERATIONS = (
+    "sync",
     "load_mappings",
     "export_customers",
     "match_customers",
@@ -100,8 +102,13 @@ def blocking_summary() -> tuple[int, int]:
 @blueprint.get("/")
 def dashboard():
     runs = last_runs(DASHBOARD_OPERATIONS)
-    cards = [{"op": OPERATIONS[name], "run": runs.get(name)} for name in DASHBOARD_OPERATIONS]
+    cards = [
+        {"op": OPERATIONS[name], "last": runs.get(name), "next": next_run(name)}
+        for name in DASHBOARD_OPERATIONS
+    ]
     recent = session().scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(10)).all()
+    queued = session().scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status == "queued"))
+    no_worker = bool(queued) and worker_listening() is False
     connections = session().scalars(select(ConnectionStatus).order_by(ConnectionStatus.system)).all()
     open_count, blocked = blocking_summary()
     reconcile_form = ReconcileForm(formdata=request.args)
@@ -117,6 +124,8 @@ def dashboard():
         form=RunForm(),
         reconcile_form=reconcile_form,
         active=ACTIVE_STATUSES,
+        queued=queued or 0,
+        no_worker=no_worker,
     )
 
 
