@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from addon.extension import session
 from addon.forms import ReconcileForm, RunForm, parsed_date
-from addon.models import ConnectionStatus, Link, ListCache, LogEntry, Problem, ProblemRecord, SyncRun
+from addon.models import ConnectionStatus, ListCache, Problem, ProblemRecord, SyncRun
 from addon.sync.operations import OPERATIONS
 from addon.views import blueprint
 from addon.views.helpers import ACTIVE_STATUSES, ENTITY_LABELS
@@ -26,40 +26,20 @@ DASHBOARD_OPERATIONS = (
     "import_all_payments",
     "load_netsuite_customers",
 )
-LINKED_STATUSES = ("synced", "paired")
 
 
 def sync_counts() -> list[dict]:
-    """Per entity: records linked to NetSuite, and records seen failing or held back without a link."""
-    linked = dict(
-        session()
-        .execute(
-            select(Link.entity, func.count())
-            .where(Link.netsuite_id.is_not(None), Link.status.in_(LINKED_STATUSES))
-            .group_by(Link.entity)
-        )
-        .all()
-    )
-    linked_ids = select(Link.billing_id).where(
-        Link.entity == LogEntry.entity, Link.netsuite_id.is_not(None), Link.status.in_(LINKED_STATUSES)
-    )
-    pending = dict(
-        session()
-        .execute(
-            select(LogEntry.entity, func.count(distinct(LogEntry.billing_id)))
-            .where(
-                LogEntry.outcome.in_(("failed", "skipped")),
-                LogEntry.billing_id.is_not(None),
-                LogEntry.billing_id.not_in(linked_ids),
-            )
-            .group_by(LogEntry.entity)
-        )
-        .all()
-    )
+    """Per entity: records linked to NetSuite, and records whose last export failed or was held back."""
+    from addon.views.records import _state_ids
+
+    def count(entity: str, state: str) -> int:
+        return session().scalar(select(func.count()).select_from(_state_ids(entity, state).subquery())) or 0
+
     return [
-        {"entity": entity, "label": label, "synced": linked.get(entity, 0), "pending": pending.get(entity, 0)}
+        {"entity": entity, "label": label, "synced": count(entity, "synced"), "failed": count(entity, "failed"),
+         "held_back": count(entity, "held_back"), "ignored": count(entity, "ignored")}
         for entity, label in ENTITY_LABELS.items()
-    ]
+    ]  # fmt: skip
 
 
 def export_setting_warnings() -> list[dict]:

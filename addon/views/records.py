@@ -373,6 +373,7 @@ def record_detail(entity: str, billing_id: str):
     from addon.views.record_fields import sent_and_now
 
     fields = sent_and_now(entity, billing_id, item, row.link) if item is not None else None
+    active_run = _active_retry(entity, billing_id)
     problems = (
         session()
         .scalars(
@@ -396,7 +397,22 @@ def record_detail(entity: str, billing_id: str):
         problems=problems,
         error=error,
         form=ActionForm(),
+        active_run=active_run,
     )
+
+
+def _active_retry(entity: str, billing_id: str):
+    """The queued or running 'export one record' run of this record, if any (its progress is shown)."""
+    from addon.models import SyncRun
+
+    runs = session().scalars(
+        select(SyncRun)
+        .where(SyncRun.operation == "export_record", SyncRun.status.in_(("queued", "running")))
+        .order_by(SyncRun.id.desc())
+        .limit(20)
+    )
+    wanted = {"entity": entity, "billing_id": billing_id}
+    return next((run for run in runs if (run.params or {}) == wanted), None)
 
 
 def _back(entity: str, billing_id: str):
