@@ -468,3 +468,23 @@ def test_log_filter_for_everything_that_did_not_sync(client, auth, app):
         session().commit()
     auth.login()
     assert "2 rows" in client.get("/netsuite/logs?outcome=not_synced").get_data(as_text=True)
+
+
+def test_cli_summaries_are_aligned_tables_with_money():
+    from addon.money import Formatter
+    from addon.sync.report import format_reconciliation, format_result
+
+    text = format_result("sync", {"customers": {"created": 35, "skipped": 5}, "invoices": {"created": 1200}})
+    lines = text.splitlines()
+    assert "{" not in text and lines[0].split() == ["records", "created", "skipped"]
+    assert lines[2].split() == ["customers", "35", "5"] and lines[3].split() == ["invoices", "1200", "0"]
+    assert len({len(line) for line in lines[:2]}) == 1  # header and rule line up
+    report = {
+        "date_from": "2024-01-01", "date_to": "2024-12-31", "agree": True, "exported_agree": True,
+        "discrepancies": [],
+        "entities": {"invoice": {"billing_total": "1200053765.48", "billing_count": 3, "exported_billing_total":
+                     "1200053765.48", "netsuite_total": "1200053765.48", "netsuite_count": 3,
+                     "exported_agree": True, "not_exported": 0}},
+    }  # fmt: skip
+    row = format_reconciliation(report, Formatter("USD")).splitlines()[3]
+    assert row.split()[:2] == ["invoice", "$1,200,053,765.48"] and row.count("$1,200,053,765.48") == 3

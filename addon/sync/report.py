@@ -97,23 +97,41 @@ def format_reconciliation(report: dict, money: Callable[[Any], str] | None = Non
     return "\n".join(lines)
 
 
+def _is_counts(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and all(isinstance(n, int) for n in value.values())
+
+
+def _rows_table(items: list[dict], indent: str = "  ") -> list[str]:
+    headers = list(dict.fromkeys(k for item in items for k in item))
+    rows = [[item.get(h) for h in headers] for item in items[:MAX_LIST_ROWS]]
+    right = [
+        all(isinstance(item.get(h), int | float) for item in items if item.get(h) is not None)
+        for h in headers
+    ]
+    lines = table([h.replace("_", " ") for h in headers], rows, right, indent=indent)
+    if len(items) > MAX_LIST_ROWS:
+        lines.append(f"{indent}… and {len(items) - MAX_LIST_ROWS} more")
+    return lines
+
+
 def _generic(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        if value and all(isinstance(v, dict) for v in value.values()):
-            return format_counts(value)
-        rows = [
-            [k.replace("_", " "), v if not isinstance(v, dict | list) else _inline_any(v)]
-            for k, v in value.items()
-        ]
-        return table(["", "value"], rows, [False, False])[2:]
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        headers = list(dict.fromkeys(k for item in value for k in item))
-        rows = [[item.get(h) for h in headers] for item in value[:MAX_LIST_ROWS]]
-        lines = table([h.replace("_", " ") for h in headers], rows)
-        if len(value) > MAX_LIST_ROWS:
-            lines.append(f"  … and {len(value) - MAX_LIST_ROWS} more")
-        return lines
-    return [f"  {value}"]
+        return _rows_table(value)
+    if not isinstance(value, dict):
+        return [f"  {value}"]
+    if any(_is_counts(v) for v in value.values()):
+        lines = format_counts({k: v for k, v in value.items() if _is_counts(v)})
+        rest = {k: v for k, v in value.items() if not _is_counts(v)}
+    else:
+        lines, rest = [], value
+    for key, item in rest.items():
+        if isinstance(item, list) and item and all(isinstance(v, dict) for v in item):
+            lines.append(f"  {key.replace('_', ' ')}:")
+            lines += _rows_table(item, indent="    ")
+        else:
+            shown = _inline_any(item) if isinstance(item, dict | list) else item
+            lines.append(f"  {key.replace('_', ' ')}: {'-' if shown in (None, '') else shown}")
+    return lines
 
 
 def _inline_any(value: Any) -> str:
