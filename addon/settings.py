@@ -107,13 +107,14 @@ PAYMENT_DIRECTIONS = ("splynx_to_netsuite", "netsuite_to_splynx", "bidirectional
 AUTH_MODES = ("tba", "oauth2")
 
 def _display_specs() -> tuple[SettingSpec, ...]:
+    from addon import display_settings as parse
     from addon.deep_links import DEFAULT_TEMPLATES, SYSTEMS, setting_key
 
     links = tuple(
         S(
             setting_key(system, entity),
             f"{SYSTEMS[system]} link: {entity.replace('_', ' ')}",
-            _parse_str,
+            parse.link_template,
             "",
             group="display",
             help=f"Empty: {template}",
@@ -122,11 +123,11 @@ def _display_specs() -> tuple[SettingSpec, ...]:
         for entity, template in templates.items()
     )
     return (
-        S("display_currency", "Currency of amounts", _parse_str, "", group="display",
+        S("display_currency", "Currency of amounts", parse.currency, "", group="display",
           help="ISO code such as USD or EUR; empty: the NetSuite currency for new customers"),
-        S("display_locale", "Number format (locale)", _parse_str, "en_US", group="display",
+        S("display_locale", "Number format (locale)", parse.locale, "en_US", group="display",
           help="en_US, en_GB, de_DE, ...: thousands separators and decimal mark"),
-        S("display_timezone", "The ISP's time zone", _parse_str, "UTC", group="display",
+        S("display_timezone", "The ISP's time zone", parse.timezone, "UTC", group="display",
           help="IANA name such as Europe/London; schedules run in UTC and are shown in both"),
         *links,
     )  # fmt: skip

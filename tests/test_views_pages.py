@@ -312,10 +312,36 @@ def test_deep_links_follow_the_operator_templates(client, auth, configured):
     logs = client.get("/netsuite/logs").get_data(as_text=True)
     assert _hrefs(logs, "netsuite") == {"https://erp.example.com/pay/901"}
     assert _hrefs(logs, "splynx") == {f"{configured.splynx.url}/p/3"}
-    # A template that does not make a web address links nothing rather than something wrong.
-    configured.settings(link_netsuite_payment="javascript:alert({id})")
-    logs = client.get("/netsuite/logs").get_data(as_text=True)
-    assert not _hrefs(logs, "netsuite") and "901" in logs
+    # A template that would not make a web address is refused, and never rendered as a link.
+    import pytest
+
+    from addon.deep_links import render
+    from addon.settings import SettingError
+
+    for bad in ("javascript:alert({id})", "https://erp.example.com/pay", "{host}/x?id={id}&{other}"):
+        with pytest.raises(SettingError):
+            configured.settings(link_netsuite_payment=bad)
+    assert render("javascript:alert({id})", "https://h", "901") is None
+    assert _hrefs(client.get("/netsuite/logs").get_data(as_text=True), "netsuite") == {
+        "https://erp.example.com/pay/901"
+    }
+
+
+def test_display_settings_refuse_what_the_pages_could_not_use(configured):
+    import pytest
+
+    from addon import settings
+    from addon.settings import SettingError
+
+    for key, bad, words in (
+        ("display_currency", "DOLLARS", "not a currency code"),
+        ("display_locale", "xx_nowhere", "not a locale"),
+        ("display_timezone", "Mars/Olympus", "not a time zone"),
+    ):
+        with pytest.raises(SettingError, match=words):
+            configured.settings(**{key: bad})
+    configured.settings(display_currency="eur", display_locale="en-GB", display_timezone="Europe/Paris")
+    assert (settings.get("display_currency"), settings.get("display_locale")) == ("EUR", "en_GB")
 
 
 def test_reconciliation_in_money_keeps_its_last_result_and_flags_a_change(client, auth, export_ready):
