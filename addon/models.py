@@ -75,6 +75,8 @@ class Link(Base):
     netsuite_id: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(120))
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    # The body last sent (JSON-safe: amounts as text); the record page compares it with now.
+    sent_fields: Mapped[dict | None] = mapped_column(JSON)
     # 'billing' when we pushed it, 'netsuite' when it was imported: the echo guard.
     origin: Mapped[str] = mapped_column(String(10), default="billing", nullable=False)
     # synced | paired | failed | deleted_in_billing | pending (an imported payment piece being created)

@@ -202,6 +202,35 @@ def _default_auth_mode(value_of: Callable[[str], Any]) -> str:
     return "tba" if tba and not value_of("netsuite_client_id") else "oauth2"
 
 
+def _display_specs() -> tuple[SettingSpec, ...]:
+    from addon import display_settings as parse
+    from addon.deep_links import DEFAULT_TEMPLATES, SYSTEMS, setting_key
+
+    links = tuple(
+        S(
+            setting_key(system, entity),
+            f"{SYSTEMS[system]} link: {entity.replace('_', ' ')}",
+            parse.link_template,
+            "",
+            group="display",
+            help=f"Empty: {template}",
+        )
+        for system, templates in DEFAULT_TEMPLATES.items()
+        for entity, template in templates.items()
+    )
+    return (
+        S("display_currency", "Currency of amounts", parse.currency, "", group="display",
+          help="ISO code such as USD or EUR; empty: the NetSuite currency for new customers"),
+        S("display_locale", "Number format (locale)", parse.locale, "en_US", group="display",
+          help="en_US, en_GB, de_DE, ...: thousands separators and decimal mark"),
+        S("display_timezone", "The ISP's time zone", parse.timezone, "UTC", group="display",
+          help="IANA name such as Europe/London; schedules run in UTC and are shown in both"),
+        *links,
+    )  # fmt: skip
+
+
+DISPLAY_SPECS = _display_specs()
+
 SPECS: tuple[SettingSpec, ...] = (
     # NetSuite connection
     S("netsuite_account_id", "NetSuite account ID", _parse_str, "", "NETSUITE_ACCOUNT_ID", group="netsuite"),
@@ -383,6 +412,9 @@ SPECS: tuple[SettingSpec, ...] = (
         help="Read NetSuite ids from the customer additional attributes netsuite_class, "
         "netsuite_department, netsuite_location and netsuite_terms; the defaults apply where one is empty",
     ),
+    # How pages, CSV exports and CLI summaries show money, times and links (addon/money.py,
+    # addon/deep_links.py, docs/deep-links.md).
+    *DISPLAY_SPECS,
     # Cron toggles: all off by default, as in the add-on accountants know.
     *(
         S(f"cron_{op}", f"Cron: {op.replace('_', ' ')}", _parse_bool, False, group="cron")

@@ -128,6 +128,7 @@ class _Pending:
     note: str
     link: links.LinkInfo | None
     tran_date: str | None = None
+    payload: dict | None = None  # kept on the link as the fields last sent
 
 
 # --------------------------------------------------------------------------- per-run lookups
@@ -406,6 +407,10 @@ def _examine(
     if export.is_deleted(record):
         _report_deleted(run, export, billing_id, link)
         return None
+    if link is not None and link.status == "ignored":  # set by hand: addon/sync/record_actions.py
+        ledger.record(entity=export.entity, billing_id=billing_id, outcome="ignored", action="none",
+                      netsuite_id=link.netsuite_id, message="ignored by hand; not sent")  # fmt: skip
+        return None
     prepared = export.prepare(record, link)
     if isinstance(prepared, Skip):
         _record_failure(run, export, billing_id, prepared)
@@ -434,8 +439,9 @@ def _examine(
         )
         return None
     pending = _Pending(
-        billing_id, prepared.label, digest, known, prepared.note, link, prepared.payload.get("tranDate")
-    )
+        billing_id, prepared.label, digest, known, prepared.note, link, prepared.payload.get("tranDate"),
+        prepared.payload,
+    )  # fmt: skip
     return pending, prepared
 
 
@@ -462,8 +468,9 @@ def _settle(run: ExportRun, export: Export, pending: _Pending, future: Future) -
         _record_failure(run, export, pending.billing_id, skip)
         return None
     run.link_writer(export.entity).add(
-        pending.billing_id, netsuite_id, content_hash=pending.hash, exists=pending.link is not None
-    )
+        pending.billing_id, netsuite_id, content_hash=pending.hash, exists=pending.link is not None,
+        payload=pending.payload,
+    )  # fmt: skip
     if export.entity == "customer":
         run.customer_ids[pending.billing_id] = netsuite_id
     ledger.record(

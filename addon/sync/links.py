@@ -67,6 +67,13 @@ def _canonical(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not part of a NetSuite payload")
 
 
+def sent_fields(payload: dict | None) -> dict | None:
+    """``payload`` as JSON-safe data (amounts and dates as the text the hash uses)."""
+    if payload is None:
+        return None
+    return json.loads(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=_canonical))
+
+
 def content_hash(record_type: str, payload: dict) -> str:
     """sha256 of the canonical JSON of what would be sent: equal hashes mean nothing to push."""
     text = json.dumps([record_type, payload], sort_keys=True, ensure_ascii=False, default=_canonical)
@@ -156,12 +163,21 @@ class LinkWriter:
         self._updates: list[dict] = []
         self._inserts: list[dict] = []
 
-    def add(self, billing_id: int | str, netsuite_id: str, *, content_hash: str | None, exists: bool) -> None:
+    def add(
+        self,
+        billing_id: int | str,
+        netsuite_id: str,
+        *,
+        content_hash: str | None,
+        exists: bool,
+        payload: dict | None = None,
+    ) -> None:
         """Hold one link; ``exists`` says whether a link row was read for this record."""
         values = {
             "netsuite_id": netsuite_id,
             "external_id": external_id(self.entity, billing_id),
             "content_hash": content_hash,
+            "sent_fields": sent_fields(payload),
             "origin": "billing",
             "status": "synced",
             "last_error": None,

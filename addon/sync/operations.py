@@ -39,6 +39,7 @@ class Operation:
         return getattr(importlib.import_module(module), function)
 
 
+SYSTEM_NAMES = {"netsuite": "NetSuite", "splynx": "Splynx"}  # as the products spell themselves
 LIVE = {
     "live_customers": "customers",
     "live_invoices": "invoices",
@@ -46,7 +47,7 @@ LIVE = {
     "live_payments": "payments",
 }
 EXPORTS = frozenset(
-    {"export_customers", "export_invoices", "export_credit_notes", "export_payments", "sync", *LIVE}
+    {"export_customers", "export_invoices", "export_credit_notes", "export_payments", "sync", "export_record", *LIVE}
 )
 
 OPERATIONS: dict[str, Operation] = {
@@ -120,6 +121,14 @@ OPERATIONS: dict[str, Operation] = {
             "addon.sync.reconcile:reconcile",
             "Compare counts and totals on both sides for a period.",
             dry_run=False,
+        ),
+        Operation(
+            "export_record",
+            "Export one record",
+            "addon.sync.record_actions:export_record",
+            "Send one customer, invoice, credit note or payment again now (retry from its page).",
+            dry_run=False,
+            conflicts=EXPORTS,
         ),
         Operation(
             "sync",
@@ -220,7 +229,7 @@ def run_operation(
         return _stop(
             ledger,
             blocked.system,
-            f"{blocked.system.capitalize()} connection needs attention: {blocked.message}. "
+            f"{SYSTEM_NAMES.get(blocked.system, blocked.system)} connection needs attention: {blocked.message}. "
             "Enter corrected credentials (or test the connection) on the module config page.",
         )
     ctx = None

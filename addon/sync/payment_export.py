@@ -230,12 +230,15 @@ def export_payment_records(run: ExportRun, ids: Collection[str] | None = None) -
         ),
         ids,
     )
-    export = Export(
+    return run_export(run, payment_export(run), records, only=ids)
+
+
+def payment_export(run: ExportRun) -> Export:
+    return Export(
         entity="payment",
         prepare=lambda payment, link: payment_write(run, payment, link),
         before_page=lambda page: _before_page(run, page),
     )
-    return run_export(run, export, records, only=ids)
 
 
 def export_payments(ctx, ledger: RunLedger, **params) -> None:

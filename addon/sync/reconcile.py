@@ -238,6 +238,9 @@ def reconcile(ctx: SyncContext, ledger: RunLedger, date_from=None, date_to=None)
     """Operation: build the reconciliation report, log one row per entity type, keep the report."""
     ledger.phase("Reconciling", total=len(ENTITIES))
     report = reconciliation(ctx, date_from, date_to)
+    from addon.money import Formatter
+
+    money = Formatter.from_settings()  # the log (and its CSV) shows amounts as the pages do
     for spec in ENTITIES:
         sides = report["entities"][spec.entity]
         disagree = sides["discrepancies"]
@@ -249,8 +252,8 @@ def reconcile(ctx: SyncContext, ledger: RunLedger, date_from=None, date_to=None)
             direction="local",
             message=(
                 f"{report['date_from']}…{report['date_to']}: billing {sides['billing_count']} "
-                f"({sides['billing_total']}), NetSuite {sides['netsuite_count']} "
-                f"({sides['netsuite_total']}); {disagree or 'none'} disagreeing"
+                f"({money(sides['billing_total'])}), NetSuite {sides['netsuite_count']} "
+                f"({money(sides['netsuite_total'])}); {disagree or 'none'} disagreeing"
             ),
         )
     ledger.set_result(report)

@@ -102,4 +102,39 @@ def inject_csrf():
     return {"netsuite_csrf_token": generate_csrf}
 
 
+# Globals rather than context values, so macros imported without context can format and link too.
+@blueprint.app_template_global("ns_money")
+def request_money():
+    """The request's money formatter (currency and locale read once per request)."""
+    from addon.money import Formatter
+
+    # Kept on the request (not on g, which an app context can share between requests).
+    if "netsuite.money" not in request.environ:
+        request.environ["netsuite.money"] = Formatter.from_settings()
+    return request.environ["netsuite.money"]
+
+
+@blueprint.app_template_global("ns_logout_url")
+def logout_url():
+    """The host's logout route (config NETSUITE_ADDON_LOGOUT_ENDPOINT), or None when it has none."""
+    from flask import current_app, url_for
+    from werkzeug.routing import BuildError
+
+    endpoint = current_app.config.get("NETSUITE_ADDON_LOGOUT_ENDPOINT", "portal.logout")
+    try:
+        return url_for(endpoint) if endpoint else None
+    except BuildError:
+        return None
+
+
+@blueprint.app_template_global("ns_links")
+def request_links():
+    """The request's deep-link builder (templates and hosts read once per request)."""
+    from addon.deep_links import Links
+
+    if "netsuite.links" not in request.environ:
+        request.environ["netsuite.links"] = Links.from_settings()
+    return request.environ["netsuite.links"]
+
+
 from addon.views import pages  # noqa: E402,F401  (routes register on import)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from addon.billing import BillingError
+from addon.billing import BillingError, BillingNotFound
 from addon.extension import session
 from addon.forms import ActionForm, CustomerSearchForm, PairForm
 from addon.models import Link, ListCache
@@ -13,15 +13,48 @@ from addon.netsuite import NetSuiteError
 from addon.splynx import SplynxError
 from addon.sync import matching
 from addon.sync.context import SyncContext
+from addon.sync.suggestions import suggest
 from addon.views import blueprint
 
 ENGINE_ERRORS = (BillingError, SplynxError, NetSuiteError, LookupError, ValueError)
+
+
+BILLING_PAGE = 20
+# The billing search reads customers until it has a page of matches or has read this many.
+BILLING_SCAN_LIMIT = 5000
+
+
+def _billing_search(ctx: SyncContext, text: str, after: int | None) -> dict:
+    """Billing customers whose name, login, email or id holds ``text``: one page, and where to go on."""
+    needle = text.casefold()
+    found, scanned, last_seen = [], 0, after
+    for item in ctx.billing.customers(id_above=after):
+        scanned += 1
+        last_seen = item.id
+        values = (str(item.id), item.name, item.login, item.email, item.billing_email)
+        if any(needle in (v or "").casefold() for v in values):
+            found.append(item)
+            if len(found) == BILLING_PAGE:
+                break
+        if scanned >= BILLING_SCAN_LIMIT:
+            break
+    full = len(found) == BILLING_PAGE
+    cut = scanned >= BILLING_SCAN_LIMIT and not full
+    return {
+        "items": found,
+        "scanned": scanned,
+        "cut_off": cut,
+        "next_after": last_seen if (full or cut) else None,
+    }
 
 
 @blueprint.get("/customers")
 def customers():
     search = CustomerSearchForm(formdata=request.args)
     query = (search.q.data or "").strip()
+    who = (request.args.get("who") or "").strip()[:200]
+    after = request.args.get("after", type=int)
+    chosen_id = (request.args.get("billing_id") or "").strip()
     results = matching.search_netsuite_customers(query) if query else []
     cached = session().scalar(select(ListCache.id).where(ListCache.kind == "customer").limit(1)) is not None
     paired = (
@@ -39,15 +72,38 @@ def customers():
             )
         )
     }
-    pair_form = PairForm(formdata=None, billing_id=request.args.get("billing_id", ""))
+    chosen, suggestions, billing_found, error = None, [], None, None
+    try:
+        ctx = SyncContext.from_settings()
+        if chosen_id.isdigit():
+            try:
+                chosen = ctx.billing.get_customer(int(chosen_id))
+            except BillingNotFound:
+                error = (
+                    f"Billing has no customer {chosen_id}: search for the customer by name, login or email."
+                )
+            else:
+                suggestions = suggest(chosen)
+        elif chosen_id:
+            error = "A billing customer is chosen by its number, e.g. 1042."
+        if who:
+            billing_found = _billing_search(ctx, who, after)
+    except ENGINE_ERRORS as exc:
+        error = f"The billing system could not be read: {exc}"
+    pair_form = PairForm(formdata=None, billing_id=chosen_id if chosen is not None else "")
     return render_template(
         "netsuite/customers.html",
         search=search,
         query=query,
+        who=who,
         results=results,
         cached=cached,
         paired=paired,
         names=names,
+        chosen=chosen,
+        suggestions=suggestions,
+        billing_found=billing_found,
+        error=error,
         pair_form=pair_form,
         action_form=ActionForm(),
     )
@@ -56,16 +112,28 @@ def customers():
 @blueprint.post("/customers/pair")
 def customers_pair():
     form = PairForm()
-    back = url_for("netsuite.customers", q=request.form.get("q", ""))
+    back = url_for(
+        "netsuite.customers",
+        q=request.form.get("q") or None,
+        billing_id=request.form.get("billing_id") or None,
+    )
     if not form.validate():
         for field in (form.billing_id, form.netsuite_id):
             for error in field.errors:
                 flash(f"{field.label.text}: {error}", "error")
         return redirect(back)
+    billing_id = form.billing_id.data.strip()
     try:
-        matching.pair_customer(
-            form.billing_id.data.strip(), form.netsuite_id.data.strip(), ctx=SyncContext.from_settings()
-        )
+        ctx = SyncContext.from_settings()
+        ctx.billing.get_customer(int(billing_id))  # a customer billing does not have is refused
+    except BillingNotFound:
+        flash(f"Not paired: billing has no customer {billing_id}.", "error")
+        return redirect(url_for("netsuite.customers"))
+    except ENGINE_ERRORS as exc:
+        flash(f"Not paired: the billing system could not be read: {exc}", "error")
+        return redirect(back)
+    try:
+        matching.pair_customer(billing_id, form.netsuite_id.data.strip(), ctx=ctx)
     except ENGINE_ERRORS as exc:
         session().rollback()
         flash(f"Not paired: {exc}", "error")

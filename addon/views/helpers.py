@@ -68,7 +68,9 @@ def fix_url(fix_kind: str | None, fix_ref: str | None) -> str | None:
     if fix_kind in ENTITY_LABELS:
         if fix_kind == "customer" and fix_ref:
             return url_for("netsuite.customers", billing_id=fix_ref)
-        return url_for("netsuite.records", entity=fix_kind, billing_id=fix_ref or None)
+        if fix_ref and fix_ref.isdigit():
+            return url_for("netsuite.record_detail", entity=fix_kind, billing_id=fix_ref)
+        return url_for("netsuite.records", entity=fix_kind)
     if fix_kind in ("config", "settings", "connection"):
         return url_for("netsuite.config")
     from addon import settings

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from addon.extension import session
 from addon.forms import ReconcileForm, RunForm, parsed_date
-from addon.models import ConnectionStatus, Link, ListCache, LogEntry, Problem, ProblemRecord, SyncRun
+from addon.models import ConnectionStatus, ListCache, Problem, ProblemRecord, SyncRun
 from addon.sync.live import live_status
 from addon.sync.operations import OPERATIONS
 from addon.views import blueprint
-from addon.views.helpers import ACTIVE_STATUSES, ENTITY_LABELS, last_runs
+from addon.views.helpers import ACTIVE_STATUSES, ENTITY_LABELS
+from addon.views.schedule_info import last_runs, next_run, worker_listening
 
 # The cards of the dashboard, in the order an accountant works through them.
 DASHBOARD_OPERATIONS = (
+    "sync",
     "load_mappings",
     "export_customers",
     "match_customers",
@@ -25,40 +27,20 @@ DASHBOARD_OPERATIONS = (
     "import_all_payments",
     "load_netsuite_customers",
 )
-LINKED_STATUSES = ("synced", "paired")
 
 
 def sync_counts() -> list[dict]:
-    """Per entity: records linked to NetSuite, and records seen failing or held back without a link."""
-    linked = dict(
-        session()
-        .execute(
-            select(Link.entity, func.count())
-            .where(Link.netsuite_id.is_not(None), Link.status.in_(LINKED_STATUSES))
-            .group_by(Link.entity)
-        )
-        .all()
-    )
-    linked_ids = select(Link.billing_id).where(
-        Link.entity == LogEntry.entity, Link.netsuite_id.is_not(None), Link.status.in_(LINKED_STATUSES)
-    )
-    pending = dict(
-        session()
-        .execute(
-            select(LogEntry.entity, func.count(distinct(LogEntry.billing_id)))
-            .where(
-                LogEntry.outcome.in_(("failed", "skipped")),
-                LogEntry.billing_id.is_not(None),
-                LogEntry.billing_id.not_in(linked_ids),
-            )
-            .group_by(LogEntry.entity)
-        )
-        .all()
-    )
+    """Per entity: records linked to NetSuite, and records whose last export failed or was held back."""
+    from addon.views.records import _state_ids
+
+    def count(entity: str, state: str) -> int:
+        return session().scalar(select(func.count()).select_from(_state_ids(entity, state).subquery())) or 0
+
     return [
-        {"entity": entity, "label": label, "synced": linked.get(entity, 0), "pending": pending.get(entity, 0)}
+        {"entity": entity, "label": label, "synced": count(entity, "synced"), "failed": count(entity, "failed"),
+         "held_back": count(entity, "held_back"), "ignored": count(entity, "ignored")}
         for entity, label in ENTITY_LABELS.items()
-    ]
+    ]  # fmt: skip
 
 
 def export_setting_warnings() -> list[dict]:
@@ -101,8 +83,13 @@ def blocking_summary() -> tuple[int, int]:
 @blueprint.get("/")
 def dashboard():
     runs = last_runs(DASHBOARD_OPERATIONS)
-    cards = [{"op": OPERATIONS[name], "run": runs.get(name)} for name in DASHBOARD_OPERATIONS]
+    cards = [
+        {"op": OPERATIONS[name], "last": runs.get(name), "next": next_run(name)}
+        for name in DASHBOARD_OPERATIONS
+    ]
     recent = session().scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(10)).all()
+    queued = session().scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status == "queued"))
+    no_worker = bool(queued) and worker_listening() is False
     connections = session().scalars(select(ConnectionStatus).order_by(ConnectionStatus.system)).all()
     open_count, blocked = blocking_summary()
     reconcile_form = ReconcileForm(formdata=request.args)
@@ -119,6 +106,8 @@ def dashboard():
         reconcile_form=reconcile_form,
         active=ACTIVE_STATUSES,
         live=live_status(),
+        queued=queued or 0,
+        no_worker=no_worker,
     )
 
 

@@ -1,7 +1,8 @@
 """The reconciliation page: both sides' counts and totals for a period, and a monthly bar chart.
 
-The chart is inline SVG computed here, so the page needs no script and no
-inline style (the CSP forbids both).
+The chart is drawn by Chart.js (vendored in the static folder, MIT licence kept beside it)
+from the figures this module puts in a data attribute: no inline script or style, which the
+CSP forbids. Every figure a reader sees is formatted from the Decimal amounts.
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ from flask import render_template
 from addon.billing import BillingError
 from addon.netsuite import NetSuiteError
 from addon.splynx import SplynxError
-from addon.sync.context import SyncContext
 from addon.views.helpers import ENTITY_LABELS
-
-CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 640, 220, 4, 20
 
 
 def _money(value) -> Decimal:
@@ -86,45 +84,81 @@ def normalise(raw: dict) -> dict:
     }
 
 
-def chart(months: list[dict]) -> dict | None:
-    """Bar geometry for billing vs NetSuite per month (two bars per month, shared scale)."""
+def robust_bound(values: list[Decimal]) -> Decimal | None:
+    """The axis limit that keeps one outlier month from flattening all the others.
+
+    When the largest swing is more than four times the next one, the axis stops at 1.25x
+    that next one; the outlier's bar runs off the axis and its label carries its real value.
+    """
+    sizes = sorted((abs(v) for v in values), reverse=True)
+    if len(sizes) < 3 or not sizes[1]:
+        return None
+    return sizes[1] * Decimal("1.25") if sizes[0] > sizes[1] * 4 else None
+
+
+def chart(months: list[dict], money) -> dict | None:
+    """Variance per month (billing minus NetSuite, net sales) for Chart.js, drawn by netsuite-chart.js."""
     if not months:
         return None
-    peak = max(max(abs(m["billing"]), abs(m["netsuite"])) for m in months) or Decimal(1)
-    plot_h = CHART_HEIGHT - CHART_BOTTOM - 14
-    slot = (CHART_WIDTH - CHART_LEFT) / len(months)
-    bar_w = max(2.0, slot * 0.38)
-    base = CHART_HEIGHT - CHART_BOTTOM
-    bars, labels = [], []
-    for i, m in enumerate(months):
-        x0 = CHART_LEFT + i * slot + slot * 0.1
-        for j, side in enumerate(("billing", "netsuite")):
-            value = m[side]
-            h = float(abs(value) / peak) * plot_h
-            bars.append(
-                {"x": round(x0 + j * bar_w, 1), "y": round(base - h, 1), "w": round(bar_w, 1),
-                 "h": round(h, 1), "side": side, "month": m["month"], "value": value}
-            )  # fmt: skip
-        labels.append({"x": round(x0, 1), "text": str(m["month"])[-5:]})
-    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "left": CHART_LEFT, "base": base,
-            "bars": bars, "labels": labels, "max": peak}  # fmt: skip
+    variances = [m["billing"] - m["netsuite"] for m in months]
+    bound = robust_bound(variances)
+    labels, clipped = [], []
+    for m, variance in zip(months, variances, strict=True):
+        off_scale = bound is not None and abs(variance) > bound
+        labels.append(f"{m['month']} (off scale: {money(variance)})" if off_scale else str(m["month"]))
+        if off_scale:
+            clipped.append(m["month"])
+    return {
+        "labels": labels,
+        "values": [float(v) for v in variances],  # drawing only: every figure shown is the Decimal
+        "texts": [money(v) for v in variances],
+        "bound": float(bound) if bound is not None else None,
+        "clipped": clipped,
+        "title": f"Variance per month, billing minus NetSuite ({money.label})",
+    }
+
+
+def last_report() -> tuple[dict | None, object | None]:
+    """The latest reconciliation that finished, from any page, the CLI or cron."""
+    from sqlalchemy import select
+
+    from addon.extension import session
+    from addon.models import SyncRun
+
+    run = session().scalar(
+        select(SyncRun)
+        .where(SyncRun.operation == "reconcile", SyncRun.status == "succeeded", SyncRun.result.is_not(None))
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+    return (run.result, run) if run is not None else (None, None)
+
+
+def _page(form, raw: dict | None, run=None, status: int = 200, error: str | None = None):
+    from addon.views import request_money
+
+    report = normalise(raw) if raw else None
+    figure = chart(report["months"], request_money()) if report else None
+    page = render_template("netsuite/reconciliation.html", form=form, report=report, chart=figure, run=run,
+                           error=error)  # fmt: skip
+    return page, status
 
 
 def render_reconciliation(form, date_from: date | None, date_to: date | None):
     if date_from is None and date_to is None:
-        return render_template("netsuite/reconciliation.html", form=form, report=None, chart=None)
+        raw, run = last_report()
+        return _page(form, raw, run)
     if date_from and date_to and date_from > date_to:
         form.date_to.errors = [*form.date_to.errors, "The end of the period is before its start"]
-        return render_template("netsuite/reconciliation.html", form=form, report=None, chart=None), 400
-    from addon.sync.reconcile import reconciliation
+        return _page(form, None, status=400)
+    from addon.sync.operations import run_operation
 
+    params = {"date_from": date_from.isoformat() if date_from else None,
+              "date_to": date_to.isoformat() if date_to else None}  # fmt: skip
     try:
-        report = normalise(reconciliation(SyncContext.from_settings(), date_from, date_to))
+        run = run_operation("reconcile", trigger="manual", params=params)
     except (BillingError, SplynxError, NetSuiteError) as exc:
-        return render_template(
-            "netsuite/reconciliation.html", form=form, report=None, chart=None,
-            error=f"The reconciliation could not read both systems: {exc}",
-        )  # fmt: skip
-    return render_template(
-        "netsuite/reconciliation.html", form=form, report=report, chart=chart(report["months"])
-    )
+        return _page(form, None, error=f"The reconciliation could not read both systems: {exc}")
+    if run.status != "succeeded" or not run.result:
+        return _page(form, None, error=f"The reconciliation could not read both systems: {run.message}")
+    return _page(form, run.result, run)

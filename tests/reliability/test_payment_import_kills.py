@@ -47,7 +47,8 @@ def test_kills_between_commit_and_link_leave_each_payment_in_splynx_once(make_is
     netsuite_ids = []
     for n in range(PAYMENTS):
         body = {"customer": {"id": rng.choice(sorted(customers))}, "tranDate": f"2025-05-{1 + n % 28:02d}",
-                "payment": Decimal(rng.randint(500, 9000)) / 100, "account": {"id": "1"}}  # fmt: skip
+                "payment": Decimal(rng.randint(500, 9000)) / 100, "account": {"id": "1"},
+                "undepFunds": False, "autoApply": False}  # fmt: skip
         if n % 3 == 0:  # a third applied, each to an invoice of its own, for half of what it pays
             invoice_id, _ = invoices[(n // 3) % len(invoices)]
             invoice = store.get("invoice", invoice_id)
