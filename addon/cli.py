@@ -31,13 +31,23 @@ def config_show():
         )
 
 
-@config_group.command("set")
+# Unknown options pass through, so `config set netsuite_concurrency -3` is refused in words.
+@config_group.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
 def config_set(key: str, value: str):
-    """Save KEY = VALUE (validated; secrets encrypted)."""
+    """Save KEY = VALUE (validated as the config page does; secrets encrypted).
+
+    Lists are comma-separated; partners and payment methods are checked against billing's lists.
+    """
+    from addon import validation
+
     try:
-        settings.put(key, value)
+        item = settings.spec(key)
+        options = validation.billing_options(item.options) if item.options and value.strip() else None
+        settings.put(key, value, options=options)
+    except validation.OptionsUnavailable as exc:
+        raise click.ClickException(f"{item.label}: not saved, {exc}") from exc
     except settings.SettingError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{key} = {settings.display_value(key)}")

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app
 
-from addon import crypto
+from addon import crypto, validation
 from addon.extension import session
 from addon.models import Setting
 
@@ -32,16 +32,11 @@ def _parse_bool(raw: str) -> bool:
         return True
     if lowered in {"0", "false", "no", "off", "n", "f", ""}:
         return False
-    raise ValueError(f"{raw!r} is not yes/no")
+    raise ValueError(f"answer yes or no (not {raw[:20]!r})")
 
 
-def _parse_int(raw: str) -> int:
-    return int(raw.strip())
-
-
-def _parse_date(raw: str) -> date | None:
-    raw = raw.strip()
-    return date.fromisoformat(raw) if raw else None
+_parse_int = validation.parse_int
+_parse_date = validation.parse_date
 
 
 def _parse_list(raw: str) -> list[str]:
@@ -56,7 +51,7 @@ def _parse_decimal(raw: str) -> Decimal:
     try:
         return Decimal(raw.strip())
     except InvalidOperation as exc:
-        raise ValueError(f"{raw!r} is not a number") from exc
+        raise ValueError(f"enter a number, e.g. 100 (not {raw.strip()[:20]!r})") from exc
 
 
 def _format(value: Any) -> str:
@@ -82,6 +77,10 @@ class SettingSpec:
     choices: tuple[str, ...] | None = None
     group: str = "sync"
     help: str = ""
+    # What the value must also satisfy (addon.validation): refused on saving, never on reading.
+    check: Callable[[Any], None] | None = None
+    # The billing list the values are chosen from ('partners', 'payment_methods'), see ``validate``.
+    options: str | None = None
 
     def coerce(self, raw: Any) -> Any:
         """Parse ``raw`` (text or an already-typed value) into this setting's type."""
@@ -93,6 +92,22 @@ class SettingSpec:
         if self.choices and value not in self.choices:
             raise SettingError(f"{self.label}: must be one of {', '.join(self.choices)}")
         return value
+
+    def validate(self, raw: Any, options: list[tuple[str, str]] | None = None) -> Any:
+        """``coerce`` plus the spec's check; ``options`` ((id, name) pairs loaded from billing)
+        restrict a list setting to the values billing offers. Used by the form and the CLI."""
+        value = self.coerce(raw)
+        try:
+            if self.check is not None:
+                self.check(value)
+            if options is not None and self.options:
+                value = validation.among(value, options, OPTION_WORDS[self.options])
+        except ValueError as exc:
+            raise SettingError(f"{self.label}: {exc}") from exc
+        return value
+
+
+OPTION_WORDS = {"partners": "partner", "payment_methods": "payment method"}
 
 
 S = SettingSpec
@@ -108,7 +123,15 @@ AUTH_MODES = ("tba", "oauth2")
 
 SPECS: tuple[SettingSpec, ...] = (
     # NetSuite connection
-    S("netsuite_account_id", "NetSuite account ID", _parse_str, "", "NETSUITE_ACCOUNT_ID", group="netsuite"),
+    S(
+        "netsuite_account_id",
+        "NetSuite account ID",
+        _parse_str,
+        "",
+        "NETSUITE_ACCOUNT_ID",
+        group="netsuite",
+        check=validation.account_id,
+    ),
     S(
         "netsuite_auth_mode",
         "Authentication",
@@ -165,6 +188,7 @@ SPECS: tuple[SettingSpec, ...] = (
         "NETSUITE_BASE_URL",
         group="netsuite",
         help="Only for a proxy or the sandbox; paths and signing stay NetSuite's",
+        check=validation.url,
     ),
     S(
         "netsuite_concurrency",
@@ -174,9 +198,10 @@ SPECS: tuple[SettingSpec, ...] = (
         "NETSUITE_CONCURRENCY",
         group="netsuite",
         help="The account's concurrency limit minus one slot for other integrations",
+        check=validation.concurrency,
     ),
     # Splynx connection
-    S("splynx_url", "Splynx URL", _parse_str, "", "SPLYNX_URL", group="splynx"),
+    S("splynx_url", "Splynx URL", _parse_str, "", "SPLYNX_URL", group="splynx", check=validation.url),
     S("splynx_api_key", "Splynx API key", _parse_str, "", "SPLYNX_API_KEY", group="splynx"),
     S(
         "splynx_api_secret",
@@ -202,6 +227,7 @@ SPECS: tuple[SettingSpec, ...] = (
         _parse_list,
         [],
         help="Customers, documents and payments of these partners are never synced",
+        options="partners",
     ),
     S(
         "payment_methods_push",
@@ -209,6 +235,7 @@ SPECS: tuple[SettingSpec, ...] = (
         _parse_list,
         [],
         help="Empty means every method",
+        options="payment_methods",
     ),
     S(
         "payment_direction",
@@ -225,6 +252,7 @@ SPECS: tuple[SettingSpec, ...] = (
         _parse_str,
         "{name}",
         help="Variables: {id}, {login}, {name}, {email}",
+        check=validation.name_pattern,
     ),
     S(
         "export_from",
@@ -249,6 +277,7 @@ SPECS: tuple[SettingSpec, ...] = (
         _parse_list,
         [],
         help="Any of class, department, location, terms",
+        check=validation.segments,
     ),
     S(
         "customer_segments",
@@ -300,10 +329,10 @@ def source(key: str) -> str:
     return "default"
 
 
-def put(key: str, value: Any, *, commit: bool = True) -> None:
+def put(key: str, value: Any, *, commit: bool = True, options: list[tuple[str, str]] | None = None) -> None:
     """Validate and save ``value``; secrets are encrypted before they reach the row."""
     item = spec(key)
-    typed = item.coerce(value)
+    typed = item.validate(value, options)
     text = _format(typed)
     row = session().get(Setting, key) or Setting(key=key)
     row.encrypted = item.secret

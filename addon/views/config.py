@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask import session as browser_session
 
-from addon import settings
+from addon import settings, validation
 from addon.extension import session
 from addon.forms import AUTH_MODE_FIELDS, ActionForm, config_form_class
 from addon.models import ConnectionStatus
@@ -19,8 +19,8 @@ SYSTEM_LABELS = {"netsuite": "NetSuite", "splynx": "Splynx"}
 CONCURRENCY_HINT_KEY = "netsuite_concurrency_hint"
 
 
-def concurrency_hint() -> str | None:
-    """'NetSuite allows N concurrent requests for this account; suggested: N-1', from the
+def concurrency_hint() -> tuple[str, int] | None:
+    """('NetSuite allows N concurrent requests for this account; suggested: N-1', N), from the
     account's governance limits, or None when the role may not read them (reference §8)."""
     try:
         limits = SyncContext.from_settings().netsuite.governance_limits()
@@ -37,10 +37,8 @@ def concurrency_hint() -> str | None:
     if not allowed:
         return None
     scope = "this integration" if own else "this account"
-    return (
-        f"NetSuite allows {allowed} concurrent requests for {scope}; "
-        f"suggested: {default_limit_from_governance(limits)}"
-    )
+    line = f"NetSuite allows {allowed} concurrent requests for {scope}; suggested: {default_limit_from_governance(limits)}"
+    return line, int(allowed)
 
 
 def _render(form, status: int = 200):
@@ -95,7 +93,9 @@ def config_test(system: str):
     if system == "netsuite":
         hint = concurrency_hint() if ok else None
         if hint:
-            browser_session[CONCURRENCY_HINT_KEY] = hint
+            browser_session[CONCURRENCY_HINT_KEY] = hint[0]
+            # The concurrency setting is then checked against this account's own limit.
+            validation.remember_account_limit(hint[1])
         else:
             browser_session.pop(CONCURRENCY_HINT_KEY, None)
     return redirect(url_for("netsuite.config", _anchor=f"test-{system}"))
