@@ -287,6 +287,15 @@ SPECS: tuple[SettingSpec, ...] = (
         help="Read NetSuite ids from the customer additional attributes netsuite_class, "
         "netsuite_department, netsuite_location and netsuite_terms; the defaults apply where one is empty",
     ),
+    S(
+        "log_retention_days",
+        "Keep the log for (days)",
+        _parse_int,
+        180,
+        help="Runs and log rows older than this are deleted by the sweeper (the last run of each "
+        "operation is always kept)",
+        check=validation.retention_days,
+    ),
     # Cron toggles: all off by default, as in the add-on accountants know.
     *(
         S(f"cron_{op}", f"Cron: {op.replace('_', ' ')}", _parse_bool, False, group="cron")

@@ -74,6 +74,13 @@ def concurrency(value: int) -> None:
         )
 
 
+def retention_days(value: int) -> None:
+    if value < 1:
+        raise ValueError("at least 1 day")
+    if value > 3660:
+        raise ValueError("at most 3660 days (ten years)")
+
+
 def name_pattern(value: str) -> None:
     if not value:
         raise ValueError("enter a pattern, e.g. {name} or {name} ({id})")
