@@ -255,3 +255,22 @@ def problems_command():
         click.echo(f"{problem.count:>6}  {problem.title}")
         if problem.fix_hint:
             click.echo(f"        fix: {problem.fix_hint}")
+
+
+@netsuite_cli.command("confirm-amount")
+@click.argument("entity", type=click.Choice(["invoice", "credit_note"]))
+@click.argument("billing_id")
+def confirm_amount_command(entity: str, billing_id: str):
+    """Confirm the amount of a document held as far above the usual range; the next export sends it."""
+    from addon.billing import BillingError
+    from addon.sync.context import SyncContext
+    from addon.sync.sanity import ConfirmError, confirm_amount
+
+    try:
+        total = confirm_amount(SyncContext.from_settings(), entity, billing_id, confirmed_by="cli")
+    except (ConfirmError, BillingError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_CONFIG) from exc
+    click.echo(
+        f"{entity.replace('_', ' ')} {billing_id}: total {total:.2f} confirmed; the next export sends it"
+    )

@@ -269,6 +269,8 @@ class LogFilterForm(FlaskForm):
             ("paired", "Paired"),
             ("imported", "Imported"),
             ("unchanged", "Unchanged"),
+            ("negative_total", "Should be a credit note"),
+            ("held", "Held for confirmation"),
         ],
         validators=[Optional()],
     )

@@ -288,6 +288,22 @@ SPECS: tuple[SettingSpec, ...] = (
         "netsuite_department, netsuite_location and netsuite_terms; the defaults apply where one is empty",
     ),
     S(
+        "amount_hold_factor",
+        "Hold documents above (times the usual amount)",
+        _parse_decimal,
+        Decimal("100"),
+        help="An invoice or credit note whose total is more than this many times the median of the "
+        "last months waits for confirmation on the problems page; 0 turns the rule off",
+        check=validation.hold_factor,
+    ),
+    S(
+        "amount_hold_months",
+        "Months that set the usual amount",
+        _parse_int,
+        3,
+        check=validation.hold_months,
+    ),
+    S(
         "log_retention_days",
         "Keep the log for (days)",
         _parse_int,

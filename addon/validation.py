@@ -74,6 +74,18 @@ def concurrency(value: int) -> None:
         )
 
 
+def hold_factor(value) -> None:
+    if value < 0:
+        raise ValueError("0 or more (0 turns the rule off), e.g. 100")
+    if 0 < value < 2:
+        raise ValueError("at least 2: below that ordinary documents would wait for confirmation")
+
+
+def hold_months(value: int) -> None:
+    if not 1 <= value <= 24:
+        raise ValueError("between 1 and 24 months")
+
+
 def retention_days(value: int) -> None:
     if value < 1:
         raise ValueError("at least 1 day")

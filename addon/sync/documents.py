@@ -20,6 +20,7 @@ from sqlalchemy import select
 from addon.billing import BillingDocument, BillingNotFound
 from addon.extension import session
 from addon.models import ListCache
+from addon.sync import sanity
 from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers, segment
 from addon.sync.exporter import Export, ExportRun, Skip, Write, run_export
 from addon.sync.ledger import Cause, RunLedger
@@ -82,6 +83,9 @@ def _unmapped_cause(kind: str, billing_id: int | None, name: str) -> Cause:
 def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> Write | Skip:
     """The NetSuite invoice / credit memo body for ``doc``, or why it cannot be sent."""
     label = f"{kind.noun.capitalize()} {doc.number or doc.id}"
+    refused = sanity.check(run, kind.entity, doc, label)
+    if refused is not None:
+        return refused
     customer_id, block = ensure_customer(run, doc.customer_id)
     if customer_id is None:
         return blocked_by_customer(label, block)
@@ -236,8 +240,11 @@ def export_documents(run: ExportRun, kind_name: str) -> dict[str, int]:
     """Export every document of one kind dated on or after export-from (filtered by billing)."""
     kind = KINDS[kind_name]
     run.ledger.phase(f"Exporting {kind.noun}s")
+    sanity.usual_amount(run, kind.entity)  # before the pass: it may need its own billing read
     records = getattr(run.ctx.billing, kind.lister)(date_from=run.setting("export_from"))
-    return run_export(run, document_export(run, kind), records)
+    counts = run_export(run, document_export(run, kind), records)
+    sanity.remember_usual_amount(run, kind.entity)
+    return counts
 
 
 def export_invoices(ctx, ledger: RunLedger, **params) -> None:

@@ -27,7 +27,7 @@ FAILURE_OUTCOMES = frozenset({"failed"})
 COUNTED_ONLY_OUTCOMES = frozenset({"unchanged"})
 # Likewise a record skipped again for a cause it is already filed under: its first row says why,
 # the open problem lists it until the cause is fixed. Failures (NetSuite was asked) are logged.
-REPEATED_SKIP_OUTCOMES = frozenset({"skipped"})
+REPEATED_SKIP_OUTCOMES = frozenset({"skipped", "negative_total", "held"})
 # Outcomes of a dry run, reported but not written anywhere else.
 DRY_RUN_OUTCOMES = frozenset({"would_create", "would_update", "would_import", "would_match"})
 
