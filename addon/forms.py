@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
@@ -67,6 +68,10 @@ CHOICE_LABELS = {
 
 def _is_bool(spec: settings.SettingSpec) -> bool:
     return isinstance(spec.default, bool)
+
+
+def _is_number(spec: settings.SettingSpec) -> bool:
+    return isinstance(spec.default, int | Decimal) and not _is_bool(spec)
 
 
 def _field_for(spec: settings.SettingSpec, options: dict):
@@ -177,6 +182,8 @@ class _ConfigFormBase(FlaskForm):
             raw = field.data
             if item.secret and not (raw or "").strip():
                 continue  # blank secret: keep what is saved
+            if _is_number(item) and not (raw or "").strip():
+                raw = settings._format(item.default)  # an emptied number field: back to the default
             try:
                 self.cleaned[item.key] = item.validate(
                     raw if raw is not None else "", self._options_for(item)

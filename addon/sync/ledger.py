@@ -203,8 +203,8 @@ class RunLedger:
                     newly_filed |= self._problems.file(each, entity, billing_key, label)
             elif outcome in SUCCESS_OUTCOMES:
                 self._problems.clear(entity, billing_key)
-        if outcome in COUNTED_ONLY_OUTCOMES:
-            if billing_key is not None and not self.dry_run:
+        if outcome in COUNTED_ONLY_OUTCOMES and billing_key is not None:  # a record, not a summary
+            if not self.dry_run:
                 self._checked.setdefault(entity, []).append(billing_key)
         elif outcome in REPEATED_SKIP_OUTCOMES and blocking and not newly_filed and not self.dry_run:
             pass  # held back by the open problem it was already filed under: the problem lists it

@@ -115,15 +115,20 @@ def export_payment_records(run: ExportRun) -> dict:
     direction = run.setting("payment_direction")
     if direction not in EXPORT_DIRECTIONS:
         return {"not_exported": f"payment direction is {direction}"}
-    records = run.ctx.billing.payments(
-        date_from=run.setting("export_from"), method_ids=pushed_method_ids(run)
-    )
-    export = Export(
+    return run_export(run, payment_export(run), payment_records(run))
+
+
+def payment_records(run: ExportRun):
+    """The billing payments an export reads (lazily)."""
+    return run.ctx.billing.payments(date_from=run.setting("export_from"), method_ids=pushed_method_ids(run))
+
+
+def payment_export(run: ExportRun) -> Export:
+    return Export(
         entity="payment",
         prepare=lambda payment, link: payment_write(run, payment, link),
         before_page=lambda page: _before_page(run, page),
     )
-    return run_export(run, export, records)
 
 
 def export_payments(ctx, ledger: RunLedger, **params) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask import session as browser_session
 
 from addon import settings, validation
+from addon.billing import BillingError
 from addon.extension import session
 from addon.forms import AUTH_MODE_FIELDS, ActionForm, config_form_class
 from addon.models import ConnectionStatus
 from addon.netsuite import NetSuiteError, default_limit_from_governance
+from addon.sync import impact as impact_engine
 from addon.sync.connections import SYSTEMS, check_connection
 from addon.sync.context import SyncContext
 from addon.views import blueprint
@@ -41,7 +43,7 @@ def concurrency_hint() -> tuple[str, int] | None:
     return line, int(allowed)
 
 
-def _render(form, status: int = 200):
+def _render(form, status: int = 200, impact=None):
     form.forget_secrets()
     statuses = {row.system: row for row in session().query(ConnectionStatus).all()}
     sources = {item.key: settings.source(item.key) for item in settings.SPECS}
@@ -54,6 +56,8 @@ def _render(form, status: int = 200):
             sources=sources,
             auth_fields={key: mode for mode, keys in AUTH_MODE_FIELDS.items() for key in keys},
             concurrency_hint=browser_session.get(CONCURRENCY_HINT_KEY),
+            impact=impact,
+            scopes=impact_engine.SCOPES,
         ),
         status,
     )
@@ -72,6 +76,24 @@ def config_save():
     if not form.validate():
         flash("Nothing was saved: correct the fields marked below.", "error")
         return _render(form, 400)
+    scope = request.form.get("scope")
+    changed = {
+        key: value
+        for key, value in form.cleaned.items()
+        if key in impact_engine.SETTING_ENTITIES and value != settings.get(key)
+    }
+    impact = None
+    if changed:
+        try:
+            impact = impact_engine.preview(SyncContext.from_settings(), settings=changed)
+        except BillingError as exc:
+            flash(
+                f"Nothing was saved: the records this change touches could not be counted ({exc}).", "error"
+            )
+            return _render(form, 400)
+        if impact.total and scope not in impact_engine.SCOPES:
+            # Records already in NetSuite would change: say how many, let the accountant choose.
+            return _render(form, 200, impact=impact)
     try:
         settings.put_many(form.cleaned)
     except settings.SettingError as exc:  # a spec refusing what validate accepted: keep the page usable
@@ -79,6 +101,13 @@ def config_save():
         flash(f"Nothing was saved: {exc}", "error")
         return _render(form, 400)
     flash("Settings saved.", "info")
+    if impact is not None and impact.total:
+        if scope == "all":
+            flash(f"{impact.summary()} The next export updates them.", "info")
+        else:
+            kept = impact.keep_posted()
+            session().commit()
+            flash(f"New records only: {kept} record(s) already in NetSuite keep what was posted.", "info")
     return redirect(url_for("netsuite.config"))
 
 
