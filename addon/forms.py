@@ -40,6 +40,7 @@ GROUP_TITLES = OrderedDict(
         ("splynx", "Splynx connection"),
         ("sync", "Synchronization"),
         ("cron", "Cron (automatic synchronization)"),
+        ("alerts", "Alerts"),
     ]
 )
 # Which NetSuite fields belong to which auth mode, so the page can say so.
@@ -61,6 +62,9 @@ CHOICE_LABELS = {
     "splynx_to_netsuite": "Splynx → NetSuite",
     "netsuite_to_splynx": "NetSuite → Splynx",
     "bidirectional": "Bidirectional",
+    "starttls": "STARTTLS (usually port 587)",
+    "ssl": "SSL/TLS (usually port 465)",
+    "none": "None (a local relay only)",
     "month": "Month",
     "day": "Day",
 }

@@ -312,6 +312,39 @@ SPECS: tuple[SettingSpec, ...] = (
         "operation is always kept)",
         check=validation.retention_days,
     ),
+    # Alerts (addon/alerts.py): by email, by a Slack-compatible webhook, or both.
+    S(
+        "alert_email_to",
+        "Send alerts to (email addresses)",
+        _parse_list,
+        [],
+        group="alerts",
+        help="Comma-separated; a connection needing attention, a failed run and a daily digest of new problems",
+        check=validation.email_list,
+    ),
+    S("smtp_host", "SMTP server", _parse_str, "", "NETSUITE_ADDON_SMTP_HOST", group="alerts"),
+    S("smtp_port", "SMTP port", _parse_int, 587, group="alerts", check=validation.port),
+    S(
+        "smtp_security",
+        "SMTP security",
+        _parse_str,
+        "starttls",
+        choices=("starttls", "ssl", "none"),
+        group="alerts",
+    ),
+    S("smtp_username", "SMTP user name", _parse_str, "", group="alerts"),
+    S("smtp_password", "SMTP password", _parse_str, "", secret=True, group="alerts"),
+    S("smtp_from", "Alerts come from (email address)", _parse_str, "", group="alerts", check=validation.email),
+    S(
+        "alert_webhook_url",
+        "Webhook URL (Slack-compatible)",
+        _parse_str,
+        "",
+        secret=True,
+        group="alerts",
+        help="Receives {\"text\": ...} as JSON, as Slack's incoming webhooks do; kept encrypted, it holds a token",
+        check=validation.url,
+    ),
     # Cron toggles: all off by default, as in the add-on accountants know.
     *(
         S(f"cron_{op}", f"Cron: {op.replace('_', ' ')}", _parse_bool, False, group="cron")

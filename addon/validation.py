@@ -118,6 +118,24 @@ def segments(value: list[str]) -> None:
         raise ValueError(f"{', '.join(unknown)} is not a segment; choose from {', '.join(SEGMENTS)}")
 
 
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s.<>]+(?:\.[^@\s.<>]+)+$")
+
+
+def email(value: str) -> None:
+    if value and not _EMAIL.match(value):
+        raise ValueError(f"{value[:80]!r} is not an email address, e.g. accounts@example.com")
+
+
+def email_list(value: list[str]) -> None:
+    for each in value:
+        email(each)
+
+
+def port(value: int) -> None:
+    if not 1 <= value <= 65535:
+        raise ValueError("a port between 1 and 65535, usually 587 (STARTTLS) or 465 (SSL)")
+
+
 def url(value: str) -> None:
     if not value:
         return

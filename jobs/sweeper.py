@@ -79,6 +79,9 @@ def sweep() -> list[int]:
         log.warning("run %s (%s) marked failed: %s", run.id, run.operation, reason)
         swept.append(run.id)
     apply_retention()
+    from addon import alerts
+
+    alerts.new_problems_digest()
     return swept
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import lazyload
 
+from addon import alerts
 from addon.extension import session
 from addon.models import Link, LogEntry, Problem, ProblemRecord, SyncRun, utcnow
 
@@ -321,6 +322,7 @@ def fail_run(run_id: int, reason: str) -> None:
     run.message = reason
     run.finished_at = utcnow()
     session().commit()
+    alerts.run_failed(run)
 
 
 def clear_record_problems(entity: str, billing_id: str) -> None:

@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from addon import alerts
 from addon.extension import session
 from addon.models import ConnectionStatus, SyncRun, utcnow
 from addon.netsuite import NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError, NetSuiteError
@@ -223,7 +224,12 @@ def run_operation(
         system = "netsuite" if isinstance(exc, NetSuiteError) else "splynx"
         if isinstance(exc, AUTH_ERRORS):
             set_connection_status(system, True, str(exc))
-        return _stop(ledger, system, describe_stop(exc))
+            stopped = _stop(ledger, system, describe_stop(exc))
+            alerts.connection_needs_attention(system, describe_stop(exc))
+            return stopped
+        stopped = _stop(ledger, system, describe_stop(exc))
+        alerts.run_failed(stopped)
+        return stopped
     return ledger.finish()
 
 
