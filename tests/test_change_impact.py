@@ -120,6 +120,7 @@ def test_a_name_pattern_change_says_how_many_customers_it_would_rename(export_re
         "netsuite_auth_mode": "tba",
         "payment_direction": "splynx_to_netsuite",
         "statement_grouping": "month",
+        "smtp_security": "starttls",
         "netsuite_concurrency": "4",
         "netsuite_base_url": setup.env.netsuite.url,
         "splynx_url": setup.env.splynx.url,

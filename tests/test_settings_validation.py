@@ -34,6 +34,7 @@ VALID = {
     "netsuite_auth_mode": "tba",
     "payment_direction": "splynx_to_netsuite",
     "statement_grouping": "month",
+    "smtp_security": "starttls",
     "netsuite_concurrency": "4",
     "customer_name_pattern": "{name} ({id})",
 }

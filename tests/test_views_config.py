@@ -7,7 +7,7 @@ SECRET = "s3cr3t-value-never-shown"
 
 def _form(auth, **values):
     data = {"csrf_token": auth.csrf_token("/netsuite/config"), "netsuite_auth_mode": "tba",
-            "payment_direction": "splynx_to_netsuite", "statement_grouping": "month",
+            "payment_direction": "splynx_to_netsuite", "statement_grouping": "month", "smtp_security": "starttls",
             "netsuite_concurrency": "4", "customer_name_pattern": "{name}", "netsuite_account_id": "1234567"}  # fmt: skip
     data.update(values)
     return data
@@ -27,7 +27,9 @@ def test_invalid_values_are_shown_next_to_their_fields_and_nothing_is_saved(clie
     auth.login()
     response = client.post(
         "/netsuite/config",
-        data=_form(auth, netsuite_concurrency="many", export_from="31/12/2024", netsuite_account_id="1234567"),
+        data=_form(
+            auth, netsuite_concurrency="many", export_from="31/12/2024", netsuite_account_id="1234567"
+        ),
     )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
