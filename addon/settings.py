@@ -334,7 +334,14 @@ SPECS: tuple[SettingSpec, ...] = (
     ),
     S("smtp_username", "SMTP user name", _parse_str, "", group="alerts"),
     S("smtp_password", "SMTP password", _parse_str, "", secret=True, group="alerts"),
-    S("smtp_from", "Alerts come from (email address)", _parse_str, "", group="alerts", check=validation.email),
+    S(
+        "smtp_from",
+        "Alerts come from (email address)",
+        _parse_str,
+        "",
+        group="alerts",
+        check=validation.email,
+    ),
     S(
         "alert_webhook_url",
         "Webhook URL (Slack-compatible)",
@@ -342,7 +349,7 @@ SPECS: tuple[SettingSpec, ...] = (
         "",
         secret=True,
         group="alerts",
-        help="Receives {\"text\": ...} as JSON, as Slack's incoming webhooks do; kept encrypted, it holds a token",
+        help='Receives {"text": ...} as JSON, as Slack\'s incoming webhooks do; kept encrypted, it holds a token',
         check=validation.url,
     ),
     # Cron toggles: all off by default, as in the add-on accountants know.
