@@ -20,7 +20,7 @@ from sqlalchemy import select
 from addon.billing import BillingDocument, BillingNotFound
 from addon.extension import session
 from addon.models import ListCache
-from addon.sync import sanity
+from addon.sync import sanity, totals
 from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers, segment
 from addon.sync.exporter import Export, ExportRun, Skip, Write, run_export
 from addon.sync.ledger import Cause, RunLedger
@@ -239,7 +239,7 @@ def document_export(run: ExportRun, kind: DocumentKind) -> Export:
 def export_documents(run: ExportRun, kind_name: str) -> dict[str, int]:
     """Export every document of one kind dated on or after export-from (filtered by billing)."""
     kind = KINDS[kind_name]
-    run.ledger.phase(f"Exporting {kind.noun}s")
+    run.ledger.phase(f"Exporting {kind.noun}s", total=totals.documents_count(run, kind.lister))
     sanity.usual_amount(run, kind.entity)  # before the pass: it may need its own billing read
     records = getattr(run.ctx.billing, kind.lister)(date_from=run.setting("export_from"))
     counts = run_export(run, document_export(run, kind), records)

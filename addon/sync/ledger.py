@@ -152,6 +152,7 @@ class RunLedger:
         # would make every later query autoflush an UPDATE of it.
         self.done = run.done or 0
         self.total = run.total or 0
+        self._planned = self._counted = False
         self._before_commit: list[Callable[[], None]] = []
         run.status = "running"
         run.started_at = run.started_at or utcnow()
@@ -164,16 +165,24 @@ class RunLedger:
 
     # -- progress -------------------------------------------------------------------
 
+    def plan(self, total: int) -> None:
+        """The whole run's record count, known before its first phase (billing counted first):
+        phases then keep it instead of adding their own."""
+        self.total, self._planned, self._counted = total, True, True
+        self._flush(force=True)
+
     def phase(self, name: str, total: int | None = None) -> None:
         """Start a phase ('Exporting invoices') with its expected record count, if known."""
         self.run.phase = name
-        if total is not None:
+        if total is not None and not self._planned:
             self.total = self.total + total if self.done else total
+        self._counted = self._planned or total is not None
         self._flush(force=True)
 
     def add_total(self, count: int) -> None:
-        """Grow the expected total as pages of records are discovered."""
-        self.total += count
+        """Grow the expected total as pages of records are discovered; a counted total only
+        grows when more records come than were counted (one created meanwhile)."""
+        self.total = max(self.total, self.done + count) if self._counted else self.total + count
         self._flush()
 
     # -- records --------------------------------------------------------------------

@@ -111,7 +111,9 @@ def _before_page(run: ExportRun, page: list[BillingPayment]) -> None:
 
 def export_payment_records(run: ExportRun) -> dict:
     """The payments phase (of its own operation or of a full sync)."""
-    run.ledger.phase("Exporting payments")
+    from addon.sync.totals import payments_count
+
+    run.ledger.phase("Exporting payments", total=payments_count(run))
     direction = run.setting("payment_direction")
     if direction not in EXPORT_DIRECTIONS:
         return {"not_exported": f"payment direction is {direction}"}
