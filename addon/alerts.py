@@ -1,8 +1,8 @@
 """Alerts: a connection that needs attention, a run that failed, and a daily digest of new problems.
 
 Each alert goes to every configured channel: email (SMTP settings) and a generic webhook that
-receives Slack-compatible JSON (``{"text": ...}``; Slack, Mattermost, Rocket.Chat and Teams'
-incoming-webhook connectors accept it). The SMTP password and the webhook URL (which carries
+receives Slack-compatible JSON, ``{"text": ...}`` POSTed as application/json, the shape Slack's
+incoming webhooks take (docs/settings.md). The SMTP password and the webhook URL (which carries
 its own token) are secrets, stored encrypted like every other one.
 
 An alert never stops the work that raised it: a channel that fails is logged (without its
