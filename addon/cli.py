@@ -16,6 +16,40 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_CONFIG = 0, 1, 2
 netsuite_cli = AppGroup("netsuite", help="NetSuite accounting add-on.")
 
 
+SCOPE_OPTION = click.option(
+    "--scope",
+    type=click.Choice(["new", "all"]),
+    default="new",
+    show_default=True,
+    help="Records already in NetSuite this change would rewrite: keep them as posted (new) "
+    "or let the next export update them (all).",
+)
+
+
+def _apply_change(change, scope: str, **impact_args) -> None:
+    """Count what a change rewrites in NetSuite, make it, then keep posted records as they are
+    unless ``scope`` is 'all' (the same choice the pages offer)."""
+    from addon.billing import BillingError
+    from addon.extension import session
+    from addon.sync.context import SyncContext
+    from addon.sync.impact import preview
+
+    try:
+        impact = preview(SyncContext.from_settings(), **impact_args)
+    except BillingError as exc:
+        click.echo(f"error: not changed, the records it touches could not be counted: {exc}", err=True)
+        raise SystemExit(EXIT_CONFIG) from exc
+    change()
+    if not impact.total:
+        return
+    if scope == "all":
+        click.echo(f"{impact.summary()} The next export updates them.")
+    else:
+        kept = impact.keep_posted()
+        session().commit()
+        click.echo(f"new records only: {kept} record(s) already in NetSuite keep what was posted")
+
+
 @netsuite_cli.group("config", help="Show or change module settings.")
 def config_group():
     pass
@@ -35,7 +69,8 @@ def config_show():
 @config_group.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
-def config_set(key: str, value: str):
+@SCOPE_OPTION
+def config_set(key: str, value: str, scope: str):
     """Save KEY = VALUE (validated as the config page does; secrets encrypted).
 
     Lists are comma-separated; partners and payment methods are checked against billing's lists.
@@ -45,7 +80,13 @@ def config_set(key: str, value: str):
     try:
         item = settings.spec(key)
         options = validation.billing_options(item.options) if item.options and value.strip() else None
-        settings.put(key, value, options=options)
+        typed = item.validate(value, options)
+        from addon.sync.impact import SETTING_ENTITIES
+
+        if key in SETTING_ENTITIES and typed != settings.get(key):
+            _apply_change(lambda: settings.put(key, typed), scope, settings={key: typed})
+        else:
+            settings.put(key, typed)
     except validation.OptionsUnavailable as exc:
         raise click.ClickException(f"{item.label}: not saved, {exc}") from exc
     except settings.SettingError as exc:
@@ -211,7 +252,8 @@ _register_job_commands()
 @click.argument("kind")
 @click.argument("billing_id")
 @click.argument("netsuite_id")
-def map_command(kind: str, billing_id: str, netsuite_id: str):
+@SCOPE_OPTION
+def map_command(kind: str, billing_id: str, netsuite_id: str, scope: str):
     """Map a billing value to a NetSuite one.
 
     KIND is category, payment_method, tax_rate, or a default (default_bank_account,
@@ -219,8 +261,11 @@ def map_command(kind: str, billing_id: str, netsuite_id: str):
     """
     from addon.sync.mappings import MappingError, save_mapping
 
+    key = "" if billing_id == "-" else billing_id
     try:
-        save_mapping(kind, "" if billing_id == "-" else billing_id, netsuite_id)
+        _apply_change(
+            lambda: save_mapping(kind, key, netsuite_id), scope, mappings={(kind, key): str(netsuite_id)}
+        )
     except MappingError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_CONFIG) from exc

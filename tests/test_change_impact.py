@@ -143,3 +143,19 @@ def test_a_name_pattern_change_says_how_many_customers_it_would_rename(export_re
     again = setup.run("export_customers")
     assert not again.counts.get("updated")
     assert {r["id"]: (r.get("companyName"), r.get("lastName")) for r in setup.ns_records("customer")} == names
+
+
+def test_the_command_line_keeps_posted_records_unless_told_otherwise(export_ready, runner):
+    setup = export_ready
+    assert setup.run("export_customers").counts.get("created")
+    linked = len(setup.ns_records("customer"))
+    result = runner.invoke(args=["netsuite", "config", "set", "customer_name_pattern", "{name} ({id})"])
+    assert result.exit_code == 0, result.output
+    assert "new records only:" in result.output and "keep what was posted" in result.output
+    assert not setup.run("export_customers").counts.get("updated")
+    result = runner.invoke(
+        args=["netsuite", "config", "set", "customer_name_pattern", "{name} [{id}]", "--scope", "all"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "The next export updates them." in result.output
+    assert setup.run("export_customers").counts.get("updated") == linked
