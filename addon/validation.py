@@ -209,4 +209,4 @@ def billing_options(list_name: str) -> list[tuple[str, str]]:
         billing = SyncContext.from_settings().billing
         return [(str(item.id), item.name) for item in getattr(billing, list_name)()]
     except (BillingError, SplynxError) as exc:
-        raise OptionsUnavailable(f"billing did not answer ({exc}); the list comes from billing") from exc
+        raise OptionsUnavailable(f"billing could not be asked for it ({exc})") from exc
