@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 DEMO_DIR ?= $(CURDIR)/instance/demo
 
-.PHONY: install lint format test test-fast demo bench worker scheduler sweep browser \
+.PHONY: install lint format test test-fast demo demo-reset bench worker scheduler sweep browser \
         sandbox-netsuite sandbox-splynx sync load-mappings automap-categories \
         export-customers match-customers export-invoices export-credit-notes \
         export-payments import-payments import-all-payments reconcile clean
@@ -40,7 +40,11 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -x -q -m "not slow and not browser"
 
 demo: $(STAMP)
-	$(BIN)/python -m demo --dir $(DEMO_DIR)
+	$(BIN)/python -m demo --dir $(DEMO_DIR) $(if $(PORT),--port $(PORT))
+
+# Forget the demo: its database and secrets, and the .flaskenv that points the flask CLI at it.
+demo-reset:
+	rm -rf $(DEMO_DIR) .flaskenv
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

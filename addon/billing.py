@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 DocumentKind = Literal["invoice", "credit_note"]
 DOCUMENT_KINDS: tuple[DocumentKind, ...] = ("invoice", "credit_note")
@@ -336,6 +336,11 @@ class BillingSystem(Protocol):
     def get_payment(self, payment_id: int) -> BillingPayment: ...
 
     def payment_methods(self) -> Iterator[PaymentMethod]: ...
+
+    def count(self, listing: str, **filters: Any) -> int:
+        """How many records the listing method named ``listing`` would yield with ``filters``,
+        asked before reading them (progress totals); raises BillingUnsupported when it cannot tell."""
+        ...
 
     def transaction_categories(self) -> Iterator[TransactionCategory]: ...
 

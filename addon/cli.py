@@ -30,6 +30,40 @@ netsuite_cli = _NetSuiteGroup("netsuite", help="NetSuite accounting add-on.")
 netsuite_cli.add_command(certificate_group)
 
 
+SCOPE_OPTION = click.option(
+    "--scope",
+    type=click.Choice(["new", "all"]),
+    default="new",
+    show_default=True,
+    help="Records already in NetSuite this change would rewrite: keep them as posted (new) "
+    "or let the next export update them (all).",
+)
+
+
+def _apply_change(change, scope: str, **impact_args) -> None:
+    """Count what a change rewrites in NetSuite, make it, then keep posted records as they are
+    unless ``scope`` is 'all' (the same choice the pages offer)."""
+    from addon.billing import BillingError
+    from addon.extension import session
+    from addon.sync.context import SyncContext
+    from addon.sync.impact import preview
+
+    try:
+        impact = preview(SyncContext.from_settings(), **impact_args)
+    except BillingError as exc:
+        click.echo(f"error: not changed, the records it touches could not be counted: {exc}", err=True)
+        raise SystemExit(EXIT_CONFIG) from exc
+    change()
+    if not impact.total:
+        return
+    if scope == "all":
+        click.echo(f"{impact.summary()} The next export updates them.")
+    else:
+        kept = impact.keep_posted()
+        session().commit()
+        click.echo(f"new records only: {kept} record(s) already in NetSuite keep what was posted")
+
+
 @netsuite_cli.group("config", help="Show or change module settings.")
 def config_group():
     pass
@@ -45,13 +79,30 @@ def config_show():
         )
 
 
-@config_group.command("set")
+# Unknown options pass through, so `config set netsuite_concurrency -3` is refused in words.
+@config_group.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
-def config_set(key: str, value: str):
-    """Save KEY = VALUE (validated; secrets encrypted)."""
+@SCOPE_OPTION
+def config_set(key: str, value: str, scope: str):
+    """Save KEY = VALUE (validated as the config page does; secrets encrypted).
+
+    Lists are comma-separated; partners and payment methods are checked against billing's lists.
+    """
+    from addon import validation
+
     try:
-        settings.put(key, value)
+        item = settings.spec(key)
+        options = validation.billing_options(item.options) if item.options and value.strip() else None
+        typed = item.validate(value, options)
+        from addon.sync.impact import SETTING_ENTITIES
+
+        if key in SETTING_ENTITIES and typed != settings.get(key):
+            _apply_change(lambda: settings.put(key, typed), scope, settings={key: typed})
+        else:
+            settings.put(key, typed)
+    except validation.OptionsUnavailable as exc:
+        raise click.ClickException(f"{item.label}: not saved, {exc}") from exc
     except settings.SettingError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{key} = {settings.display_value(key)}")
@@ -216,7 +267,8 @@ _register_job_commands()
 @click.argument("kind")
 @click.argument("billing_id")
 @click.argument("netsuite_id")
-def map_command(kind: str, billing_id: str, netsuite_id: str):
+@SCOPE_OPTION
+def map_command(kind: str, billing_id: str, netsuite_id: str, scope: str):
     """Map a billing value to a NetSuite one.
 
     KIND is category, payment_method, tax_rate, or a default (default_bank_account,
@@ -224,8 +276,11 @@ def map_command(kind: str, billing_id: str, netsuite_id: str):
     """
     from addon.sync.mappings import MappingError, save_mapping
 
+    key = "" if billing_id == "-" else billing_id
     try:
-        save_mapping(kind, "" if billing_id == "-" else billing_id, netsuite_id)
+        _apply_change(
+            lambda: save_mapping(kind, key, netsuite_id), scope, mappings={(kind, key): str(netsuite_id)}
+        )
     except MappingError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_CONFIG) from exc
@@ -260,3 +315,22 @@ def problems_command():
         click.echo(f"{problem.count:>6}  {problem.title}")
         if problem.fix_hint:
             click.echo(f"        fix: {problem.fix_hint}")
+
+
+@netsuite_cli.command("confirm-amount")
+@click.argument("entity", type=click.Choice(["invoice", "credit_note"]))
+@click.argument("billing_id")
+def confirm_amount_command(entity: str, billing_id: str):
+    """Confirm the amount of a document held as far above the usual range; the next export sends it."""
+    from addon.billing import BillingError
+    from addon.sync.context import SyncContext
+    from addon.sync.sanity import ConfirmError, confirm_amount
+
+    try:
+        total = confirm_amount(SyncContext.from_settings(), entity, billing_id, confirmed_by="cli")
+    except (ConfirmError, BillingError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_CONFIG) from exc
+    click.echo(
+        f"{entity.replace('_', ' ')} {billing_id}: total {total:.2f} confirmed; the next export sends it"
+    )

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from addon import settings
+from addon import settings, validation
 
 
 class ChoiceField(SelectField):
@@ -25,6 +26,14 @@ class ChoiceField(SelectField):
         super().__init__(label, validators, choices=[SelectChoice(v, text) for v, text in choices], **kwargs)
 
 
+class MultiChoiceField(SelectMultipleField):
+    """A multi-select whose values the setting spec checks (in its own words, not wtforms')."""
+
+    def __init__(self, label=None, validators=None, choices=(), **kwargs):
+        choices = [SelectChoice(v, text) for v, text in choices]
+        super().__init__(label, validators, choices=choices, validate_choice=False, **kwargs)
+
+
 GROUP_TITLES = OrderedDict(
     [
         ("netsuite", "NetSuite connection"),
@@ -32,6 +41,7 @@ GROUP_TITLES = OrderedDict(
         ("sync", "Synchronization"),
         ("cron", "Cron (automatic synchronization)"),
         ("live", "Live sync (Splynx webhooks)"),
+        ("alerts", "Alerts"),
     ]
 )
 # Which NetSuite fields belong to which auth mode, so the page can say so.
@@ -53,6 +63,9 @@ CHOICE_LABELS = {
     "splynx_to_netsuite": "Splynx → NetSuite",
     "netsuite_to_splynx": "NetSuite → Splynx",
     "bidirectional": "Bidirectional",
+    "starttls": "STARTTLS (usually port 587)",
+    "ssl": "SSL/TLS (usually port 465)",
+    "none": "None (a local relay only)",
     "month": "Month",
     "day": "Day",
     "suitetax_override": "SuiteTax with override (the billing document's own tax)",
@@ -64,7 +77,11 @@ def _is_bool(spec: settings.SettingSpec) -> bool:
     return isinstance(spec.default, bool)
 
 
-def _field_for(spec: settings.SettingSpec):
+def _is_number(spec: settings.SettingSpec) -> bool:
+    return isinstance(spec.default, int | Decimal) and not _is_bool(spec)
+
+
+def _field_for(spec: settings.SettingSpec, options: dict):
     description = spec.help
     if spec.secret:
         description = (description + " " if description else "") + "Leave blank to keep the saved value."
@@ -77,13 +94,46 @@ def _field_for(spec: settings.SettingSpec):
         )
     if spec.key in CACHED_LIST_SETTINGS:
         return _cached_list_field(spec)
+    if spec.options:
+        return _billing_list_field(spec, *options[spec.options])
+    if spec.key == "mandatory_segments":
+        choices = [(name, name.capitalize()) for name in validation.SEGMENTS]
+        return MultiChoiceField(spec.label, choices=choices, description="Hold Ctrl or ⌘ to choose several.")
     if spec.choices:
         choices = [(c, CHOICE_LABELS.get(c, c)) for c in spec.choices]
         return ChoiceField(spec.label, choices=choices, description=description)
     if _is_bool(spec):
         return BooleanField(spec.label, description=description)
-    kw = {"placeholder": "YYYY-MM-DD"} if spec.key.endswith("_from") else {}
+    kw = {}
+    if spec.parse is settings._parse_date:
+        kw = {"type": "date", "placeholder": "YYYY-MM-DD"}  # the browser's date picker
+    elif spec.key == "netsuite_concurrency":
+        upper = validation.known_account_limit() or validation.MAX_ACCOUNT_CONCURRENCY
+        kw = {"type": "number", "min": 1, "max": upper, "step": 1, "inputmode": "numeric"}
     return StringField(spec.label, validators=[Length(max=2000)], description=description, render_kw=kw)
+
+
+def _billing_list_field(spec: settings.SettingSpec, rows: list[tuple[str, str]] | None, error: str | None):
+    """A multi-select of a billing list; when billing did not answer, of the saved values only."""
+    saved = [str(v) for v in settings.get(spec.key) or []]
+    if rows is None:
+        choices = [(v, f"{v} (saved)") for v in saved]
+        description = f"{spec.help}. The list could not be loaded: {error}. The saved choices are kept."
+    else:
+        choices = [(option_id, f"{name} ({option_id})") for option_id, name in rows]
+        known = {option_id for option_id, _ in rows} | {name.casefold() for _, name in rows}
+        choices += [
+            (v, f"{v} (no longer in billing)") for v in saved if v not in known and v.casefold() not in known
+        ]
+        description = f"{spec.help}. Hold Ctrl or ⌘ to choose several."
+    return MultiChoiceField(spec.label, choices=choices, description=description)
+
+
+def _load_options(name: str) -> tuple[list[tuple[str, str]] | None, str | None]:
+    try:
+        return validation.billing_options(name), None
+    except validation.OptionsUnavailable as exc:
+        return None, str(exc)
 
 
 def _cached_list_field(spec: settings.SettingSpec):
@@ -126,7 +176,10 @@ class _ConfigFormBase(FlaskForm):
             if item.secret:
                 continue
             value = settings.get(item.key)
-            field.data = value if _is_bool(item) else settings._format(value)
+            if isinstance(field, SelectMultipleField):
+                field.data = [str(v) for v in value or []]
+            else:
+                field.data = value if _is_bool(item) else settings._format(value)
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -136,13 +189,34 @@ class _ConfigFormBase(FlaskForm):
             raw = field.data
             if item.secret and not (raw or "").strip():
                 continue  # blank secret: keep what is saved
+            if _is_number(item) and not (raw or "").strip():
+                raw = settings._format(item.default)  # an emptied number field: back to the default
             try:
-                self.cleaned[item.key] = item.coerce(raw if raw is not None else "")
+                self.cleaned[item.key] = item.validate(
+                    raw if raw is not None else "", self._options_for(item)
+                )
             except settings.SettingError as exc:
                 # The spec prefixes its label; next to the field the label is already shown.
                 field.errors = [*field.errors, str(exc).removeprefix(f"{item.label}: ")]
                 ok = False
         return ok
+
+    def _options_for(self, item: settings.SettingSpec) -> list[tuple[str, str]] | None:
+        """The billing list a setting's values must come from (the saved values when billing
+        did not answer, so nothing new slips in unchecked)."""
+        if not item.options:
+            return None
+        rows, _ = self._billing_options[item.options]
+        if rows is None:
+            return [(str(v), str(v)) for v in settings.get(item.key) or []]
+        return rows
+
+    def first_error(self) -> str | None:
+        """The id of the first field in error, page order (where focus goes)."""
+        for item in settings.SPECS:
+            if self[item.key].errors:
+                return self[item.key].id
+        return None
 
     def secret_state(self, key: str) -> str:
         """'set' / 'not set' for a secret, for display next to its empty input."""
@@ -150,9 +224,10 @@ class _ConfigFormBase(FlaskForm):
 
 
 def config_form_class() -> type[FlaskForm]:
-    """The module config form: one field per setting spec."""
-    fields = {item.key: _field_for(item) for item in settings.SPECS}
-    return type("ConfigForm", (_ConfigFormBase,), fields)
+    """The module config form: one field per setting spec; billing's lists read once."""
+    options = {item.options: _load_options(item.options) for item in settings.SPECS if item.options}
+    fields = {item.key: _field_for(item, options) for item in settings.SPECS}
+    return type("ConfigForm", (_ConfigFormBase,), {**fields, "_billing_options": options})
 
 
 class ActionForm(FlaskForm):
@@ -208,6 +283,8 @@ class LogFilterForm(FlaskForm):
             ("paired", "Paired"),
             ("imported", "Imported"),
             ("unchanged", "Unchanged"),
+            ("negative_total", "Should be a credit note"),
+            ("held", "Held for confirmation"),
         ],
         validators=[Optional()],
     )

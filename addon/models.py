@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -83,7 +85,26 @@ class Link(Base):
     status: Mapped[str] = mapped_column(String(24), default="synced", nullable=False)
     last_error: Mapped[str | None] = mapped_column(Text)
     synced_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When a run last found the record unchanged (such runs count it instead of logging a row).
+    last_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class AmountConfirmation(Base):
+    """An operator's 'yes, this amount is right' for a document held as far above the usual range.
+
+    Kept with the amount confirmed: a later, different total is checked again.
+    """
+
+    __tablename__ = "ns_amount_confirmation"
+    __table_args__ = (UniqueConstraint("entity", "billing_id", name="uq_ns_amount_confirmation_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(20), nullable=False)
+    billing_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False)
+    confirmed_by: Mapped[str | None] = mapped_column(String(120))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
 
 class ListCache(Base):

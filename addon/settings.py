@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
-from addon import crypto
+from addon import crypto, validation
 from addon.extension import session
 from addon.models import Setting
 
@@ -56,16 +56,11 @@ def _parse_bool(raw: str) -> bool:
         return True
     if lowered in {"0", "false", "no", "off", "n", "f", ""}:
         return False
-    raise ValueError(f"{raw!r} is not yes/no")
+    raise ValueError(f"answer yes or no (not {raw[:20]!r})")
 
 
-def _parse_int(raw: str) -> int:
-    return int(raw.strip())
-
-
-def _parse_date(raw: str) -> date | None:
-    raw = raw.strip()
-    return date.fromisoformat(raw) if raw else None
+_parse_int = validation.parse_int
+_parse_date = validation.parse_date
 
 
 def _parse_list(raw: str) -> list[str]:
@@ -123,7 +118,7 @@ def _parse_decimal(raw: str) -> Decimal:
     try:
         return Decimal(raw.strip())
     except InvalidOperation as exc:
-        raise ValueError(f"{raw!r} is not a number") from exc
+        raise ValueError(f"enter a number, e.g. 100 (not {raw.strip()[:20]!r})") from exc
 
 
 LIVE_WINDOW_DEFAULT = Decimal("0.1")
@@ -164,6 +159,10 @@ class SettingSpec:
     help: str = ""
     # Computes the default from other settings (given ``get``) when nothing is saved or set.
     derive: Callable[[Callable[[str], Any]], Any] | None = None
+    # What the value must also satisfy (addon.validation): refused on saving, never on reading.
+    check: Callable[[Any], None] | None = None
+    # The billing list the values are chosen from ('partners', 'payment_methods'), see ``validate``.
+    options: str | None = None
 
     def coerce(self, raw: Any) -> Any:
         """Parse ``raw`` (text or an already-typed value) into this setting's type."""
@@ -175,6 +174,22 @@ class SettingSpec:
         if self.choices and value not in self.choices:
             raise SettingError(f"{self.label}: must be one of {', '.join(self.choices)}")
         return value
+
+    def validate(self, raw: Any, options: list[tuple[str, str]] | None = None) -> Any:
+        """``coerce`` plus the spec's check; ``options`` ((id, name) pairs loaded from billing)
+        restrict a list setting to the values billing offers. Used by the form and the CLI."""
+        value = self.coerce(raw)
+        try:
+            if self.check is not None:
+                self.check(value)
+            if options is not None and self.options:
+                value = validation.among(value, options, OPTION_WORDS[self.options])
+        except ValueError as exc:
+            raise SettingError(f"{self.label}: {exc}") from exc
+        return value
+
+
+OPTION_WORDS = {"partners": "partner", "payment_methods": "payment method"}
 
 
 S = SettingSpec
@@ -233,7 +248,15 @@ DISPLAY_SPECS = _display_specs()
 
 SPECS: tuple[SettingSpec, ...] = (
     # NetSuite connection
-    S("netsuite_account_id", "NetSuite account ID", _parse_str, "", "NETSUITE_ACCOUNT_ID", group="netsuite"),
+    S(
+        "netsuite_account_id",
+        "NetSuite account ID",
+        _parse_str,
+        "",
+        "NETSUITE_ACCOUNT_ID",
+        group="netsuite",
+        check=validation.account_id,
+    ),
     S(
         "netsuite_auth_mode",
         "Authentication",
@@ -292,6 +315,7 @@ SPECS: tuple[SettingSpec, ...] = (
         "NETSUITE_BASE_URL",
         group="netsuite",
         help="Only for a proxy or the sandbox; paths and signing stay NetSuite's",
+        check=validation.url,
     ),
     S(
         "netsuite_concurrency",
@@ -301,6 +325,7 @@ SPECS: tuple[SettingSpec, ...] = (
         "NETSUITE_CONCURRENCY",
         group="netsuite",
         help="The account's concurrency limit minus one slot for other integrations",
+        check=validation.concurrency,
     ),
     # Splynx connection
     S(
@@ -347,6 +372,7 @@ SPECS: tuple[SettingSpec, ...] = (
         _parse_list,
         [],
         help="Customers, documents and payments of these partners are never synced",
+        options="partners",
     ),
     S(
         "payment_methods_push",
@@ -354,6 +380,7 @@ SPECS: tuple[SettingSpec, ...] = (
         _parse_list,
         [],
         help="Empty means every method",
+        options="payment_methods",
     ),
     S(
         "payment_direction",
@@ -370,6 +397,7 @@ SPECS: tuple[SettingSpec, ...] = (
         _parse_str,
         "{name}",
         help="Variables: {id}, {login}, {name}, {email}",
+        check=validation.name_pattern,
     ),
     S(
         "export_from",
@@ -403,6 +431,7 @@ SPECS: tuple[SettingSpec, ...] = (
         _parse_list,
         [],
         help="Any of class, department, location, terms",
+        check=validation.segments,
     ),
     S(
         "customer_segments",
@@ -415,6 +444,71 @@ SPECS: tuple[SettingSpec, ...] = (
     # How pages, CSV exports and CLI summaries show money, times and links (addon/money.py,
     # addon/deep_links.py, docs/deep-links.md).
     *DISPLAY_SPECS,
+    S(
+        "amount_hold_factor",
+        "Hold documents above (times the usual amount)",
+        _parse_decimal,
+        Decimal("100"),
+        help="An invoice or credit note whose total is more than this many times the median of the "
+        "last months waits for confirmation on the problems page; 0 turns the rule off",
+        check=validation.hold_factor,
+    ),
+    S(
+        "amount_hold_months",
+        "Months that set the usual amount",
+        _parse_int,
+        3,
+        check=validation.hold_months,
+    ),
+    S(
+        "log_retention_days",
+        "Keep the log for (days)",
+        _parse_int,
+        180,
+        help="Runs and log rows older than this are deleted by the sweeper (the last run of each "
+        "operation is always kept)",
+        check=validation.retention_days,
+    ),
+    # Alerts (addon/alerts.py): by email, by a Slack-compatible webhook, or both.
+    S(
+        "alert_email_to",
+        "Send alerts to (email addresses)",
+        _parse_list,
+        [],
+        group="alerts",
+        help="Comma-separated; a connection needing attention, a failed run and a daily digest of new problems",
+        check=validation.email_list,
+    ),
+    S("smtp_host", "SMTP server", _parse_str, "", "NETSUITE_ADDON_SMTP_HOST", group="alerts"),
+    S("smtp_port", "SMTP port", _parse_int, 587, group="alerts", check=validation.port),
+    S(
+        "smtp_security",
+        "SMTP security",
+        _parse_str,
+        "starttls",
+        choices=("starttls", "ssl", "none"),
+        group="alerts",
+    ),
+    S("smtp_username", "SMTP user name", _parse_str, "", group="alerts"),
+    S("smtp_password", "SMTP password", _parse_str, "", secret=True, group="alerts"),
+    S(
+        "smtp_from",
+        "Alerts come from (email address)",
+        _parse_str,
+        "",
+        group="alerts",
+        check=validation.email,
+    ),
+    S(
+        "alert_webhook_url",
+        "Webhook URL (Slack-compatible)",
+        _parse_str,
+        "",
+        secret=True,
+        group="alerts",
+        help='Receives {"text": ...} as JSON, as Slack\'s incoming webhooks do; kept encrypted, it holds a token',
+        check=validation.url,
+    ),
     # Cron toggles: all off by default, as in the add-on accountants know.
     *(
         S(f"cron_{op}", f"Cron: {op.replace('_', ' ')}", _parse_bool, False, group="cron")
@@ -521,17 +615,19 @@ def _write(key: str, typed: Any) -> None:
     session().add(row)
 
 
-def put(key: str, value: Any, *, commit: bool = True) -> None:
+def put(key: str, value: Any, *, commit: bool = True, options: list[tuple[str, str]] | None = None) -> None:
     """Validate and save ``value``; secrets are encrypted before they reach the row."""
-    put_many({key: value}, commit=commit)
+    put_many({key: value}, commit=commit, options={key: options} if options is not None else None)
 
 
-def put_many(values: dict[str, Any], *, commit: bool = True) -> None:
+def put_many(
+    values: dict[str, Any], *, commit: bool = True, options: dict[str, list[tuple[str, str]]] | None = None
+) -> None:
     """Save several settings atomically: all validate, or none is written.
 
     A changed Splynx URL, NetSuite account id or REST host forgets that system's saved
     secrets not re-entered in the same call; one only the environment supplies must be."""
-    typed = {key: spec(key).coerce(value) for key, value in values.items()}
+    typed = {key: spec(key).validate(value, (options or {}).get(key)) for key, value in values.items()}
     if "splynx_url" in typed or "splynx_allow_http" in typed:
         url = typed["splynx_url"] if "splynx_url" in typed else get("splynx_url")
         allow = typed["splynx_allow_http"] if "splynx_allow_http" in typed else get("splynx_allow_http")

@@ -16,6 +16,24 @@ from decimal import Decimal
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return True
+    return False
+
+
+def write_cli_env(path: Path, variables: dict[str, str]) -> None:
+    """The demo's settings where ``flask`` finds them (a ``.flaskenv``, read through python-dotenv),
+    so ``flask netsuite ...`` works on the demo's database and secrets without extra variables."""
+    lines = ["# Written by `make demo`: the flask CLI uses the demo. Delete this file to stop that."]
+    lines += [f"{name}={value}" for name, value in variables.items()]
+    path.write_text("\n".join(lines) + "\n")
 
 
 def free_port(preferred: int) -> int:
@@ -157,20 +175,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--latency", type=float, default=0.01, help="NetSuite sandbox latency per request")
     parser.add_argument("--concurrency", type=int, default=5, help="NetSuite sandbox concurrency limit")
-    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--port", type=int, default=5000, help="port of the admin pages")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=ROOT / ".flaskenv",
+        help="where to write the settings the flask CLI reads (default: .flaskenv in the project)",
+    )
     parser.add_argument("--no-serve", action="store_true", help="stop after the sync (for tests and CI)")
     args = parser.parse_args(argv)
 
+    if not args.no_serve and port_taken(args.port):
+        # Said before the sync, not after it: choosing another port is the user's call.
+        print(
+            f"Port {args.port} is already in use on {LOOPBACK} (another demo or program listens there).\n"
+            f"Stop it, or choose another port: make demo PORT=5050 (python -m demo --port 5050).",
+            file=sys.stderr,
+        )
+        return 2
     folder = args.dir.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     database = folder / "demo.sqlite"
     database.unlink(missing_ok=True)  # every demo starts from a fresh ISP
-    os.environ.update(
-        INSTANCE_PATH=str(folder),
-        DATABASE_URL=f"sqlite:///{database}",
-        SESSION_COOKIE_SECURE="0",  # plain http on 127.0.0.1
-    )
+    cli_env = {
+        "FLASK_APP": "wsgi:create_app",
+        "INSTANCE_PATH": str(folder),
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SESSION_COOKIE_SECURE": "0",  # plain http on 127.0.0.1
+    }
+    os.environ.update(cli_env)
     os.environ.pop("REDIS_URL", None)
+    write_cli_env(args.env_file, cli_env)
 
     def echo(line: str = "") -> None:
         print(line, flush=True)
@@ -220,9 +255,10 @@ def main(argv: list[str] | None = None) -> int:
 
         show_live_sync(app, splynx_state, echo)
 
+    echo(f"The flask CLI now uses this demo ({args.env_file.name}): try `flask netsuite problems`.")
     if args.no_serve:
         return 0
-    port = free_port(args.port)
+    port = args.port
     echo()
     echo(f"Admin pages: http://{LOOPBACK}:{port}/netsuite/")
     echo(f"Log in as:   {username} / {password}")

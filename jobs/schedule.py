@@ -33,8 +33,17 @@ def cron_operations() -> tuple[str, ...]:
 
 
 def cron_expression(operation: str) -> str:
-    """The schedule of ``operation`` ('' when disabled)."""
-    return (current_app.config.get(f"{runtime.PREFIX}CRON_{operation.upper()}") or "").strip()
+    """The schedule of ``operation`` ('' when disabled); a malformed one stops the scheduler
+    with the variable's name and why, instead of croniter's own message."""
+    from addon.validation import cron_expression as check
+
+    name = f"{runtime.PREFIX}CRON_{operation.upper()}"
+    expression = (current_app.config.get(name) or "").strip()
+    try:
+        check(expression)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    return expression
 
 
 def periodic_jobs() -> list[dict]:

@@ -79,6 +79,10 @@ def sweep() -> list[int]:
         log.warning("run %s (%s) marked failed: %s", run.id, run.operation, reason)
         swept.append(run.id)
     _restart_live()
+    apply_retention()
+    from addon import alerts
+
+    alerts.new_problems_digest()
     return swept
 
 
@@ -91,6 +95,37 @@ def _restart_live() -> None:
         nudge(entities_waiting())
     except Exception:  # the sweep itself is done; the next sweep tries again
         log.warning("could not restart the live runs", exc_info=True)
+
+
+def apply_retention() -> int:
+    """Delete runs (with their log rows) and loose log rows older than the retention setting;
+    the last run of each operation stays, so the dashboard still shows it. Returns runs deleted."""
+    from sqlalchemy import delete, func
+
+    from addon import settings
+    from addon.extension import session
+    from addon.models import LogEntry, SyncRun, utcnow
+
+    cutoff = utcnow() - timedelta(days=settings.get("log_retention_days"))
+    latest = select(func.max(SyncRun.id)).group_by(SyncRun.operation)
+    old = list(
+        session().scalars(
+            select(SyncRun.id).where(
+                SyncRun.status.not_in(failures.ACTIVE),
+                func.coalesce(SyncRun.finished_at, SyncRun.created_at) < cutoff,
+                SyncRun.id.not_in(latest),
+            )
+        )
+    )
+    for start in range(0, len(old), 500):
+        chunk = old[start : start + 500]
+        session().execute(delete(LogEntry).where(LogEntry.run_id.in_(chunk)))
+        session().execute(delete(SyncRun).where(SyncRun.id.in_(chunk)))
+    session().execute(delete(LogEntry).where(LogEntry.run_id.is_(None), LogEntry.created_at < cutoff))
+    session().commit()
+    if old:
+        log.info("retention: %s runs older than %s deleted with their log rows", len(old), cutoff.date())
+    return len(old)
 
 
 def _job_waiting(connection, job_id: str | None, states: set[str]) -> bool:

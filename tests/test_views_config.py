@@ -8,7 +8,8 @@ SECRET = "s3cr3t-value-never-shown"
 def _form(auth, **values):
     data = {"csrf_token": auth.csrf_token("/netsuite/config"), "netsuite_auth_mode": "tba",
             "payment_direction": "splynx_to_netsuite", "statement_grouping": "month", "tax_mode": "suitetax_override",
-            "netsuite_concurrency": "4", "customer_name_pattern": "{name}"}  # fmt: skip
+            "smtp_security": "starttls", "netsuite_concurrency": "4", "customer_name_pattern": "{name}",
+            "netsuite_account_id": "1234567"}  # fmt: skip
     data.update(values)
     return data
 
@@ -27,7 +28,9 @@ def test_invalid_values_are_shown_next_to_their_fields_and_nothing_is_saved(clie
     auth.login()
     response = client.post(
         "/netsuite/config",
-        data=_form(auth, netsuite_concurrency="many", export_from="31/12/2024", netsuite_account_id="ACME"),
+        data=_form(
+            auth, netsuite_concurrency="many", export_from="31/12/2024", netsuite_account_id="1234567"
+        ),
     )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
@@ -45,7 +48,7 @@ def test_secrets_are_saved_but_never_rendered_and_kept_when_left_blank(client, a
     response = client.post(
         "/netsuite/config",
         data=_form(
-            auth, netsuite_account_id="ACME", netsuite_consumer_secret=SECRET, splynx_api_secret=SECRET
+            auth, netsuite_account_id="1234567", netsuite_consumer_secret=SECRET, splynx_api_secret=SECRET
         ),
     )
     assert response.status_code == 302
@@ -53,7 +56,7 @@ def test_secrets_are_saved_but_never_rendered_and_kept_when_left_blank(client, a
     assert SECRET not in html
     assert "Currently set." in html
     # Saving again with the secret fields blank keeps them (the destinations did not move).
-    client.post("/netsuite/config", data=_form(auth, netsuite_account_id="ACME", customer_name_pattern="{id}"))
+    client.post("/netsuite/config", data=_form(auth, netsuite_account_id="1234567", customer_name_pattern="{id}"))
     with app.app_context():
         from addon import settings
 
@@ -63,13 +66,19 @@ def test_secrets_are_saved_but_never_rendered_and_kept_when_left_blank(client, a
     assert SECRET not in client.get("/netsuite/config").get_data(as_text=True)
 
 
-def test_hostile_values_are_escaped(client, auth):
+def test_hostile_values_are_refused_and_shown_escaped(client, auth, app):
     auth.login()
     hostile = '<script>alert("x")</script>'
-    client.post("/netsuite/config", data=_form(auth, customer_name_pattern=hostile))
-    html = client.get("/netsuite/config").get_data(as_text=True)
+    response = client.post("/netsuite/config", data=_form(auth, customer_name_pattern=hostile))
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
     assert hostile not in html
     assert "&lt;script&gt;" in html
+    assert "not markup" in html
+    with app.app_context():
+        from addon import settings
+
+        assert settings.get("customer_name_pattern") == "{name}"
 
 
 def test_test_connection_shows_one_line_for_each_system(client, auth, configured):

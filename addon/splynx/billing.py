@@ -18,6 +18,7 @@ from addon.billing import (
     BillingCustomer,
     BillingDocument,
     BillingPayment,
+    BillingUnsupported,
     DocumentKind,
     Partner,
     PaymentMethod,
@@ -192,7 +193,25 @@ class SplynxBilling:
         wanted = _wanted_ids(ids, id_above)
         if wanted == []:
             return
-        search = _filters(
+        search = self._document_search(
+            date_from, date_to, created_since, updated_since, id_above, customer_id, wanted
+        )
+        for page in self.client.pages(DOCUMENT_PATHS[kind], search):
+            transactions = self._line_transactions(page)
+            for raw in page:
+                yield records.document(kind, raw, transactions)
+
+    @staticmethod
+    def _document_search(
+        date_from: date | None = None,
+        date_to: date | None = None,
+        created_since: datetime | None = None,
+        updated_since: date | None = None,
+        id_above: int | None = None,
+        customer_id: int | None = None,
+        wanted: list[int] | None = None,
+    ) -> dict[str, Any]:
+        return _filters(
             date_created=_date_range(date_from, date_to),
             real_create_datetime=[">=", created_since],
             # date_updated holds a date only (§9): callers re-check the same day.
@@ -200,10 +219,29 @@ class SplynxBilling:
             id=["IN", wanted] if wanted else [">", id_above],
             customer_id=["=", customer_id],
         )
-        for page in self.client.pages(DOCUMENT_PATHS[kind], search):
-            transactions = self._line_transactions(page)
-            for raw in page:
-                yield records.document(kind, raw, transactions)
+
+    def count(self, listing: str, **filters: Any) -> int:
+        """How many records ``listing`` ('invoices', 'credit_notes', 'payments', 'customers') would yield with
+        the same ``filters``, before any page is read: one HEAD answered with X-total-count (§5.3)."""
+        if listing in ("invoices", "credit_notes"):
+            path = DOCUMENT_PATHS["invoice" if listing == "invoices" else "credit_note"]
+            return self.client.count(path, self._document_search(**filters))
+        if listing == "payments":
+            methods = filters.pop("method_ids", None)
+            methods = sorted(set(methods)) if methods is not None else None
+            if methods == []:
+                return 0
+            return self.client.count(PAYMENTS, self._payment_search(methods, **filters))
+        if listing == "customers":
+            excluded = set(filters.pop("partner_ids_excluded", ()))
+            search = {}
+            if excluded:
+                included = sorted(p.id for p in self.partners() if p.id not in excluded)
+                if not included:
+                    return 0
+                search["partner_id"] = ["IN", included]
+            return self.client.count(CUSTOMERS, search)
+        raise BillingUnsupported(f"Splynx billing cannot count {listing}")
 
     def _line_transactions(self, page: list[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
         """transaction id -> transaction row, for items lacking a category or tax id of their own.
@@ -239,7 +277,23 @@ class SplynxBilling:
         wanted = _wanted_ids(ids, id_above)
         if methods == [] or wanted == []:
             return
-        search = _filters(
+        search = self._payment_search(
+            methods, date_from, date_to, created_since, updated_since, id_above, customer_id, wanted
+        )
+        yield from map(records.payment, self.client.list(PAYMENTS, search))
+
+    @staticmethod
+    def _payment_search(
+        methods: list[int] | None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        created_since: datetime | None = None,
+        updated_since: datetime | None = None,
+        id_above: int | None = None,
+        customer_id: int | None = None,
+        wanted: list[int] | None = None,
+    ) -> dict[str, Any]:
+        return _filters(
             date=_date_range(date_from, date_to),
             payment_type=["IN", methods] if methods else None,
             real_create_datetime=[">=", created_since],
@@ -247,7 +301,6 @@ class SplynxBilling:
             id=["IN", wanted] if wanted else [">", id_above],
             customer_id=["=", customer_id],
         )
-        yield from map(records.payment, self.client.list(PAYMENTS, search))
 
     def get_payment(self, payment_id: int) -> BillingPayment:
         """One payment; raises SplynxNotFound."""

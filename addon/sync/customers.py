@@ -352,8 +352,10 @@ def blocked_by_customer(label: str, block: CustomerBlock) -> Skip:
 
 def export_customers(ctx, ledger: RunLedger, **params) -> None:
     """Operation: create or update a NetSuite customer for every customer outside ignored partners."""
+    from addon.sync.totals import customers_count
+
     run = ExportRun(ctx, ledger)
-    ledger.phase("Exporting customers")
+    ledger.phase("Exporting customers", total=customers_count(run))
     records = ctx.billing.customers(partner_ids_excluded=run.ignored_partners())
     counts = run_export(run, customer_export(run), records)
     ledger.set_result({"customers": counts})

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from addon.billing import BillingDocument, BillingNotFound
 from addon.extension import session
 from addon.models import ListCache
+from addon.sync import sanity, totals
 from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers, segment
 from addon.sync.exporter import Export, ExportRun, Skip, Write, by_ids, run_export
 from addon.sync.ledger import Cause, RunLedger
@@ -115,6 +116,9 @@ _MISSING_TAX = Cause(
 def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> Write | Skip:
     """The NetSuite invoice / credit memo body for ``doc``, or why it cannot be sent."""
     label = f"{kind.noun.capitalize()} {doc.number or doc.id}"
+    refused = sanity.check(run, kind.entity, doc, label)
+    if refused is not None:
+        return refused
     customer_id, block = ensure_customer(run, doc.customer_id)
     if customer_id is None:
         return blocked_by_customer(label, block)
@@ -308,10 +312,14 @@ def export_documents(run: ExportRun, kind_name: str, ids: Collection[str] | None
     """Export every document of one kind dated on or after export-from (filtered by billing);
     ``ids``: only these (a live run)."""
     kind = KINDS[kind_name]
-    run.ledger.phase(f"Exporting {kind.noun}s")
+    total = totals.documents_count(run, kind.lister) if ids is None else len(ids)
+    run.ledger.phase(f"Exporting {kind.noun}s", total=total)
+    sanity.usual_amount(run, kind.entity)  # before the pass: it may need its own billing read
     lister = getattr(run.ctx.billing, kind.lister)
     records = by_ids(lambda chunk: lister(date_from=run.setting("export_from"), ids=chunk), ids)
-    return run_export(run, document_export(run, kind), records, only=ids)
+    counts = run_export(run, document_export(run, kind), records, only=ids)
+    sanity.remember_usual_amount(run, kind.entity)
+    return counts
 
 
 def export_invoices(ctx, ledger: RunLedger, **params) -> None:

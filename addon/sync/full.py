@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from addon.sync import totals
 from addon.sync.customers import customer_export
 from addon.sync.documents import export_documents
 from addon.sync.exporter import ExportRun, run_export
@@ -21,7 +22,8 @@ def full_sync(ctx, ledger: RunLedger, **params) -> None:
     """
     run = ExportRun(ctx, ledger)
     result: dict = {}
-    ledger.phase("Exporting customers")
+    totals.plan_full_sync(run)  # billing counted first: the percentage means something from the start
+    ledger.phase("Exporting customers", total=totals.customers_count(run))
     records = ctx.billing.customers(partner_ids_excluded=run.ignored_partners())
     result["customers"] = run_export(run, customer_export(run), records)
     result["invoices"] = export_documents(run, "invoice")

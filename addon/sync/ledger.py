@@ -13,15 +13,22 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import lazyload
 
+from addon import alerts
 from addon.extension import session
-from addon.models import LogEntry, Problem, ProblemRecord, SyncRun, utcnow
+from addon.models import Link, LogEntry, Problem, ProblemRecord, SyncRun, utcnow
 
 # Outcomes that mean the record is fine now: its open problems are cleared.
 SUCCESS_OUTCOMES = frozenset({"created", "updated", "matched", "paired", "unchanged", "imported"})
 FAILURE_OUTCOMES = frozenset({"failed"})
+# Records found unchanged are counted on their run, not logged one by one: the log would
+# otherwise grow by every record on every run. Their link keeps when they were last checked.
+COUNTED_ONLY_OUTCOMES = frozenset({"unchanged"})
+# Likewise a record skipped again for a cause it is already filed under: its first row says why,
+# the open problem lists it until the cause is fixed. Failures (NetSuite was asked) are logged.
+REPEATED_SKIP_OUTCOMES = frozenset({"skipped", "negative_total", "held"})
 # Outcomes of a dry run, reported but not written anywhere else.
 DRY_RUN_OUTCOMES = frozenset({"would_create", "would_update", "would_import", "would_match"})
 
@@ -88,14 +95,17 @@ class _ProblemBook:
             problem_id = self._ids[cause.key] = problem.id
         return problem_id
 
-    def file(self, cause: Cause, entity: str, billing_id: str, label: str | None) -> None:
+    def file(self, cause: Cause, entity: str, billing_id: str, label: str | None) -> bool:
+        """File the record under ``cause``; True when it was not filed there already."""
         problem_id = self._problem_id(cause)
         held = self._records.setdefault((entity, billing_id), set())
-        if problem_id not in held:
-            self._new.append(
-                {"problem_id": problem_id, "entity": entity, "billing_id": billing_id, "label": _clip(label)}
-            )
-            held.add(problem_id)
+        if problem_id in held:
+            return False
+        self._new.append(
+            {"problem_id": problem_id, "entity": entity, "billing_id": billing_id, "label": _clip(label)}
+        )
+        held.add(problem_id)
+        return True
 
     def clear(self, entity: str, billing_id: str) -> None:
         if self._records.pop((entity, billing_id), None):
@@ -135,12 +145,14 @@ class RunLedger:
         self._last_progress = 0.0
         self._problems = _ProblemBook()
         self._rows: list[dict] = []
+        self._checked: dict[str, list[str]] = {}  # entity -> billing ids found unchanged
         self._run_id = run.id
         self._dry_run = bool(run.dry_run)
         # Counted here and copied to the run row on commit: touching the ORM row per record
         # would make every later query autoflush an UPDATE of it.
         self.done = run.done or 0
         self.total = run.total or 0
+        self._planned = self._counted = False
         self._before_commit: list[Callable[[], None]] = []
         run.status = "running"
         run.started_at = run.started_at or utcnow()
@@ -153,16 +165,24 @@ class RunLedger:
 
     # -- progress -------------------------------------------------------------------
 
+    def plan(self, total: int) -> None:
+        """The whole run's record count, known before its first phase (billing counted first):
+        phases then keep it instead of adding their own."""
+        self.total, self._planned, self._counted = total, True, True
+        self._flush(force=True)
+
     def phase(self, name: str, total: int | None = None) -> None:
         """Start a phase ('Exporting invoices') with its expected record count, if known."""
         self.run.phase = name
-        if total is not None:
+        if total is not None and not self._planned:
             self.total = self.total + total if self.done else total
+        self._counted = self._planned or total is not None
         self._flush(force=True)
 
     def add_total(self, count: int) -> None:
-        """Grow the expected total as pages of records are discovered."""
-        self.total += count
+        """Grow the expected total as pages of records are discovered; a counted total only
+        grows when more records come than were counted (one created meanwhile)."""
+        self.total = max(self.total, self.done + count) if self._counted else self.total + count
         self._flush()
 
     # -- records --------------------------------------------------------------------
@@ -183,28 +203,35 @@ class RunLedger:
     ) -> None:
         """Log one record's outcome; file it under each cause that blocks it."""
         billing_key = None if billing_id is None else str(billing_id)
-        self._rows.append(
-            {
-                "run_id": self._run_id,
-                "direction": direction,
-                "entity": entity,
-                "billing_id": billing_key,
-                "netsuite_id": netsuite_id,
-                "action": action,
-                "outcome": outcome,
-                "message": message,
-                "created_at": utcnow(),
-            }
-        )
         self.counts[outcome] += 1
         self.done += 1
         blocking = ([cause] if cause is not None else []) + list(causes)
+        newly_filed = False
         if billing_key is not None and not self.dry_run:
             if blocking:
                 for each in blocking:
-                    self._problems.file(each, entity, billing_key, label)
+                    newly_filed |= self._problems.file(each, entity, billing_key, label)
             elif outcome in SUCCESS_OUTCOMES:
                 self._problems.clear(entity, billing_key)
+        if outcome in COUNTED_ONLY_OUTCOMES and billing_key is not None:  # a record, not a summary
+            if not self.dry_run:
+                self._checked.setdefault(entity, []).append(billing_key)
+        elif outcome in REPEATED_SKIP_OUTCOMES and blocking and not newly_filed and not self.dry_run:
+            pass  # held back by the open problem it was already filed under: the problem lists it
+        else:
+            self._rows.append(
+                {
+                    "run_id": self._run_id,
+                    "direction": direction,
+                    "entity": entity,
+                    "billing_id": billing_key,
+                    "netsuite_id": netsuite_id,
+                    "action": action,
+                    "outcome": outcome,
+                    "message": message,
+                    "created_at": utcnow(),
+                }
+            )
         self._pending += 1
         self._flush()
 
@@ -237,10 +264,23 @@ class RunLedger:
             # Core executemany: the ORM's bulk path would cost as much per row as the row itself.
             session().connection().execute(insert(LogEntry.__table__), self._rows)
             self._rows = []
+        self._write_checked()
         self._problems.write()
         self.run.done, self.run.total = self.done, self.total
         self.run.counts = dict(self.counts)
         self.run.heartbeat_at = utcnow()
+
+    def _write_checked(self) -> None:
+        """'Last checked' on the links of the records found unchanged since the last write."""
+        now = utcnow()
+        for entity, billing_ids in self._checked.items():
+            for start in range(0, len(billing_ids), 500):
+                session().connection().execute(
+                    update(Link.__table__)
+                    .where(Link.entity == entity, Link.billing_id.in_(billing_ids[start : start + 500]))
+                    .values(last_checked_at=now)
+                )
+        self._checked = {}
 
     def before_commit(self, hook: Callable[[], None]) -> None:
         """Call ``hook`` (calling thread) before each commit, e.g. to write buffered links."""
@@ -267,7 +307,7 @@ class RunLedger:
         if status == "failed":
             # A stopped run was rolled back: what was held since the last commit goes with it,
             # exactly as rows still in the session would (later upserts make it good).
-            self._rows, self._problems._new = [], []
+            self._rows, self._problems._new, self._checked = [], [], {}
             self.run.done, self.run.total, self.run.counts = self.done, self.total, dict(self.counts)
         else:
             self._write()
@@ -291,6 +331,7 @@ def fail_run(run_id: int, reason: str) -> None:
     run.message = reason
     run.finished_at = utcnow()
     session().commit()
+    alerts.run_failed(run)
 
 
 def clear_record_problems(entity: str, billing_id: str) -> None:

@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from addon import settings
+from addon import alerts, settings
 from addon.extension import session
 from addon.models import SyncRun
 from addon.netsuite import NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError, NetSuiteError
@@ -243,7 +243,12 @@ def run_operation(
             credentials.record_status(system, True, str(exc), ctx.values if ctx else values)
         if system != "netsuite" or not isinstance(exc, AUTH_ERRORS):
             _remember_working_credentials(ctx)
-        return _stop(ledger, system, describe_stop(exc))
+        stopped = _stop(ledger, system, describe_stop(exc))
+        if isinstance(exc, AUTH_ERRORS):
+            alerts.connection_needs_attention(system, describe_stop(exc))
+        else:
+            alerts.run_failed(stopped)
+        return stopped
     # Only on these two paths: after an unexpected error the session may be unusable.
     _remember_working_credentials(ctx)
     return ledger.finish()

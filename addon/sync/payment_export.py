@@ -219,18 +219,24 @@ def _remaining(run: ExportRun, invoice_ids: list[int]) -> dict[str, Decimal]:
 
 def export_payment_records(run: ExportRun, ids: Collection[str] | None = None) -> dict:
     """The payments phase (of its own operation, of a full sync, or of a live run: ``ids``)."""
-    run.ledger.phase("Exporting payments")
+    from addon.sync.totals import payments_count
+
+    run.ledger.phase("Exporting payments", total=payments_count(run) if ids is None else len(ids))
     direction = run.setting("payment_direction")
     if direction not in EXPORT_DIRECTIONS:
         return {"not_exported": f"payment direction is {direction}"}
+    return run_export(run, payment_export(run), payment_records(run, ids), only=ids)
+
+
+def payment_records(run: ExportRun, ids: Collection[str] | None = None):
+    """The billing payments an export reads (lazily); ``ids``: only those."""
     methods = pushed_method_ids(run)
-    records = by_ids(
+    return by_ids(
         lambda chunk: run.ctx.billing.payments(
             date_from=run.setting("export_from"), method_ids=methods, ids=chunk
         ),
         ids,
     )
-    return run_export(run, payment_export(run), records, only=ids)
 
 
 def payment_export(run: ExportRun) -> Export:

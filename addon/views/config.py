@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask import session as browser_session
 
-from addon import settings
+from addon import settings, validation
+from addon.billing import BillingError
 from addon.extension import session
 from addon.forms import AUTH_MODE_FIELDS, ActionForm, config_form_class
 from addon.models import ConnectionStatus
 from addon.netsuite import NetSuiteError, default_limit_from_governance
 from addon.netsuite.certificates import KEY_TYPES
 from addon.sync import certificate_rotation
+from addon.sync import impact as impact_engine
 from addon.sync.connections import SYSTEMS, check_connection
 from addon.sync.context import SyncContext
 from addon.views import blueprint
@@ -21,8 +23,8 @@ SYSTEM_LABELS = {"netsuite": "NetSuite", "splynx": "Splynx"}
 CONCURRENCY_HINT_KEY = "netsuite_concurrency_hint"
 
 
-def concurrency_hint() -> str | None:
-    """'NetSuite allows N concurrent requests for this account; suggested: N-1', from the
+def concurrency_hint() -> tuple[str, int] | None:
+    """('NetSuite allows N concurrent requests for this account; suggested: N-1', N), from the
     account's governance limits, or None when the role may not read them (reference §8)."""
     try:
         limits = SyncContext.from_settings().netsuite.governance_limits()
@@ -39,13 +41,11 @@ def concurrency_hint() -> str | None:
     if not allowed:
         return None
     scope = "this integration" if own else "this account"
-    return (
-        f"NetSuite allows {allowed} concurrent requests for {scope}; "
-        f"suggested: {default_limit_from_governance(limits)}"
-    )
+    line = f"NetSuite allows {allowed} concurrent requests for {scope}; suggested: {default_limit_from_governance(limits)}"
+    return line, int(allowed)
 
 
-def _render(form, status: int = 200):
+def _render(form, status: int = 200, impact=None):
     form.forget_secrets()
     statuses = {row.system: row for row in session().query(ConnectionStatus).all()}
     sources = {item.key: settings.source(item.key) for item in settings.SPECS}
@@ -60,6 +60,8 @@ def _render(form, status: int = 200):
             concurrency_hint=browser_session.get(CONCURRENCY_HINT_KEY),
             certificate=certificate_rotation.state(),
             key_types=KEY_TYPES,
+            impact=impact,
+            scopes=impact_engine.SCOPES,
         ),
         status,
     )
@@ -78,6 +80,24 @@ def config_save():
     if not form.validate():
         flash("Nothing was saved: correct the fields marked below.", "error")
         return _render(form, 400)
+    scope = request.form.get("scope")
+    changed = {
+        key: value
+        for key, value in form.cleaned.items()
+        if key in impact_engine.SETTING_ENTITIES and value != settings.get(key)
+    }
+    impact = None
+    if changed:
+        try:
+            impact = impact_engine.preview(SyncContext.from_settings(), settings=changed)
+        except BillingError as exc:
+            flash(
+                f"Nothing was saved: the records this change touches could not be counted ({exc}).", "error"
+            )
+            return _render(form, 400)
+        if impact.total and scope not in impact_engine.SCOPES:
+            # Records already in NetSuite would change: say how many, let the accountant choose.
+            return _render(form, 200, impact=impact)
     try:
         settings.put_many(form.cleaned)
     except settings.SettingError as exc:  # a spec refusing what validate accepted: keep the page usable
@@ -85,6 +105,13 @@ def config_save():
         flash(f"Nothing was saved: {exc}", "error")
         return _render(form, 400)
     flash("Settings saved.", "info")
+    if impact is not None and impact.total:
+        if scope == "all":
+            flash(f"{impact.summary()} The next export updates them.", "info")
+        else:
+            kept = impact.keep_posted()
+            session().commit()
+            flash(f"New records only: {kept} record(s) already in NetSuite keep what was posted.", "info")
     return redirect(url_for("netsuite.config"))
 
 
@@ -99,7 +126,9 @@ def config_test(system: str):
     if system == "netsuite":
         hint = concurrency_hint() if ok else None
         if hint:
-            browser_session[CONCURRENCY_HINT_KEY] = hint
+            browser_session[CONCURRENCY_HINT_KEY] = hint[0]
+            # The concurrency setting is then checked against this account's own limit.
+            validation.remember_account_limit(hint[1])
         else:
             browser_session.pop(CONCURRENCY_HINT_KEY, None)
     return redirect(url_for("netsuite.config", _anchor=f"test-{system}"))

@@ -28,7 +28,7 @@ CSV_COLUMNS = (
 )
 CSV_BATCH = 1000
 # Filter values that stand for several outcomes: what never reached NetSuite, for whatever reason.
-NOT_SYNCED = {"not_synced": ("failed", "skipped")}
+NOT_SYNCED = {"not_synced": ("failed", "skipped", "negative_total", "held")}
 
 
 def _filtered(form: LogFilterForm):

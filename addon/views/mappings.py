@@ -18,6 +18,8 @@ from addon.netsuite import NetSuiteError
 from addon.splynx import SplynxError
 from addon.sync import mappings as engine
 from addon.sync.context import SyncContext
+from addon.sync.impact import SCOPES
+from addon.sync.impact import preview as preview_change
 from addon.views import blueprint
 
 # Mapping page -> the mapping kinds it edits.
@@ -154,6 +156,19 @@ def mappings_save(page: str):
             flash(message, "error")
         flash("Nothing was saved.", "error")
         return redirect(url_for("netsuite.mappings", page=page))
+    scope = request.form.get("scope")
+    impact = None
+    if changes:
+        try:
+            impact = preview_change(ctx, mappings={(k, b): v or None for k, b, _, v in changes})
+        except (BillingError, SplynxError) as exc:
+            flash(
+                f"Nothing was saved: the records this change touches could not be counted ({exc}).", "error"
+            )
+            return redirect(url_for("netsuite.mappings", page=page))
+        if impact.total and scope not in SCOPES:
+            # Records already in NetSuite would change: say how many and let the accountant choose.
+            return _impact_page(page, changes, impact)
     try:
         for kind, billing_id, name, value in changes:
             if value:
@@ -165,7 +180,42 @@ def mappings_save(page: str):
         flash(f"Saving stopped: {exc}", "error")
         return redirect(url_for("netsuite.mappings", page=page))
     flash(f"Saved {len(changes)} mapping change(s)." if changes else "Nothing changed.", "info")
+    if impact is not None and impact.total:
+        flash(_apply_scope(impact, scope), "info")
     return redirect(url_for("netsuite.mappings", page=page))
+
+
+def _apply_scope(impact, scope: str | None) -> str:
+    """Carry out the accountant's choice for the records already in NetSuite; the sentence to show."""
+    if scope == "all":
+        return f"{impact.summary()[len('This change would update ') :].rstrip('.')}: the next export updates them."
+    kept = impact.keep_posted()
+    session().commit()
+    return f"New records only: {kept} record(s) already in NetSuite keep what was posted."
+
+
+def _impact_page(page: str, changes, impact):
+    kinds = {change[0] for change in changes}
+    names = {kind: {item.netsuite_id: item.name for item in options(kind)} for kind in kinds}
+    rows = [
+        {
+            "what": f"{KIND_TITLES[kind]}: {name or 'Default'}",
+            "to": names[kind].get(value, value) if value else "not mapped",
+        }
+        for kind, billing_id, name, value in changes
+    ]
+    hidden = [(key, value) for key, value in request.form.items() if key.startswith(FIELD_PREFIX)]
+    return render_template(
+        "netsuite/change_preview.html",
+        title=PAGE_TITLES[page],
+        action=url_for("netsuite.mappings_save", page=page),
+        back=url_for("netsuite.mappings", page=page),
+        changes=rows,
+        impact=impact,
+        scopes=SCOPES,
+        hidden=hidden,
+        form=ActionForm(),
+    )
 
 
 @blueprint.post("/mappings/categories/automap")
