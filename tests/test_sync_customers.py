@@ -43,15 +43,47 @@ def test_customers_are_exported_once_with_exact_skip_reasons(export_ready):
         setup.env.splynx.state.get("customers", int(one.billing_id))["additional_attributes"]["netsuite_id"]
         == one.netsuite_id
     )
-    # One address, person/company split.
-    sample = setup.store.get("customer", one.netsuite_id)
-    assert len(sample["addressBook"]) == 1
+    # One address each, as NetSuite stored it: the service address when it parses, else the
+    # billing street, city and zip, each in its own NetSuite field.
+    for row in created:
+        billing = setup.env.splynx.state.get("customers", int(row.billing_id))
+        service = billing["additional_attributes"]["service_address"]
+        expected = service.split(", ") if service else [billing["street_1"], billing["city"], billing["zip_code"]]
+        [address] = setup.store.get("customer", row.netsuite_id)["addressBook"]
+        got = address["addressBookAddress"]
+        assert [got["addr1"], got["city"], got["zip"]] == expected, row.billing_id
 
     writes = setup.writes()
     again = setup.run("export_customers")
     assert setup.writes() == writes
     assert again.counts.get("unchanged") == len(created)
     assert not again.counts.get("created") and not again.counts.get("updated")
+
+
+def test_service_address_reaches_netsuite_as_street_city_and_zip(export_ready):
+    setup = export_ready
+    dataset, state = setup.env.splynx.dataset, setup.env.splynx.state
+    manifest = dataset.manifest
+    clean = [
+        c["id"]
+        for c in dataset.records["customers"]
+        if c["id"] not in manifest["incomplete_customers"] and c["id"] not in manifest["malformed_addresses"]
+    ]
+    # One customer whose service address differs from its billing address, one with none at all.
+    served, plain = clean[:2]
+    state.update("customers", served, {"additional_attributes": {"service_address": "7 Quay Lane, Portsea, PO1 3AB"}})
+    state.update("customers", plain, {"street_1": "12 Mill Road", "city": "Ely", "zip_code": "CB7 4DL"})
+    state.update("customers", plain, {"additional_attributes": {"service_address": ""}})
+    run = setup.run("export_customers")
+    rows = log_rows(run)
+    for customer_id, (street, city, zip_code) in {
+        served: ("7 Quay Lane", "Portsea", "PO1 3AB"),
+        plain: ("12 Mill Road", "Ely", "CB7 4DL"),
+    }.items():
+        assert rows[str(customer_id)].outcome == "created", rows[str(customer_id)].message
+        [address] = setup.store.get("customer", rows[str(customer_id)].netsuite_id)["addressBook"]
+        got = address["addressBookAddress"]
+        assert (got["addr1"], got["city"], got["zip"]) == (street, city, zip_code)
 
 
 def test_changed_customer_is_updated_without_a_second_address(export_ready):
