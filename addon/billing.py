@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import Literal, Protocol, runtime_checkable
 
 DocumentKind = Literal["invoice", "credit_note"]
-DOCUMENT_KINDS: tuple[DocumentKind, ...] = ("invoice", "credit_note")
 
 # Entities that can carry a back-written accounting id (see record_accounting_id).
 AccountingEntity = Literal["customer", "invoice", "credit_note", "payment"]

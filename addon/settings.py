@@ -12,7 +12,6 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app
@@ -50,13 +49,6 @@ def _parse_list(raw: str) -> list[str]:
 
 def _parse_str(raw: str) -> str:
     return raw.strip()
-
-
-def _parse_decimal(raw: str) -> Decimal:
-    try:
-        return Decimal(raw.strip())
-    except InvalidOperation as exc:
-        raise ValueError(f"{raw!r} is not a number") from exc
 
 
 def _format(value: Any) -> str:

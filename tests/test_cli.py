@@ -103,11 +103,15 @@ def test_problems_lists_the_biggest_cause_first_then_the_latest(app_ctx, runner)
         for n in range(count):
             ledger.record(entity="invoice", billing_id=f"{title}-{n}", outcome="failed", action="create", cause=cause)
     ledger.finish()
-    seen = {"Big": datetime(2025, 1, 1), "Older A": datetime(2025, 2, 1), "Older B": datetime(2025, 2, 1),
-            "Recent": datetime(2025, 3, 1)}  # fmt: skip
-    for problem in session().scalars(select(Problem)):
-        problem.last_seen = seen[problem.title]
+    # A cause whose records were all written off (e.g. a run that stopped before filing them).
+    session().add(Problem(cause_key="test:Empty", kind="invalid_fields", title="Empty"))
     session().commit()
+    seen = {"Big": datetime(2025, 1, 1), "Older A": datetime(2025, 2, 1), "Older B": datetime(2025, 2, 1),
+            "Recent": datetime(2025, 3, 1), "Empty": datetime(2025, 4, 1)}  # fmt: skip
+    # Updated last id first, one commit each, so the table's own row order is not the id order.
+    for problem in session().scalars(select(Problem).order_by(Problem.id.desc())):
+        problem.last_seen = seen[problem.title]
+        session().commit()
     result = invoke(runner, "problems")
     assert result.exit_code == EXIT_OK, result.output
     # Most records blocked first; among equals the latest seen; among those the first filed.
@@ -120,4 +124,5 @@ def test_problems_lists_the_biggest_cause_first_then_the_latest(app_ctx, runner)
         "fix: fix Older A",
         "1  Older B",
         "fix: fix Older B",
+        "0  Empty",
     ]

@@ -21,9 +21,6 @@ from addon.models import LogEntry, Problem, ProblemRecord, SyncRun, utcnow
 
 # Outcomes that mean the record is fine now: its open problems are cleared.
 SUCCESS_OUTCOMES = frozenset({"created", "updated", "matched", "paired", "unchanged", "imported"})
-FAILURE_OUTCOMES = frozenset({"failed"})
-# Outcomes of a dry run, reported but not written anywhere else.
-DRY_RUN_OUTCOMES = frozenset({"would_create", "would_update", "would_import", "would_match"})
 
 # Log rows are held in memory and inserted in bulk: one statement per commit, not per record.
 COMMIT_EVERY_RECORDS = 1000
@@ -281,18 +278,6 @@ class RunLedger:
         return self.run
 
 
-def fail_run(run_id: int, reason: str) -> None:
-    """Mark a run failed from outside its ledger (a job that raised, the sweeper)."""
-    session().rollback()
-    run = session().get(SyncRun, run_id)
-    if run is None:
-        return
-    run.status = "failed"
-    run.message = reason
-    run.finished_at = utcnow()
-    session().commit()
-
-
 def clear_record_problems(entity: str, billing_id: str) -> None:
     """A record that now syncs no longer counts against any cause."""
     where = (ProblemRecord.entity == entity, ProblemRecord.billing_id == billing_id)
@@ -315,16 +300,3 @@ def resolve_cause(key: str) -> None:
         session().execute(delete(ProblemRecord).where(ProblemRecord.problem_id == problem.id))
         session().commit()
 
-
-def blocked_records(entity: str) -> dict[str, str]:
-    """Records of ``entity`` held back by an unresolved cause: billing id -> problem title.
-
-    Operations skip these without calling NetSuite until the cause is fixed.
-    Only causes the operator must fix block; NetSuite errors are retried.
-    """
-    rows = session().execute(
-        select(ProblemRecord.billing_id, Problem.title)
-        .join(Problem, Problem.id == ProblemRecord.problem_id)
-        .where(ProblemRecord.entity == entity, Problem.resolved.is_(False), Problem.kind != "netsuite")
-    )
-    return {billing_id: title for billing_id, title in rows}

@@ -144,10 +144,6 @@ def conflicting(name: str) -> set[str]:
     return names
 
 
-class ConnectionProblem(Exception):
-    """A run cannot go on: credentials refused, host unreachable or configuration missing."""
-
-
 def set_connection_status(system: str, needs_attention: bool, message: str | None) -> None:
     row = session().get(ConnectionStatus, system) or ConnectionStatus(system=system)
     row.needs_attention, row.message, row.checked_at = needs_attention, message, utcnow()
