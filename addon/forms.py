@@ -104,7 +104,7 @@ def _cached_list_field(spec: settings.SettingSpec):
 class _ConfigFormBase(FlaskForm):
     def field_groups(self):
         """(title, [fields]) per settings group, in page order."""
-        groups = OrderedDict((key, []) for key in GROUP_TITLES)
+        groups: OrderedDict[str, list] = OrderedDict((key, []) for key in GROUP_TITLES)
         for item in settings.SPECS:
             groups.setdefault(item.group, []).append(self[item.key])
         return [(GROUP_TITLES.get(key, key.title()), fields) for key, fields in groups.items() if fields]

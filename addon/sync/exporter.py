@@ -144,7 +144,7 @@ class ExportRun:
     customers_done: set[str] = field(default_factory=set)  # recorded in this run already
     customer_failures: dict[str, CustomerBlock] = field(default_factory=dict)  # billing id -> why
     _names: dict[str, dict[int, str]] = field(default_factory=dict)
-    cache: dict[str, Any] = field(default_factory=dict)  # per-run lookups of the export modules
+    cache: dict[Any, Any] = field(default_factory=dict)  # per-run lookups of the export modules
     _ignored_partners: set[int] | None = None
     _link_writers: dict[str, links.LinkWriter] = field(default_factory=dict)
 
@@ -181,12 +181,13 @@ class ExportRun:
 
     def billing_name(self, kind: str, billing_id: int | None) -> str:
         """Name of a billing list value ('category', 'tax_rate', 'payment_method'), loaded once."""
-        return self.billing_names(kind).get(billing_id, f"#{billing_id}")
+        names = self.billing_names(kind)
+        return names[billing_id] if billing_id in names else f"#{billing_id}"
 
     def billing_names(self, kind: str) -> dict[int, str]:
         """Every value of a billing list by id, loaded once per run."""
         if kind not in self._names:
-            source = {
+            source: Callable[[], Iterable[Any]] = {
                 "category": self.ctx.billing.transaction_categories,
                 "tax_rate": self.ctx.billing.tax_rates,
                 "payment_method": self.ctx.billing.payment_methods,
@@ -413,7 +414,7 @@ def _examine(
             billing_id=billing_id,
             outcome="would_update" if known else "would_create",
             action="update" if known else "create",
-            netsuite_id=link.netsuite_id if known else None,
+            netsuite_id=link.netsuite_id if link is not None and known else None,
             message=prepared.note or None,
             label=prepared.label,
         )
@@ -528,7 +529,7 @@ def run_export(run: ExportRun, export: Export, records: Iterable[Any]) -> dict[s
             future.cancel()
         pool.shutdown(wait=True)
     if export.confirm_deleted is not None:
-        _detect_deleted(run, export, seen)
+        _detect_deleted(run, export, seen, export.confirm_deleted)
     ledger.commit()
     return {k: v - before.get(k, 0) for k, v in ledger.counts.items() if v - before.get(k, 0)}
 
@@ -559,12 +560,12 @@ def _report_deleted(run: ExportRun, export: Export, billing_id: str, link: links
     )
 
 
-def _detect_deleted(run: ExportRun, export: Export, seen: set[str]) -> None:
+def _detect_deleted(run: ExportRun, export: Export, seen: set[str], confirm: Callable[[str], bool]) -> None:
     """Linked records the pass did not see are checked one by one (usually none or a few)."""
     unseen = [billing_id for billing_id in links.synced_billing_ids(export.entity) if billing_id not in seen]
     for start in range(0, len(unseen), PAGE_SIZE):
         chunk = unseen[start : start + PAGE_SIZE]
         page_links = links.links_for(export.entity, chunk)
         for billing_id in chunk:
-            if export.confirm_deleted(billing_id):
+            if confirm(billing_id):
                 _report_deleted(run, export, billing_id, page_links.get(billing_id))

@@ -12,8 +12,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import lazyload
 
 from addon.extension import session
@@ -47,7 +48,7 @@ class Cause:
 
 def _clip(label: str | None) -> str | None:
     """Labels are record names from billing: a 5,000-character name must not fail the run."""
-    limit = ProblemRecord.__table__.c.label.type.length
+    limit = ProblemRecord.__table__.c.label.type.length  # type: ignore[attr-defined]  # a String column
     return label if label is None or len(label) <= limit else label[: limit - 1] + "…"
 
 
@@ -222,7 +223,7 @@ class RunLedger:
             self._write()
             session().commit()
             self._pending, self._last_commit = 0, now
-        if progress_due:
+        if progress_due and self._progress is not None:
             self._last_progress = now
             self._progress(self)
 
@@ -232,7 +233,7 @@ class RunLedger:
             hook()
         if self._rows:
             # Core executemany: the ORM's bulk path would cost as much per row as the row itself.
-            session().connection().execute(insert(LogEntry.__table__), self._rows)
+            session().connection().execute(insert(cast(Table, LogEntry.__table__)), self._rows)
             self._rows = []
         self._problems.write()
         self.run.done, self.run.total = self.done, self.total

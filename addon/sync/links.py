@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from addon.extension import session
 from addon.models import Link, utcnow
@@ -140,5 +140,5 @@ class LinkWriter:
             session().connection().execute(statement, self._updates)
             self._updates = []
         if self._inserts:
-            session().connection().execute(insert(Link.__table__), self._inserts)
+            session().connection().execute(insert(cast(Table, Link.__table__)), self._inserts)
             self._inserts = []
