@@ -171,10 +171,12 @@ def test_closed_period_and_mandatory_segment_fail_in_plain_words(export_ready):
         rows[str(i["id"])] for i in exportable_invoices(setup) if i["date_created"].startswith("2025-03")
     ]
     assert march and all(r.outcome == "failed" for r in march)
-    assert (
+    assert {r.message for r in march} == {
         "the accounting period for 2025-03 is closed in NetSuite; reopen it or change export-from"
-        in march[0].message
-    )
+    }
+    problem = session().scalar(select(Problem).where(Problem.cause_key == "netsuite:closed_period:2025-03"))
+    assert problem.title == "The NetSuite accounting period 2025-03 is closed" and problem.count == len(march)
+    assert problem.fix_hint == "Reopen the period in NetSuite, or move the export-from date past it."
 
 
 def test_credit_notes_export_as_credit_memos(export_ready):
@@ -251,3 +253,23 @@ def test_per_customer_segments_override_the_defaults(export_ready):
     own = {i["id"] for i in invoices if i["customer_id"] == special}
     assert own and all(sent[i] == (business, head_office) for i in own)
     assert all(sent[i["id"]] == (residential, None) for i in invoices if i["id"] not in own)
+
+
+def test_netsuite_refusals_name_the_error_and_group_by_its_code(export_ready):
+    setup = export_ready
+    for category in setup.env.splynx.state.all("transaction_categories"):
+        setup.map("category", category["id"], "999999", category["name"])
+    run = setup.run("export_invoices")
+    failed = [row for row in rows_of(run).values() if row.outcome == "failed"]
+    assert len(failed) == len(exportable_invoices(setup)) > 0
+    assert {row.message for row in failed} == {
+        "NetSuite refused this invoice: You have entered an Invalid Field Value 999999 for the following "
+        "field: item (field item.items[0].item) [INVALID_CONTENT]"
+    }
+    [problem] = session().scalars(select(Problem).where(Problem.kind == "netsuite")).all()
+    assert problem.cause_key == "netsuite:INVALID_CONTENT" and problem.count == len(failed)
+    assert problem.title == (
+        "NetSuite refuses records with INVALID_CONTENT: You have entered an Invalid Field Value 999999 "
+        "for the following field: item"
+    )
+    assert problem.fix_hint == "Correct the record or the mapping NetSuite names, then run the export again."

@@ -231,23 +231,16 @@ def netsuite_failure(error: NetSuiteError, entity: str, label: str, tran_date: s
     if error.is_closed_period:
         period = (tran_date or "")[:7] or "this date"
         message = f"the accounting period for {period} is closed in NetSuite; reopen it or change export-from"
-        cause = Cause(
-            key=f"netsuite:closed_period:{period}",
-            kind="netsuite",
-            title=f"The NetSuite accounting period {period} is closed",
-            fix_hint="Reopen the period in NetSuite, or move the export-from date past it.",
-        )
-        return Skip(message, label, cause, outcome="failed", action="upsert")
-    code = error.code or (f"HTTP {error.status}" if error.status else type(error).__name__)
-    where = f" (field {error.path})" if error.path else ""
-    detail = (error.detail or "").removeprefix("Error while accessing a resource.").strip() or code
-    message = f"NetSuite refused this {ENTITY_WORDS[entity]}: {detail}{where} [{code}]"
-    cause = Cause(
-        key=f"netsuite:{code}",
-        kind="netsuite",
-        title=f"NetSuite refuses records with {code}: {detail}",
-        fix_hint="Correct the record or the mapping NetSuite names, then run the export again.",
-    )
+        key, title = f"closed_period:{period}", f"The NetSuite accounting period {period} is closed"
+        fix_hint = "Reopen the period in NetSuite, or move the export-from date past it."
+    else:
+        code = error.code or (f"HTTP {error.status}" if error.status else type(error).__name__)
+        where = f" (field {error.path})" if error.path else ""
+        detail = (error.detail or "").removeprefix("Error while accessing a resource.").strip() or code
+        message = f"NetSuite refused this {ENTITY_WORDS[entity]}: {detail}{where} [{code}]"
+        key, title = code, f"NetSuite refuses records with {code}: {detail}"
+        fix_hint = "Correct the record or the mapping NetSuite names, then run the export again."
+    cause = Cause(key=f"netsuite:{key}", kind="netsuite", title=title, fix_hint=fix_hint)
     return Skip(message, label, cause, outcome="failed", action="upsert")
 
 
