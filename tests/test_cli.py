@@ -126,3 +126,25 @@ def test_problems_lists_the_biggest_cause_first_then_the_latest(app_ctx, runner)
         "fix: fix Older B",
         "0  Empty",
     ]
+
+
+def test_mapping_a_value_resolves_its_problem_and_frees_its_records(export_ready, runner):
+    from addon.extension import session
+    from addon.models import Problem, ProblemRecord
+    from addon.sync.operations import run_operation
+    from sandbox.dataset import INTERNET
+
+    run_operation("load_mappings")
+    item = export_ready.ns_id("serviceSaleItem", "Internet Plans")
+    export_ready.unmap("category", INTERNET)
+    assert invoke(runner, "export-invoices").exit_code == EXIT_SOME_FAILED
+    key = f"unmapped:category:{INTERNET}"
+    problem = session().scalar(select(Problem).where(Problem.cause_key == key))
+    assert problem.count > 0 and not problem.resolved
+    result = invoke(runner, "map", "category", str(INTERNET), item)
+    assert result.exit_code == EXIT_OK, result.output
+    session().expire_all()
+    problem = session().scalar(select(Problem).where(Problem.cause_key == key))
+    assert problem.resolved and problem.resolved_at is not None
+    assert session().scalars(select(ProblemRecord).where(ProblemRecord.problem_id == problem.id)).all() == []
+    assert problem.title not in invoke(runner, "problems").output

@@ -165,3 +165,43 @@ def test_hostile_names_do_not_break_the_export(export_ready, make_splynx_sandbox
     assert "<script>" in (
         record.get("firstName", "") + record.get("lastName", "") + record.get("companyName", "")
     )
+
+
+def test_a_fixed_record_clears_its_problem_and_the_last_one_resolves_it(export_ready):
+    setup = export_ready
+    dataset, state = setup.env.splynx.dataset, setup.env.splynx.state
+    malformed = set(dataset.manifest["malformed_addresses"])
+    # Customers held back only by missing fields (not also by their address).
+    incomplete = {int(k): v for k, v in dataset.manifest["incomplete_customers"].items() if int(k) not in malformed}
+    assert len(incomplete) >= 2
+    setup.run("export_customers")
+
+    def problem(key):
+        session().expire_all()
+        return session().scalar(select(Problem).where(Problem.cause_key == key))
+
+    missing_before = problem("missing_fields:customer").count
+    address_before = problem("unparsed_address:customer").count
+    fill = {"email": "fixed{}@example.net", "phone": "+44 7000 {:06d}", "zip_code": "LS1 4AB",
+            "street_1": "1 High Street"}  # fmt: skip
+    first, *rest = sorted(incomplete)
+    state.update("customers", first, {f: fill[f].format(first) for f in incomplete[first]})
+    run = setup.run("export_customers")
+    assert log_rows(run)[str(first)].outcome == "created"
+    assert problem("missing_fields:customer").count == missing_before - 1
+    assert not problem("missing_fields:customer").resolved
+    assert str(first) not in {r.billing_id for r in problem("missing_fields:customer").records}
+
+    for customer_id in rest:
+        state.update("customers", customer_id, {f: fill[f].format(customer_id) for f in incomplete[customer_id]})
+    # Those also holding a bad address get theirs rewritten too, or they would stay held back.
+    for customer_id in {int(k) for k in dataset.manifest["incomplete_customers"]} & malformed:
+        fields = dataset.manifest["incomplete_customers"][customer_id]
+        state.update("customers", customer_id, {f: fill[f].format(customer_id) for f in fields})
+        state.update("customers", customer_id, {"additional_attributes": {"service_address": "1 Quay, Hull, HU1 1AA"}})
+    setup.run("export_customers")
+    fixed = problem("missing_fields:customer")
+    assert fixed.resolved and fixed.resolved_at is not None and fixed.count == 0
+    # The other cause still holds its records.
+    assert problem("unparsed_address:customer").count == address_before
+    assert not problem("unparsed_address:customer").resolved

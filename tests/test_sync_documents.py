@@ -76,6 +76,26 @@ def test_changed_invoice_is_updated_with_lines_replaced(export_ready):
     assert record["total"] == billing_total(setup, "invoices", link.billing_id)
 
 
+def test_an_amount_billing_writes_differently_is_unchanged_and_a_new_amount_is_not(export_ready):
+    setup = export_ready
+    setup.run("export_invoices")
+    link = session().scalars(select(Link).where(Link.entity == "invoice").order_by(Link.id)).first()
+    splynx = setup.env.splynx.state
+    price = splynx.get("invoices", int(link.billing_id))["items"][0]["price"]
+    # The same amount without its trailing zeros ("12.5000" as "12.5") is no change to send.
+    shorter = format(Decimal(price).normalize(), "f")
+    assert shorter != price, price
+    splynx.set_item("invoices", int(link.billing_id), 0, price=shorter)
+    writes = setup.writes()
+    run = setup.run("export_invoices")
+    assert rows_of(run)[link.billing_id].outcome == "unchanged"
+    assert setup.writes() == writes
+    splynx.set_item("invoices", int(link.billing_id), 0, price=str(Decimal(price) + Decimal("0.01")))
+    run = setup.run("export_invoices")
+    assert rows_of(run)[link.billing_id].outcome == "updated"
+    assert setup.writes() == writes + 1
+
+
 def test_unmapped_category_and_tax_name_the_values_and_group_problems(export_ready):
     setup = export_ready
     splynx = setup.env.splynx.state
