@@ -137,7 +137,9 @@ def expected_reason(case: str):
         words = [FIELD_WORDS[f] for f in case.removeprefix("missing:").split(",")]
         return lambda message: message == "missing " + ", ".join(words)
     return {
-        "malformed_address": lambda m: m.startswith("service address ") and m.endswith(" is not 'street, city, zip'"),
+        "malformed_address": lambda m: (
+            m.startswith("service address ") and m.endswith(" is not 'street, city, zip'")
+        ),
         "bad_email": lambda m: m.startswith("email ") and m.endswith(" is not a valid address"),
         "unmapped_category": lambda m: m.startswith("not mapped: ") and UNMAPPED_CATEGORY_NAME in m,
         "unknown_method": lambda m: m == "payment method #99 is unknown in billing",

@@ -101,7 +101,9 @@ def test_problems_lists_the_biggest_cause_first_then_the_latest(app_ctx, runner)
     for title, count in blocked.items():
         cause = Cause(f"test:{title}", "invalid_fields", title, fix_hint=f"fix {title}")
         for n in range(count):
-            ledger.record(entity="invoice", billing_id=f"{title}-{n}", outcome="failed", action="create", cause=cause)
+            ledger.record(
+                entity="invoice", billing_id=f"{title}-{n}", outcome="failed", action="create", cause=cause
+            )
     ledger.finish()
     # A cause whose records were all written off (e.g. a run that stopped before filing them).
     session().add(Problem(cause_key="test:Empty", kind="invalid_fields", title="Empty"))

@@ -369,7 +369,9 @@ def test_account_id_cannot_choose_the_host(account_id):
     from addon.netsuite import NetSuiteConfig, NetSuiteConfigError
 
     with pytest.raises(NetSuiteConfigError, match="is not a NetSuite account id"):
-        NetSuiteConfig(account_id=account_id, consumer_key="k", consumer_secret="s", token_id="t", token_secret="x")
+        NetSuiteConfig(
+            account_id=account_id, consumer_key="k", consumer_secret="s", token_id="t", token_secret="x"
+        )
 
 
 @pytest.mark.parametrize("account_id", ["1234567", "1234567_SB1", "1234567-sb1", "TSTDRV1234567"])

@@ -48,7 +48,9 @@ def test_customers_are_exported_once_with_exact_skip_reasons(export_ready):
     for row in created:
         billing = setup.env.splynx.state.get("customers", int(row.billing_id))
         service = billing["additional_attributes"]["service_address"]
-        expected = service.split(", ") if service else [billing["street_1"], billing["city"], billing["zip_code"]]
+        expected = (
+            service.split(", ") if service else [billing["street_1"], billing["city"], billing["zip_code"]]
+        )
         [address] = setup.store.get("customer", row.netsuite_id)["addressBook"]
         got = address["addressBookAddress"]
         assert [got["addr1"], got["city"], got["zip"]] == expected, row.billing_id
@@ -71,7 +73,9 @@ def test_service_address_reaches_netsuite_as_street_city_and_zip(export_ready):
     ]
     # One customer whose service address differs from its billing address, one with none at all.
     served, plain = clean[:2]
-    state.update("customers", served, {"additional_attributes": {"service_address": "7 Quay Lane, Portsea, PO1 3AB"}})
+    state.update(
+        "customers", served, {"additional_attributes": {"service_address": "7 Quay Lane, Portsea, PO1 3AB"}}
+    )
     state.update("customers", plain, {"street_1": "12 Mill Road", "city": "Ely", "zip_code": "CB7 4DL"})
     state.update("customers", plain, {"additional_attributes": {"service_address": ""}})
     run = setup.run("export_customers")
@@ -172,7 +176,9 @@ def test_a_fixed_record_clears_its_problem_and_the_last_one_resolves_it(export_r
     dataset, state = setup.env.splynx.dataset, setup.env.splynx.state
     malformed = set(dataset.manifest["malformed_addresses"])
     # Customers held back only by missing fields (not also by their address).
-    incomplete = {int(k): v for k, v in dataset.manifest["incomplete_customers"].items() if int(k) not in malformed}
+    incomplete = {
+        int(k): v for k, v in dataset.manifest["incomplete_customers"].items() if int(k) not in malformed
+    }
     assert len(incomplete) >= 2
     setup.run("export_customers")
 
@@ -193,12 +199,16 @@ def test_a_fixed_record_clears_its_problem_and_the_last_one_resolves_it(export_r
     assert str(first) not in {r.billing_id for r in problem("missing_fields:customer").records}
 
     for customer_id in rest:
-        state.update("customers", customer_id, {f: fill[f].format(customer_id) for f in incomplete[customer_id]})
+        state.update(
+            "customers", customer_id, {f: fill[f].format(customer_id) for f in incomplete[customer_id]}
+        )
     # Those also holding a bad address get theirs rewritten too, or they would stay held back.
     for customer_id in {int(k) for k in dataset.manifest["incomplete_customers"]} & malformed:
         fields = dataset.manifest["incomplete_customers"][customer_id]
         state.update("customers", customer_id, {f: fill[f].format(customer_id) for f in fields})
-        state.update("customers", customer_id, {"additional_attributes": {"service_address": "1 Quay, Hull, HU1 1AA"}})
+        state.update(
+            "customers", customer_id, {"additional_attributes": {"service_address": "1 Quay, Hull, HU1 1AA"}}
+        )
     setup.run("export_customers")
     fixed = problem("missing_fields:customer")
     assert fixed.resolved and fixed.resolved_at is not None and fixed.count == 0

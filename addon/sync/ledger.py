@@ -300,4 +300,3 @@ def resolve_cause(key: str) -> None:
         problem.resolved, problem.resolved_at = True, utcnow()
         session().execute(delete(ProblemRecord).where(ProblemRecord.problem_id == problem.id))
         session().commit()
-
