@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 DEMO_DIR ?= $(CURDIR)/instance/demo
 
-.PHONY: install lint format test test-fast demo demo-reset bench worker scheduler sweep browser \
+.PHONY: install lint format format-check typecheck test test-fast demo demo-reset bench worker scheduler sweep browser \
         sandbox-netsuite sandbox-splynx sync load-mappings automap-categories \
         export-customers match-customers export-invoices export-credit-notes \
         export-payments import-payments import-all-payments reconcile clean
@@ -32,6 +32,13 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Not part of lint/test yet: the tree is formatted, and the type errors left are fixed, after the merge.
+format-check: $(STAMP)
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 test: $(STAMP) browser lint
 	$(BIN)/pytest

@@ -21,7 +21,8 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
 DocumentKind = Literal["invoice", "credit_note"]
-DOCUMENT_KINDS: tuple[DocumentKind, ...] = ("invoice", "credit_note")
+# BillingDocument has a field named ``date``, which hides the type inside its class body.
+Day = date
 
 # Entities that can carry a back-written accounting id (see record_accounting_id).
 AccountingEntity = Literal["customer", "invoice", "credit_note", "payment"]
@@ -155,11 +156,11 @@ class BillingDocument:
     tax_total: Decimal
     lines: tuple[BillingDocumentLine, ...] = ()
     status: str = ""
-    due_date: date | None = None
+    due_date: Day | None = None
     amount_due: Decimal | None = None
-    paid_on: date | None = None
+    paid_on: Day | None = None
     created_at: datetime | None = None
-    updated_on: date | None = None
+    updated_on: Day | None = None
     related_invoice_ids: tuple[int, ...] = ()
     has_transactions: bool = True
     note: str = ""

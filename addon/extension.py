@@ -11,8 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
 from werkzeug.wrappers import Response
 
 EXTENSION_KEY = "netsuite"
@@ -33,7 +37,7 @@ AuthorizeHook = Callable[[], Response | None]
 
 @dataclass
 class AddonState:
-    db: object
+    db: SQLAlchemy
     authorize: AuthorizeHook | None
 
 

@@ -157,7 +157,7 @@ def _cached_list_field(spec: settings.SettingSpec):
 class _ConfigFormBase(FlaskForm):
     def field_groups(self):
         """(title, [fields]) per settings group, in page order."""
-        groups = OrderedDict((key, []) for key in GROUP_TITLES)
+        groups: OrderedDict[str, list] = OrderedDict((key, []) for key in GROUP_TITLES)
         for item in settings.SPECS:
             groups.setdefault(item.group, []).append(self[item.key])
         return [(GROUP_TITLES.get(key, key.title()), fields) for key, fields in groups.items() if fields]
@@ -240,9 +240,11 @@ class RunForm(FlaskForm):
     dry_run = BooleanField("Dry run (show what would happen, change nothing)")
 
 
-class ReconcileForm(FlaskForm):
+class _PeriodForm(FlaskForm):
+    """A GET form (it only reads) with an optional period, each end a YYYY-MM-DD date."""
+
     class Meta:
-        csrf = False  # a GET form: it only reads
+        csrf = False
 
     date_from = StringField("From", validators=[Optional()], render_kw={"placeholder": "YYYY-MM-DD"})
     date_to = StringField("To", validators=[Optional()], render_kw={"placeholder": "YYYY-MM-DD"})
@@ -254,10 +256,11 @@ class ReconcileForm(FlaskForm):
         _parse_date_field(field)
 
 
-class LogFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
+class ReconcileForm(_PeriodForm):
+    pass
 
+
+class LogFilterForm(_PeriodForm):
     run = StringField("Run", validators=[Optional(), Length(max=12)])
     entity = ChoiceField(
         "Entity",
@@ -289,18 +292,10 @@ class LogFilterForm(FlaskForm):
         validators=[Optional()],
     )
     billing_id = StringField("Billing ID", validators=[Optional(), Length(max=64)])
-    date_from = StringField("From", validators=[Optional()], render_kw={"placeholder": "YYYY-MM-DD"})
-    date_to = StringField("To", validators=[Optional()], render_kw={"placeholder": "YYYY-MM-DD"})
 
     def validate_run(self, field):
         if field.data and not field.data.strip().isdigit():
             raise ValidationError("A run number, e.g. 12")
-
-    def validate_date_from(self, field):
-        _parse_date_field(field)
-
-    def validate_date_to(self, field):
-        _parse_date_field(field)
 
 
 class CustomerSearchForm(FlaskForm):

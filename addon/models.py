@@ -7,7 +7,6 @@ host's Flask-SQLAlchemy session (see ``addon.extension``).
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -42,13 +41,6 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class Entity(enum.StrEnum):
-    CUSTOMER = "customer"
-    INVOICE = "invoice"
-    CREDIT_NOTE = "credit_note"
-    PAYMENT = "payment"
 
 
 class Setting(Base):

@@ -49,7 +49,7 @@ def worker_command(burst: bool, simple: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for run_id in sweep():
         click.echo(f"run {run_id} was abandoned by a dead worker: marked failed")
-    runtime.remember_app(current_app._get_current_object())
+    runtime.remember_app(current_app._get_current_object())  # type: ignore[attr-defined]
     worker_class = SimpleWorker if simple else Worker
     if not simple:
         _fresh_db_pool_after_fork()
@@ -64,7 +64,7 @@ def scheduler_command() -> None:
     from jobs.schedule import build_scheduler, run_without_redis
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime.remember_app(current_app._get_current_object())
+    runtime.remember_app(current_app._get_current_object())  # type: ignore[attr-defined]
     sweep()
     if runtime.redis_url():
         build_scheduler().start()

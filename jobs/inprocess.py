@@ -53,7 +53,7 @@ class InProcessExecutor:
 
 def executor(app: Flask | None = None) -> InProcessExecutor:
     """This app's executor, started on first use."""
-    app = app or current_app._get_current_object()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     with _create_lock:
         if _EXTENSION_KEY not in app.extensions:
             app.extensions[_EXTENSION_KEY] = InProcessExecutor(app)
@@ -62,6 +62,6 @@ def executor(app: Flask | None = None) -> InProcessExecutor:
 
 def local_run_ids(app: Flask | None = None) -> set[int]:
     """Runs this process is executing or about to: alive whatever their heartbeat says."""
-    app = app or current_app._get_current_object()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     found = app.extensions.get(_EXTENSION_KEY)
     return set(found.run_ids) if found is not None else set()

@@ -47,7 +47,7 @@ def app() -> Flask:
     """The Flask app for a job: the current one, else the factory's (built once)."""
     global _app
     if has_app_context():
-        return current_app._get_current_object()
+        return current_app._get_current_object()  # type: ignore[attr-defined]
     with _app_lock:
         if _app is None:
             module, _, name = os.environ.get(PREFIX + "APP_FACTORY", DEFAULT_FACTORY).partition(":")

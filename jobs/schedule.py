@@ -92,7 +92,7 @@ def run_without_redis(stop: threading.Event | None = None) -> None:
             if job.should_run():
                 job.set_enqueue_time(now())
                 try:
-                    job.func(*job.args)
+                    job.func(*job.args)  # type: ignore[misc]  # rq types func as optional; each job has one
                 except Exception:
                     log.exception("cron job %s", job.name)
         upcoming = [job.next_enqueue_time for job in declared if job.next_enqueue_time]

@@ -21,6 +21,7 @@ def progress_of(run) -> dict:
     """What a page or ``job.meta`` shows about a run's progress."""
     finished = run.status in FINISHED
     total = run.total
+    percent: int | None
     if total:
         percent = min(100, int(100 * (run.done or 0) / total))
     else:
@@ -150,7 +151,7 @@ def _run(run_id: int, progress: Callable | None, job, seen: dict) -> str:
     claim_process(run)
     session().commit()
 
-    lock = contextlib.nullcontext()
+    lock: contextlib.AbstractContextManager = contextlib.nullcontext()
     if runtime.redis_url():
         ttl = runtime.tunable("LOCK_TTL")
         lock = RunLock(

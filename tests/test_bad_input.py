@@ -82,7 +82,8 @@ def test_every_bad_billing_record_ends_in_exactly_one_log_row_and_no_half_record
     setup.use_splynx(sandbox)
     setup.env.settings(payments_without_documents=True)
     run = run_operation("sync")
-    assert run.status in ("succeeded", "partial"), (run.status, run.message)
+    # The bad records NetSuite refuses fail; the rest of the batch goes on.
+    assert run.status == "partial", (run.status, run.message)
 
     store = setup.env.netsuite.state.store
     rows = rows_for(run.id)
@@ -126,19 +127,22 @@ def test_every_bad_billing_record_ends_in_exactly_one_log_row_and_no_half_record
         sent = (
             record.get("companyName") or f"{record.get('firstName', '')} {record.get('lastName', '')}".strip()
         )
-        assert sent and (names[case].startswith(sent) or sent in names[case]), (case, sent)
+        # The name pattern folds white space; nothing else about the text changes.
+        assert sent == " ".join(names[case].split()), (case, sent)
 
 
 def expected_reason(case: str):
     """What the log row must say for the cases with one right answer (None: any clear reason)."""
     if case.startswith("missing:"):
         words = [FIELD_WORDS[f] for f in case.removeprefix("missing:").split(",")]
-        return lambda message: "missing" in message and all(w in message for w in words)
+        return lambda message: message == "missing " + ", ".join(words)
     return {
-        "malformed_address": lambda m: "address" in m,
-        "bad_email": lambda m: "email" in m,
-        "unmapped_category": lambda m: UNMAPPED_CATEGORY_NAME in m or "not mapped" in m,
-        "unknown_method": lambda m: "method" in m,
+        "malformed_address": lambda m: (
+            m.startswith("service address ") and m.endswith(" is not 'street, city, zip'")
+        ),
+        "bad_email": lambda m: m.startswith("email ") and m.endswith(" is not a valid address"),
+        "unmapped_category": lambda m: m.startswith("not mapped: ") and UNMAPPED_CATEGORY_NAME in m,
+        "unknown_method": lambda m: m == "payment method #99 is unknown in billing",
         "negative_total": lambda m: "should be a credit note" in m,
         "very_large_total": lambda m: "held for confirmation" in m,
     }.get(case)
@@ -216,7 +220,7 @@ def test_a_200_with_an_error_body_and_unexpected_fields_fail_one_record_not_the_
     link = session().scalar(
         select(Link).where(Link.entity == "invoice", Link.billing_id == str(invoice["id"]))
     )
-    assert link is None or link.status == "failed"
+    assert link is None
     assert run.counts.get("created", 0) > 10, "unexpected fields made other records fail"
 
 
@@ -238,15 +242,17 @@ def test_request_bodies_carry_any_text_and_amount_exactly(name, amount, memo):
     assert line["amount"] == amount and line["rate"] == -amount
 
 
-@given(text)
+@given(st.one_of(text, st.lists(st.text(" ,ab1", max_size=6), max_size=5).map(",".join)))
 @settings(max_examples=300, deadline=None)
 def test_service_addresses_parse_or_are_refused_never_guessed(raw):
     from addon.sync.customers import parse_service_address
 
     parsed = parse_service_address(raw)
-    if parsed is not None:
-        assert len(parsed) == 3 and all(part and part == part.strip() for part in parsed)
-        assert ", ".join(parsed).replace(" ", "") == raw.replace(" ", "").strip() or raw.count(",") == 2
+    parts = [part.strip() for part in raw.split(",")]
+    if len(parts) == 3 and all(parts):
+        assert parsed == tuple(parts)
+    else:
+        assert parsed is None
 
 
 @given(seed=st.integers(min_value=0, max_value=10_000), customers=st.integers(min_value=1, max_value=12))

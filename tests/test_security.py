@@ -11,7 +11,6 @@ did not configure.
 from __future__ import annotations
 
 import hashlib
-import re
 from html.parser import HTMLParser
 
 import pytest
@@ -149,10 +148,8 @@ def test_every_route_refuses_an_anonymous_request(app, client):
         response = client.open(url, method=method, data=data)
         response.close()
         location = response.headers.get("Location", "")
-        ok = response.status_code in (401, 403) or (
-            response.status_code in (302, 303) and "/login" in location
-        )
-        if not ok:
+        # Every add-on route, a page or a form post, sends the anonymous visitor to the login page.
+        if response.status_code != 302 or not location.startswith("/login?next="):
             served.append(f"{method} {url} ({endpoint}) answered {response.status_code}")
     assert not served, "served without authentication:\n" + "\n".join(served)
 
@@ -281,7 +278,7 @@ def test_session_cookie_is_httponly_samesite_and_secure_outside_debug(production
     flags = {flag.strip().split("=")[0].lower(): flag.strip() for flag in cookies[-1].split(";")[1:]}
     assert "httponly" in flags
     assert "secure" in flags
-    assert flags.get("samesite", "").lower() in ("samesite=lax", "samesite=strict")
+    assert flags.get("samesite", "").lower() == "samesite=lax"
 
 
 # -- secrets ------------------------------------------------------------------------------------
@@ -390,15 +387,10 @@ HOSTILE_BASE_URLS = [
 def test_account_id_cannot_choose_the_host(account_id):
     from addon.netsuite import NetSuiteConfig, NetSuiteConfigError
 
-    try:
-        config = NetSuiteConfig(
+    with pytest.raises(NetSuiteConfigError, match="is not a NetSuite account id"):
+        NetSuiteConfig(
             account_id=account_id, consumer_key="k", consumer_secret="s", token_id="t", token_secret="x"
         )
-    except NetSuiteConfigError:
-        return
-    label = config.host.removesuffix(".suitetalk.api.netsuite.com")
-    assert label != config.host and re.fullmatch(r"[a-z0-9-]+", label), config.host
-    assert config.origin == f"https://{config.host}"
 
 
 @pytest.mark.parametrize("account_id", ["1234567", "1234567_SB1", "1234567-sb1", "TSTDRV1234567"])

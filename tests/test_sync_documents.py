@@ -80,6 +80,26 @@ def test_changed_invoice_is_updated_with_lines_replaced(export_ready):
     assert record["total"] == billing_total(setup, "invoices", link.billing_id)
 
 
+def test_an_amount_billing_writes_differently_is_unchanged_and_a_new_amount_is_not(export_ready):
+    setup = export_ready
+    setup.run("export_invoices")
+    link = session().scalars(select(Link).where(Link.entity == "invoice").order_by(Link.id)).first()
+    splynx = setup.env.splynx.state
+    price = splynx.get("invoices", int(link.billing_id))["items"][0]["price"]
+    # The same amount without its trailing zeros ("12.5000" as "12.5") is no change to send.
+    shorter = format(Decimal(price).normalize(), "f")
+    assert shorter != price, price
+    splynx.set_item("invoices", int(link.billing_id), 0, price=shorter)
+    writes = setup.writes()
+    run = setup.run("export_invoices")
+    assert rows_of(run)[link.billing_id].outcome == "unchanged"
+    assert setup.writes() == writes
+    splynx.set_item("invoices", int(link.billing_id), 0, price=str(Decimal(price) + Decimal("0.01")))
+    run = setup.run("export_invoices")
+    assert rows_of(run)[link.billing_id].outcome == "updated"
+    assert setup.writes() == writes + 1
+
+
 def test_unmapped_category_and_tax_name_the_values_and_group_problems(export_ready):
     setup = export_ready
     splynx = setup.env.splynx.state
@@ -175,16 +195,18 @@ def test_closed_period_and_mandatory_segment_fail_in_plain_words(export_ready):
         rows[str(i["id"])] for i in exportable_invoices(setup) if i["date_created"].startswith("2025-03")
     ]
     assert march and all(r.outcome == "failed" for r in march)
-    assert (
+    assert {r.message for r in march} == {
         "the accounting period for 2025-03 is closed in NetSuite; reopen it or change export-from"
-        in march[0].message
-    )
+    }
+    problem = session().scalar(select(Problem).where(Problem.cause_key == "netsuite:closed_period:2025-03"))
+    assert problem.title == "The NetSuite accounting period 2025-03 is closed" and problem.count == len(march)
+    assert problem.fix_hint == "Reopen the period in NetSuite, or move the export-from date past it."
 
 
 def test_credit_notes_export_as_credit_memos(export_ready):
     setup = export_ready
     run = setup.run("export_credit_notes")
-    assert run.status in ("succeeded", "partial"), run.message
+    assert run.status == "succeeded", (run.status, run.message)
     created = [r for r in rows_of(run, "credit_note").values() if r.outcome == "created"]
     assert created and len(created) == len(setup.ns_records("creditMemo"))
     for row in created:
@@ -250,8 +272,28 @@ def test_per_customer_segments_override_the_defaults(export_ready):
     # On: the customer's own values win for its invoices; the others keep the default.
     setup.env.settings(customer_segments=True)
     run = setup.run("export_invoices")
-    assert run.status in ("succeeded", "partial"), run.message
+    assert run.status == "succeeded", (run.status, run.message)
     sent = classes_sent()
     own = {i["id"] for i in invoices if i["customer_id"] == special}
     assert own and all(sent[i] == (business, head_office) for i in own)
     assert all(sent[i["id"]] == (residential, None) for i in invoices if i["id"] not in own)
+
+
+def test_netsuite_refusals_name_the_error_and_group_by_its_code(export_ready):
+    setup = export_ready
+    for category in setup.env.splynx.state.all("transaction_categories"):
+        setup.map("category", category["id"], "999999", category["name"])
+    run = setup.run("export_invoices")
+    failed = [row for row in rows_of(run).values() if row.outcome == "failed"]
+    assert len(failed) == len(exportable_invoices(setup)) > 0
+    assert {row.message for row in failed} == {
+        "NetSuite refused this invoice: You have entered an Invalid Field Value 999999 for the following "
+        "field: item (field item.items[0].item) [INVALID_CONTENT]"
+    }
+    [problem] = session().scalars(select(Problem).where(Problem.kind == "netsuite")).all()
+    assert problem.cause_key == "netsuite:INVALID_CONTENT" and problem.count == len(failed)
+    assert problem.title == (
+        "NetSuite refuses records with INVALID_CONTENT: You have entered an Invalid Field Value 999999 "
+        "for the following field: item"
+    )
+    assert problem.fix_hint == "Correct the record or the mapping NetSuite names, then run the export again."

@@ -61,7 +61,7 @@ def test_payments_apply_to_their_invoice_and_export_once(export_ready):
 def test_echo_guard_method_filter_and_unmapped_bank_account(export_ready):
     setup = export_ready
     payments = setup.env.splynx.state.all("payments")
-    echoed = payments[0]
+    echoed = next(p for p in payments if p["payment_type"] == 2)
     session().add(Link(entity="payment", billing_id=str(echoed["id"]), netsuite_id="999", origin="netsuite"))
     session().commit()
     setup.unmap("default_bank_account", "")
@@ -71,8 +71,8 @@ def test_echo_guard_method_filter_and_unmapped_bank_account(export_ready):
     rows = rows_of(run)
     assert setup.writes() == 0
     assert {int(b) for b in rows} == {p["id"] for p in payments if p["payment_type"] in (2, 3)}
-    if echoed["payment_type"] in (2, 3):
-        assert rows[str(echoed["id"])].action == "echo_guard"
+    assert rows[str(echoed["id"])].action == "echo_guard"
+    assert rows[str(echoed["id"])].message == "came from NetSuite; never exported back"
     card = [p for p in payments if p["payment_type"] == 3 and p["id"] != echoed["id"]]
     assert all(rows[str(p["id"])].outcome == "skipped" for p in card)
     assert 'payment method "Credit card" has no bank account' in rows[str(card[0]["id"])].message

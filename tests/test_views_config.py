@@ -83,7 +83,10 @@ def test_hostile_values_are_refused_and_shown_escaped(client, auth, app):
 
 def test_test_connection_shows_one_line_for_each_system(client, auth, configured):
     auth.login()
-    for system, expected in (("netsuite", "Connected to NetSuite account"), ("splynx", "")):
+    for system, expected in (
+        ("netsuite", "Connected to NetSuite account"),
+        ("splynx", "Connected to Splynx at 127.0.0.1"),
+    ):
         response = client.post(f"/netsuite/config/test/{system}", data={"csrf_token": auth.csrf_token()})
         assert response.status_code == 302
         html = client.get("/netsuite/config").get_data(as_text=True)

@@ -83,6 +83,7 @@ class NetSuiteConfig:
         object.__setattr__(self, "account_id", normalise_account_id(self.account_id))
         if self.base_url:
             object.__setattr__(self, "base_url", validate_base_url(self.base_url))
+        required: tuple[str, ...]
         if self.auth_mode == AUTH_TBA:
             required = ("consumer_key", "consumer_secret", "token_id", "token_secret")
         elif self.auth_mode == AUTH_OAUTH2:

@@ -145,7 +145,7 @@ class ExportRun:
     customers_done: set[str] = field(default_factory=set)  # recorded in this run already
     customer_failures: dict[str, CustomerBlock] = field(default_factory=dict)  # billing id -> why
     _names: dict[str, dict[int, str]] = field(default_factory=dict)
-    cache: dict[str, Any] = field(default_factory=dict)  # per-run lookups of the export modules
+    cache: dict[Any, Any] = field(default_factory=dict)  # per-run lookups of the export modules
     _ignored_partners: set[int] | None = None
     _link_writers: dict[str, links.LinkWriter] = field(default_factory=dict)
 
@@ -182,12 +182,13 @@ class ExportRun:
 
     def billing_name(self, kind: str, billing_id: int | None) -> str:
         """Name of a billing list value ('category', 'tax_rate', 'payment_method'), loaded once."""
-        return self.billing_names(kind).get(billing_id, f"#{billing_id}")
+        names = self.billing_names(kind)
+        return names[billing_id] if billing_id in names else f"#{billing_id}"
 
     def billing_names(self, kind: str) -> dict[int, str]:
         """Every value of a billing list by id, loaded once per run."""
         if kind not in self._names:
-            source = {
+            source: Callable[[], Iterable[Any]] = {
                 "category": self.ctx.billing.transaction_categories,
                 "tax_rate": self.ctx.billing.tax_rates,
                 "payment_method": self.ctx.billing.payment_methods,
@@ -231,23 +232,16 @@ def netsuite_failure(error: NetSuiteError, entity: str, label: str, tran_date: s
     if error.is_closed_period:
         period = (tran_date or "")[:7] or "this date"
         message = f"the accounting period for {period} is closed in NetSuite; reopen it or change export-from"
-        cause = Cause(
-            key=f"netsuite:closed_period:{period}",
-            kind="netsuite",
-            title=f"The NetSuite accounting period {period} is closed",
-            fix_hint="Reopen the period in NetSuite, or move the export-from date past it.",
-        )
-        return Skip(message, label, cause, outcome="failed", action="upsert")
-    code = error.code or (f"HTTP {error.status}" if error.status else type(error).__name__)
-    where = f" (field {error.path})" if error.path else ""
-    detail = (error.detail or "").removeprefix("Error while accessing a resource.").strip() or code
-    message = f"NetSuite refused this {ENTITY_WORDS[entity]}: {detail}{where} [{code}]"
-    cause = Cause(
-        key=f"netsuite:{code}",
-        kind="netsuite",
-        title=f"NetSuite refuses records with {code}: {detail}",
-        fix_hint="Correct the record or the mapping NetSuite names, then run the export again.",
-    )
+        key, title = f"closed_period:{period}", f"The NetSuite accounting period {period} is closed"
+        fix_hint = "Reopen the period in NetSuite, or move the export-from date past it."
+    else:
+        code = error.code or (f"HTTP {error.status}" if error.status else type(error).__name__)
+        where = f" (field {error.path})" if error.path else ""
+        detail = (error.detail or "").removeprefix("Error while accessing a resource.").strip() or code
+        message = f"NetSuite refused this {ENTITY_WORDS[entity]}: {detail}{where} [{code}]"
+        key, title = code, f"NetSuite refuses records with {code}: {detail}"
+        fix_hint = "Correct the record or the mapping NetSuite names, then run the export again."
+    cause = Cause(key=f"netsuite:{key}", kind="netsuite", title=title, fix_hint=fix_hint)
     return Skip(message, label, cause, outcome="failed", action="upsert")
 
 
@@ -433,7 +427,7 @@ def _examine(
             billing_id=billing_id,
             outcome="would_update" if known else "would_create",
             action="update" if known else "create",
-            netsuite_id=link.netsuite_id if known else None,
+            netsuite_id=link.netsuite_id if link is not None and known else None,
             message=prepared.note or None,
             label=prepared.label,
         )
@@ -557,7 +551,7 @@ def run_export(
             future.cancel()
         pool.shutdown(wait=True)
     if export.confirm_deleted is not None:
-        _detect_deleted(run, export, seen, only)
+        _detect_deleted(run, export, seen, only, export.confirm_deleted)
     ledger.commit()
     return {k: v - before.get(k, 0) for k, v in ledger.counts.items() if v - before.get(k, 0)}
 
@@ -594,7 +588,13 @@ def report_deleted(run: ExportRun, entity: str, billing_id: str) -> None:
     _report_deleted(run, Export(entity=entity, prepare=lambda record, link: Skip("")), billing_id, found)
 
 
-def _detect_deleted(run: ExportRun, export: Export, seen: set[str], only: Collection[str] | None) -> None:
+def _detect_deleted(
+    run: ExportRun,
+    export: Export,
+    seen: set[str],
+    only: Collection[str] | None,
+    confirm: Callable[[str], bool],
+) -> None:
     """Linked records the pass did not see are checked one by one (usually none or a few)."""
     candidates = links.synced_billing_ids(export.entity) if only is None else sorted(only)
     unseen = [billing_id for billing_id in candidates if billing_id not in seen]
@@ -602,5 +602,5 @@ def _detect_deleted(run: ExportRun, export: Export, seen: set[str], only: Collec
         chunk = unseen[start : start + PAGE_SIZE]
         page_links = links.links_for(export.entity, chunk)
         for billing_id in chunk:
-            if export.confirm_deleted(billing_id):
+            if confirm(billing_id):
                 _report_deleted(run, export, billing_id, page_links.get(billing_id))

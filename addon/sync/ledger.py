@@ -12,25 +12,22 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import lazyload
 
-from addon import alerts
 from addon.extension import session
 from addon.models import Link, LogEntry, Problem, ProblemRecord, SyncRun, utcnow
 
 # Outcomes that mean the record is fine now: its open problems are cleared.
 SUCCESS_OUTCOMES = frozenset({"created", "updated", "matched", "paired", "unchanged", "imported"})
-FAILURE_OUTCOMES = frozenset({"failed"})
 # Records found unchanged are counted on their run, not logged one by one: the log would
 # otherwise grow by every record on every run. Their link keeps when they were last checked.
 COUNTED_ONLY_OUTCOMES = frozenset({"unchanged"})
 # Likewise a record skipped again for a cause it is already filed under: its first row says why,
 # the open problem lists it until the cause is fixed. Failures (NetSuite was asked) are logged.
 REPEATED_SKIP_OUTCOMES = frozenset({"skipped", "negative_total", "held"})
-# Outcomes of a dry run, reported but not written anywhere else.
-DRY_RUN_OUTCOMES = frozenset({"would_create", "would_update", "would_import", "would_match"})
 
 # Log rows are held in memory and inserted in bulk: one statement per commit, not per record.
 COMMIT_EVERY_RECORDS = 1000
@@ -57,7 +54,7 @@ class Cause:
 
 def _clip(label: str | None) -> str | None:
     """Labels are record names from billing: a 5,000-character name must not fail the run."""
-    limit = ProblemRecord.__table__.c.label.type.length
+    limit = ProblemRecord.__table__.c.label.type.length  # type: ignore[attr-defined]  # a String column
     return label if label is None or len(label) <= limit else label[: limit - 1] + "…"
 
 
@@ -252,7 +249,7 @@ class RunLedger:
             self._write()
             session().commit()
             self._pending, self._last_commit = 0, now
-        if progress_due:
+        if progress_due and self._progress is not None:
             self._last_progress = now
             self._progress(self)
 
@@ -262,7 +259,7 @@ class RunLedger:
             hook()
         if self._rows:
             # Core executemany: the ORM's bulk path would cost as much per row as the row itself.
-            session().connection().execute(insert(LogEntry.__table__), self._rows)
+            session().connection().execute(insert(cast(Table, LogEntry.__table__)), self._rows)
             self._rows = []
         self._write_checked()
         self._problems.write()
@@ -321,19 +318,6 @@ class RunLedger:
         return self.run
 
 
-def fail_run(run_id: int, reason: str) -> None:
-    """Mark a run failed from outside its ledger (a job that raised, the sweeper)."""
-    session().rollback()
-    run = session().get(SyncRun, run_id)
-    if run is None:
-        return
-    run.status = "failed"
-    run.message = reason
-    run.finished_at = utcnow()
-    session().commit()
-    alerts.run_failed(run)
-
-
 def clear_record_problems(entity: str, billing_id: str) -> None:
     """A record that now syncs no longer counts against any cause."""
     where = (ProblemRecord.entity == entity, ProblemRecord.billing_id == billing_id)
@@ -355,17 +339,3 @@ def resolve_cause(key: str) -> None:
         problem.resolved, problem.resolved_at = True, utcnow()
         session().execute(delete(ProblemRecord).where(ProblemRecord.problem_id == problem.id))
         session().commit()
-
-
-def blocked_records(entity: str) -> dict[str, str]:
-    """Records of ``entity`` held back by an unresolved cause: billing id -> problem title.
-
-    Operations skip these without calling NetSuite until the cause is fixed.
-    Only causes the operator must fix block; NetSuite errors are retried.
-    """
-    rows = session().execute(
-        select(ProblemRecord.billing_id, Problem.title)
-        .join(Problem, Problem.id == ProblemRecord.problem_id)
-        .where(ProblemRecord.entity == entity, Problem.resolved.is_(False), Problem.kind != "netsuite")
-    )
-    return {billing_id: title for billing_id, title in rows}

@@ -50,14 +50,6 @@ def external_id(entity: str, billing_id: int | str) -> str:
     return f"{EXTERNAL_ID_PREFIXES[entity]}{billing_id}"
 
 
-def billing_id_from_external_id(value: str | None) -> tuple[str, str] | None:
-    """(entity, billing id) when ``value`` is one of our externalIds, else None (the echo guard)."""
-    for entity, prefix in EXTERNAL_ID_PREFIXES.items():
-        if value and value.startswith(prefix) and value[len(prefix) :].isdigit():
-            return entity, value[len(prefix) :]
-    return None
-
-
 def _canonical(value: Any) -> str:
     """JSON has no Decimal or date: amounts as normalised decimal text, dates in ISO form."""
     if isinstance(value, Decimal):
@@ -106,40 +98,6 @@ def synced_billing_ids(entity: str) -> Iterator[str]:
         Link.entity == entity, Link.status == "synced", Link.origin == "billing"
     )
     yield from session().scalars(query.execution_options(yield_per=1000))
-
-
-def save_link(
-    entity: str,
-    billing_id: int | str,
-    netsuite_id: str,
-    *,
-    content_hash: str | None,
-    known: bool,
-    origin: str = "billing",
-    status: str = "synced",
-) -> None:
-    """Record that ``billing_id`` is NetSuite ``netsuite_id`` (no commit; the ledger commits).
-
-    ``known`` says whether a link row was read for this record; without one a row is
-    inserted directly, with one it is updated in place by one UPDATE statement.
-    """
-    values = {
-        "netsuite_id": netsuite_id,
-        "external_id": external_id(entity, billing_id),
-        "content_hash": content_hash,
-        "origin": origin,
-        "status": status,
-        "last_error": None,
-        "synced_at": utcnow(),
-    }
-    if known:
-        result = session().execute(
-            update(Link).where(Link.entity == entity, Link.billing_id == str(billing_id)).values(**values)
-        )
-        if result.rowcount:
-            return
-    # Upserted: another run (a full sync beside a single export) may have linked it meanwhile.
-    session().execute(_upsert(), [{"entity": entity, "billing_id": str(billing_id), **values}])
 
 
 def set_status(entity: str, billing_id: int | str, status: str, last_error: str | None = None) -> None:

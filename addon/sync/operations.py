@@ -175,8 +175,6 @@ def conflicting(name: str) -> set[str]:
     return names
 
 
-class ConnectionProblem(Exception):
-    """A run cannot go on: credentials refused, host unreachable or configuration missing."""
 
 
 AUTH_ERRORS = (NetSuiteAuthError, SplynxAuthError)

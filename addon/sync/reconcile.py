@@ -149,7 +149,8 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
     """
     date_to = _as_date(date_to, date.today())
     date_from = _as_date(date_from, (date_to.replace(day=1) - timedelta(days=335)).replace(day=1))
-    entities, discrepancies = {}, []
+    entities: dict[str, dict] = {}
+    discrepancies: list[dict] = []
     monthly: dict[str, dict] = defaultdict(dict)
     for spec in ENTITIES:
         billing = _billing_records(ctx, spec.entity, date_from, date_to)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import ceil
+from typing import Any
 
 from flask import request, url_for
 from sqlalchemy import func, select
@@ -29,9 +30,8 @@ class Page:
     total: int
 
     def url(self, number: int) -> str:
-        args = request.args.to_dict()
-        args["page"] = number
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
+        values: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict(), "page": number}
+        return url_for(request.endpoint or "", **values)
 
 
 def paginate(query, count_query, size: int = PAGE_SIZE) -> Page:

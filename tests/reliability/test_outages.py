@@ -36,9 +36,7 @@ def test_redis_lost_mid_run_fails_cleanly_and_the_rerun_completes(make_isp, priv
         watcher.join()
         run = finished_run(run.id)
         assert run.status == "failed", (run.status, run.message)
-        assert "redis" in (run.message or "").lower() or "connection" in (run.message or "").lower(), (
-            run.message
-        )
+        assert (run.message or "").startswith("Redis unavailable: "), run.message
         assert run.finished_at is not None
         writes_when_cut = state.counters.writes
 
@@ -82,7 +80,6 @@ def test_database_lost_mid_run_fails_cleanly_says_why_and_the_rerun_completes(ma
     run = finished_run(session().query(SyncRun.id).order_by(SyncRun.id).first()[0])
     assert run.status == "failed", (run.status, run.message, raised)
     message = (run.message or "").lower()
-    assert "database" in message or "operationalerror" in message, run.message
     assert message.startswith("database unavailable: operationalerror"), run.message
 
     rerun = finished_run(submit("sync", wait=True).id)

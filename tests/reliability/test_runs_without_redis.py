@@ -204,15 +204,17 @@ def test_raw_database_error_text_never_reaches_a_run_message(configured, monkeyp
 def test_links_written_meanwhile_by_another_run_are_upserted(app_ctx):
     from addon.extension import session
     from addon.models import Link
-    from addon.sync.links import LinkWriter, save_link
+    from addon.sync.links import LinkWriter
 
-    save_link("customer", 7, "100", content_hash="a", known=False)
-    session().commit()
-    writer = LinkWriter("customer")
-    writer.add(7, "200", content_hash="b", exists=False)  # read before the other run linked it
-    writer.write()
-    save_link("customer", 7, "300", content_hash="c", known=False)
-    session().commit()
+    def link(netsuite_id: str, content_hash: str) -> None:
+        writer = LinkWriter("customer")
+        writer.add(7, netsuite_id, content_hash=content_hash, exists=False)  # read before the others
+        writer.write()
+        session().commit()
+
+    link("100", "a")
+    link("200", "b")  # another run linked it meanwhile: no unique-index error
+    link("300", "c")
     rows = session().query(Link).filter_by(entity="customer", billing_id="7").all()
     assert [(row.netsuite_id, row.content_hash) for row in rows] == [("300", "c")]
 
