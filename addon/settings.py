@@ -78,7 +78,9 @@ def _parse_splynx_url(raw: str) -> str:
         return ""
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be https://host[:port] with an optional path, e.g. https://isp.splynx.app")
+        raise ValueError(
+            "enter the address starting with https://, e.g. https://isp.splynx.app (host, port and path only)"
+        )
     if parts.username or parts.password or "@" in parts.netloc:
         raise ValueError("may not carry a user name or password")
     if parts.query or parts.fragment or "?" in text or "#" in text:

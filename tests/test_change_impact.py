@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from addon import settings
 from addon.extension import session
 from addon.models import Mapping
 
@@ -121,20 +122,22 @@ def test_a_name_pattern_change_says_how_many_customers_it_would_rename(export_re
         "payment_direction": "splynx_to_netsuite",
         "statement_grouping": "month",
         "smtp_security": "starttls",
+        "tax_mode": "suitetax_override",
         "netsuite_concurrency": "4",
         "netsuite_base_url": setup.env.netsuite.url,
         "splynx_url": setup.env.splynx.url,
         "splynx_api_key": setup.env.splynx.api_key,
         "customer_name_pattern": "{name} ({id})",
     }
+    # The lists are loaded, so these are selects: a browser posts what each has selected.
+    form.update({key: settings.get(key) for key in ("subsidiary", "currency", "rounding_item")})
     token = auth.csrf_token("/netsuite/config")
     response = client.post("/netsuite/config", data={**form, "csrf_token": token})
     assert response.status_code == 200, re.findall(
-        r'class="ns-error"[^>]*>([^<]+)', response.get_data(as_text=True)
+        r'class="ns-error" id="([^"]+)"[^>]*>([^<]+)', response.get_data(as_text=True)
     )
     html = response.get_data(as_text=True)
     assert f"This change would update {len(names)} customers already in NetSuite" in html
-    from addon import settings
 
     assert settings.get("customer_name_pattern") == "{name}"  # not saved yet
     response = client.post("/netsuite/config", data={**form, "csrf_token": token, "scope": "new"})

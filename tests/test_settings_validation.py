@@ -35,6 +35,7 @@ VALID = {
     "payment_direction": "splynx_to_netsuite",
     "statement_grouping": "month",
     "smtp_security": "starttls",
+    "tax_mode": "suitetax_override",
     "netsuite_concurrency": "4",
     "customer_name_pattern": "{name} ({id})",
 }
