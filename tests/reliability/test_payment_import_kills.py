@@ -41,7 +41,9 @@ def test_kills_between_commit_and_link_leave_each_payment_in_splynx_once(make_is
         link.netsuite_id for link in session().scalars(select(Link).where(Link.entity == "customer"))
     }
     invoices = [
-        (link.netsuite_id, link) for link in session().scalars(select(Link).where(Link.entity == "invoice"))
+        (link.netsuite_id, link)
+        for link in session().scalars(select(Link).where(Link.entity == "invoice"))
+        if store.invoice_due(link.netsuite_id) > 0  # credit notes may have settled some already
     ]
     rng = random.Random(SEED)
     netsuite_ids = []
@@ -53,7 +55,7 @@ def test_kills_between_commit_and_link_leave_each_payment_in_splynx_once(make_is
             invoice = store.get("invoice", invoice_id)
             entity = invoice["entity"]
             body["customer"] = {"id": entity["id"] if isinstance(entity, dict) else entity}
-            applied = min(body["payment"], invoice["total"]) / 2
+            applied = min(body["payment"], store.invoice_due(invoice_id)) / 2
             body["apply"] = {
                 "items": [
                     {"doc": {"id": invoice_id}, "apply": True, "amount": applied.quantize(Decimal("0.01"))}
