@@ -8,6 +8,11 @@ payment statement ("NetSuite payments 2025-03"). Money applied to an invoice tha
 billing shows as (partly) paid already goes there only up to the invoice's due
 amount; the excess follows the same rule as unapplied money.
 
+Payments are imported in batches of 200: the intents of a whole batch are committed
+at once, its billing creates are then sent side by side (at most the configured
+concurrency; payments sharing a billing invoice in one chain, in order), and its
+links are written in one commit.
+
 No piece is ever created twice. Each has a key of ours, 'ns-payment-<id>:<piece>',
 which billing keeps on the record (Splynx: the receipt number, or the statement
 line's ``additional_1``). Before the create, an intent (a Link in status
@@ -144,7 +149,9 @@ def _import(ctx: SyncContext, ledger: RunLedger, everything: bool) -> None:
                 Link.entity == "payment", Link.origin == "netsuite"
             )
         )
-        retry = _open_retries()
+        # Pending intents are pieces never created: their payments are retried even below the
+        # cursor, since a batch's payments land side by side, not in id order.
+        retry = sorted({*_open_retries(), *_pending_payments()}, key=int)
         newer = [f"t.id > {int(cursor)}"] if cursor is not None else ["1 = 1"]
         if retry:
             newer.append(f"t.id IN ({', '.join(str(int(i)) for i in retry)})")
@@ -177,7 +184,9 @@ def _resolve_intents(ctx: SyncContext, ledger: RunLedger) -> None:
         payment = ctx.billing.find_payment(key)
         line = None if payment is not None else ctx.billing.find_payment_statement_line(key)
         if payment is None and line is None:
-            session().delete(intent)
+            # Kept: this run creates the piece anew under the same intent (its id is retried
+            # below the cursor), and a kill before that leaves it for the next run again.
+            pass
         else:
             found += 1
             intent.billing_id = str(payment.id) if payment else f"statement:{line.statement_id}:{line.id}"
@@ -187,6 +196,13 @@ def _resolve_intents(ctx: SyncContext, ledger: RunLedger) -> None:
         f"{len(pending)} payment piece(s) left unfinished by an earlier run: {found} found in "
         f"billing and linked, {len(pending) - found} not there and imported again"
     )
+
+
+def _pending_payments() -> list[str]:
+    ids = session().scalars(
+        select(Link.netsuite_id).where(Link.entity == "payment", Link.status == PENDING).distinct()
+    )
+    return [i for i in ids if i and i.isdigit()]
 
 
 def _open_retries() -> list[str]:
@@ -354,7 +370,11 @@ class _Importer:
         jobs = []
         for payment, plan in plans:
             if isinstance(plan, _Todo):
-                jobs.append(self._job(payment, plan))
+                # Intents left by an earlier run, not found in billing when this run began.
+                left = {link.external_id: link for link in own.get(payment.id, []) if link.status == PENDING}
+                jobs.append(self._job(payment, plan, left))
+                for stale in left.values():
+                    session().delete(stale)  # a piece no longer planned: never created
             else:
                 self._record(payment, plan.outcome, plan.message, plan.cause)
         if jobs:
@@ -478,7 +498,8 @@ class _Importer:
         with ThreadPoolExecutor(
             max_workers=max(1, min(self.ctx.concurrency, len(sends))), thread_name_prefix="payment-import"
         ) as pool:
-            futures = [pool.submit(_send_chain, self.ctx.billing, chain) for chain in sends]
+            halt: list[BaseException] = []  # a stopping error seen by any worker halts them all
+            futures = [pool.submit(_send_chain, self.ctx.billing, chain, halt) for chain in sends]
             for chain, future in zip(sends, futures, strict=True):
                 for send, outcome in zip(chain, future.result(), strict=True):
                     stop = stop or outcome.stop
@@ -500,8 +521,8 @@ class _Importer:
                 step.intent.billing_id, step.intent.status = created, "synced"
                 step.intent.synced_at = utcnow()
                 continue
-            if step.key == outcome.failed_key and not outcome.refused:
-                continue  # billing may hold it: the next run looks it up by its key
+            if outcome.stop is not None or (step.key == outcome.failed_key and not outcome.refused):
+                continue  # billing may hold it, or it is still to do: the next run looks it up first
             session().delete(step.intent)
             invoice = step.piece.billing_invoice_id
             if invoice is not None and self._due.get(invoice) is not None:
@@ -513,7 +534,7 @@ class _Importer:
         elif outcome.stop is None:
             self._record(job.payment, "imported", self._describe(job.payment, job.todo.pieces))
 
-    def _job(self, payment: NetSuitePayment, todo: _Todo) -> _Job:
+    def _job(self, payment: NetSuitePayment, todo: _Todo, left: dict[str, Link]) -> _Job:
         method_id = self._method_for(payment)
         reference = payment.tranid or f"NS-{payment.id}"
         comment = f"Imported from NetSuite payment {reference}"
@@ -524,7 +545,7 @@ class _Importer:
                 "payments_without_documents"
             )
             statement_id = None if as_payment else self._statement_for(payment.date, method_id)
-            intent = Link(
+            intent = left.pop(key, None) or Link(
                 entity="payment", billing_id=f"{PENDING}:{key}", netsuite_id=payment.id, external_id=key,
                 origin="netsuite", status=PENDING,
             )  # fmt: skip
@@ -627,7 +648,7 @@ def _chains(jobs: list[_Job]) -> list[list[_Job]]:
     return sorted(chains.values(), key=lambda chain: jobs.index(chain[0]))
 
 
-def _send_chain(billing, chain: list[_Send]) -> list[_Outcome]:
+def _send_chain(billing, chain: list[_Send], halt: list[BaseException]) -> list[_Outcome]:
     """Worker thread: send a chain's creates in order; no database access."""
     from addon.sync.operations import STOPPING_ERRORS
 
@@ -635,8 +656,8 @@ def _send_chain(billing, chain: list[_Send]) -> list[_Outcome]:
     for send in chain:
         outcome = _Outcome()
         outcomes.append(outcome)
-        if any(o.stop for o in outcomes[:-1]):
-            outcome.stop = next(o.stop for o in outcomes if o.stop)
+        if halt:
+            outcome.stop = halt[0]
             continue
         for write in send.writes:
             try:
@@ -646,6 +667,7 @@ def _send_chain(billing, chain: list[_Send]) -> list[_Outcome]:
                 outcome.refused = isinstance(exc, BillingValidationError)
                 if isinstance(exc, STOPPING_ERRORS):
                     outcome.stop, outcome.error = exc, None
+                    halt.append(exc)
                 break
     return outcomes
 
