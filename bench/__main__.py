@@ -1,4 +1,4 @@
-"""``python -m bench [--scale N] [--latency 0.1] [--quick]``: how close the engine runs to NetSuite's limit.
+"""``python -m bench [--scale N] [--latency 0.1] [--quick] [--live-only | --import-only]``: how close the engine runs to NetSuite's limit.
 
 Prints the table and the targets, and writes ``bench/results.json`` and ``bench/throughput.png``.
 """
