@@ -1,4 +1,4 @@
-"""``python -m bench [--scale N] [--latency 0.1] [--quick]``: how close the engine runs to NetSuite's limit.
+"""``python -m bench [--scale N] [--latency 0.1] [--quick] [--live-only | --import-only]``: how close the engine runs to NetSuite's limit.
 
 Prints the table and the targets, and writes ``bench/results.json`` and ``bench/throughput.png``.
 """
@@ -29,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe-concurrency", type=int, default=15, help="C for the scale probes")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for results.json and throughput.png")
     parser.add_argument("--live-only", action="store_true", help="only the live sync (webhook) scenarios")
+    parser.add_argument(
+        "--import-only",
+        action="store_true",
+        help="only the payment import (and the customer export it needs)",
+    )
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)  # child of a scale probe
     parser.add_argument("--probe-out", type=Path, help=argparse.SUPPRESS)
@@ -57,9 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     echo = lambda line="": print(line, flush=True)  # noqa: E731
     started = time.perf_counter()
     try:
-        results = scenario.live_only(plan, echo) if args.live_only else scenario.main_run(plan, echo)
+        if args.import_only:
+            results = scenario.import_only(plan, echo)
+        else:
+            results = scenario.live_only(plan, echo) if args.live_only else scenario.main_run(plan, echo)
         results["probes"] = []
-        if not args.quick and not args.live_only:
+        if not args.quick and not args.live_only and not args.import_only:
             for scale in plan.probe_scales:
                 echo(
                     f"Scale probe {scale:g} (child process, L={plan.probe_latency}s, C={plan.probe_concurrency})"
@@ -74,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(plan.workdir, ignore_errors=True)
     results["total_wall"] = time.perf_counter() - started
 
-    found = live.targets(results) if args.live_only else report.targets(results)
+    if args.import_only:
+        found = report.efficiency_targets(results)
+    else:
+        found = live.targets(results) if args.live_only else report.targets(results)
     args.out.mkdir(parents=True, exist_ok=True)
     report.write_json(results, found, args.out / "results.json")
     report.plot(results, args.out / "throughput.png")

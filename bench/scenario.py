@@ -219,6 +219,36 @@ def main_run(plan: Plan, echo) -> dict:
     return results
 
 
+def import_only(plan: Plan, echo) -> dict:
+    """Only the payment import at C = 5 (``python -m bench --import-only``), after the customer
+    export it needs for its links, which is measured too as a yardstick on a loaded machine."""
+    results: dict = {
+        "plan": {
+            "scale": plan.scale,
+            "latency": plan.latency,
+            "customers": plan.n_customers,
+            "import_only": True,
+        },
+        "checks": {},
+    }
+    rows = []
+    echo(f"Payment import at C=5 ({plan.n_customers} customers, L={plan.latency}s)")
+    with Stand(plan, 5) as stand:
+        for operation in ("export_customers", "import_payments"):
+            if operation == "import_payments":
+                count = max(2, round(plan.n_customers * FOREIGN_PAYMENTS_PER_CUSTOMER))
+                results["checks"]["foreign_payments_seeded"] = seed_foreign_payments(stand, count)
+            m = stand.measure("first sync", operation)
+            rows.append(m)
+            echo(
+                f"  {m.operation:<18} {m.records:>6} records in {m.wall:6.2f} s, bound {m.bound or 0:.2f} s, "
+                f"eff {m.efficiency or 0:.3f}, {m.requests_per_record or 0:.3f} requests/record, "
+                f"{m.cpu_ms_per_record or 0:.2f} ms CPU/record  {m.status} {m.message}"
+            )
+    results["measurements"] = [m.as_dict() for m in rows]
+    return results
+
+
 def live_only(plan: Plan, echo) -> dict:
     """Only the live sync scenarios (``python -m bench --live-only``)."""
     rows, figures = live.run(plan, echo)

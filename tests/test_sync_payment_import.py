@@ -308,3 +308,66 @@ def test_voided_and_unapproved_payments_are_not_imported(world):
     assert [Decimal(str(p["amount"])) for p in world.billing_payments()] == [Decimal("11")]
     imported = {link.netsuite_id for link in session().scalars(select(Link).where(Link.origin == "netsuite"))}
     assert imported == {kept}
+
+
+def test_batch_intents_are_committed_first_then_writes_run_side_by_side_within_the_limit(world):
+    """All intents of a batch are durable before its first Splynx create; the creates then
+    overlap, never more than the configured concurrency at once."""
+    import threading
+    import time
+
+    from sqlalchemy import func
+
+    limit = 3
+    world.configured.settings(payments_without_documents=True, netsuite_concurrency=limit)
+    for n in range(20):
+        world.payment(str(5 + n), f"2025-03-{1 + n:02d}")
+    engine = session().get_bind()
+    lock, now, seen = threading.Lock(), [0], {"peak": 0, "pending": []}
+
+    def on_commit(method, path, response):
+        if method != "POST" or path != "admin/finance/payments":
+            return
+        with engine.connect() as connection:
+            pending = connection.scalar(
+                select(func.count())
+                .select_from(Link)
+                .where(Link.entity == "payment", Link.status == "pending")
+            )
+        with lock:
+            seen["pending"].append(pending)
+            now[0] += 1
+            seen["peak"] = max(seen["peak"], now[0])
+        time.sleep(0.05)  # hold the answer back so that writes sent side by side overlap here
+        with lock:
+            now[0] -= 1
+
+    world.splynx.on_commit = on_commit
+    try:
+        run = run_operation("import_payments")
+    finally:
+        world.splynx.on_commit = None
+    assert run.counts == {"imported": 20}, run.message
+    assert seen["pending"] and all(pending == 20 for pending in seen["pending"])
+    assert 1 < seen["peak"] <= limit
+    links = session().scalars(select(Link).where(Link.origin == "netsuite")).all()
+    assert len(links) == 20 and all(link.status == "synced" for link in links)
+
+
+def test_payments_of_one_batch_on_one_invoice_share_its_due(world):
+    """Planned together and sent side by side, two payments still fill the invoice's 60.00 due in
+    billing once: the second gets what the first left, the rest goes where unapplied money goes."""
+    world.configured.settings(payments_without_documents=True)
+    invoice_id = world.billing_invoice["id"]
+    world.splynx.add_payment(BILLING_CUSTOMER, "40", invoice_id=invoice_id, date="2025-03-01")
+    first = world.payment("50", "2025-03-05", applied="50")
+    second = world.payment("50", "2025-03-06", applied="50")
+    run = run_operation("import_payments")
+    assert run.counts == {"imported": 2}, run.message
+    by_key = {p["receipt_number"]: Decimal(p["amount"]) for p in world.billing_payments()}
+    assert by_key == {
+        f"ns-payment-{first}:{world.invoice}": Decimal("50"),
+        f"ns-payment-{second}:{world.invoice}": Decimal("10"),
+        f"ns-payment-{second}:{world.invoice}+": Decimal("40"),
+    }
+    assert world.splynx.get("invoices", invoice_id)["status"] == "paid"

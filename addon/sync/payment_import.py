@@ -8,6 +8,11 @@ payment statement ("NetSuite payments 2025-03"). Money applied to an invoice tha
 billing shows as (partly) paid already goes there only up to the invoice's due
 amount; the excess follows the same rule as unapplied money.
 
+Payments are imported in batches of 200: the intents of a whole batch are committed
+at once, its billing creates are then sent side by side (at most the configured
+concurrency; payments sharing a billing invoice in one chain, in order), and its
+links are written in one commit.
+
 No piece is ever created twice. Each has a key of ours, 'ns-payment-<id>:<piece>',
 which billing keeps on the record (Splynx: the receipt number, or the statement
 line's ``additional_1``). Before the create, an intent (a Link in status
@@ -33,7 +38,8 @@ different bank accounts. Voided and unapproved payments are never imported.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from itertools import islice
@@ -143,13 +149,17 @@ def _import(ctx: SyncContext, ledger: RunLedger, everything: bool) -> None:
                 Link.entity == "payment", Link.origin == "netsuite"
             )
         )
-        retry = _open_retries()
+        # Pending intents are pieces never created: their payments are retried even below the
+        # cursor, since a batch's payments land side by side, not in id order.
+        retry = sorted({*_open_retries(), *_pending_payments()}, key=int)
         newer = [f"t.id > {int(cursor)}"] if cursor is not None else ["1 = 1"]
         if retry:
             newer.append(f"t.id IN ({', '.join(str(int(i)) for i in retry)})")
         where.append(f"({' OR '.join(newer)})")
     importer = _Importer(ctx, ledger, import_from)
-    rows = ctx.netsuite.suiteql_keyset(_payments_query(importer.bank_accounts()), where=" AND ".join(where), key="t.id")
+    rows = ctx.netsuite.suiteql_keyset(
+        _payments_query(importer.bank_accounts()), where=" AND ".join(where), key="t.id"
+    )
     ledger.phase("Importing NetSuite payments")
     for batch in _chunks(_payments(rows), BATCH):
         ledger.add_total(len(batch))
@@ -174,7 +184,9 @@ def _resolve_intents(ctx: SyncContext, ledger: RunLedger) -> None:
         payment = ctx.billing.find_payment(key)
         line = None if payment is not None else ctx.billing.find_payment_statement_line(key)
         if payment is None and line is None:
-            session().delete(intent)
+            # Kept: this run creates the piece anew under the same intent (its id is retried
+            # below the cursor), and a kill before that leaves it for the next run again.
+            pass
         else:
             found += 1
             intent.billing_id = str(payment.id) if payment else f"statement:{line.statement_id}:{line.id}"
@@ -184,6 +196,13 @@ def _resolve_intents(ctx: SyncContext, ledger: RunLedger) -> None:
         f"{len(pending)} payment piece(s) left unfinished by an earlier run: {found} found in "
         f"billing and linked, {len(pending) - found} not there and imported again"
     )
+
+
+def _pending_payments() -> list[str]:
+    ids = session().scalars(
+        select(Link.netsuite_id).where(Link.entity == "payment", Link.status == PENDING).distinct()
+    )
+    return [i for i in ids if i and i.isdigit()]
 
 
 def _open_retries() -> list[str]:
@@ -265,6 +284,7 @@ class _Importer:
         self._methods: dict[str, int] | None = None
         self._mapped: dict[str, int] | None = None
         self._default_method: int | None = None
+        self._due: dict[int, Decimal | None] = {}  # billing invoice -> due once this run's pieces land
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -347,11 +367,18 @@ class _Importer:
             )
             for payment in batch
         ]
+        jobs = []
         for payment, plan in plans:
             if isinstance(plan, _Todo):
-                self._import_one(payment, plan)
+                # Intents left by an earlier run, not found in billing when this run began.
+                left = {link.external_id: link for link in own.get(payment.id, []) if link.status == PENDING}
+                jobs.append(self._job(payment, plan, left))
+                for stale in left.values():
+                    session().delete(stale)  # a piece no longer planned: never created
             else:
                 self._record(payment, plan.outcome, plan.message, plan.cause)
+        if jobs:
+            self._import_batch(jobs)
 
     def _record(
         self, payment: NetSuitePayment, outcome: str, message: str, cause: Cause | None = None
@@ -383,22 +410,10 @@ class _Importer:
                 "skipped", f"NetSuite customer {payment.customer} is not linked to a billing customer",
                 UNKNOWN_CUSTOMER,
             )  # fmt: skip
+        self._spend(todo)
         if self.ledger.dry_run:
             return _Verdict("would_import", self._describe(payment, todo))
         return _Todo(int(customer_links[0].billing_id), todo)
-
-    def _import_one(self, payment: NetSuitePayment, todo: _Todo) -> None:
-        try:
-            for piece in todo.pieces:
-                self._create_piece(payment, piece, todo.customer_id)
-        except BillingError as exc:
-            from addon.sync.operations import STOPPING_ERRORS
-
-            if isinstance(exc, STOPPING_ERRORS):
-                raise
-            self._record(payment, "failed", f"Billing refused it: {exc}")
-            return
-        self._record(payment, "imported", self._describe(payment, todo.pieces))
 
     def _pieces(self, payment: NetSuitePayment, applications, invoice_links, done: set[str]) -> list[Piece]:
         """The payment's pieces: per applied invoice, what fits its due amount in billing, and
@@ -413,7 +428,7 @@ class _Importer:
             invoice_id = int(linked[0].billing_id)
             if self._key(payment, doc) in done:
                 continue  # on the invoice already, and any excess went before it
-            due = self._invoice_due(invoice_id)
+            due = self._remaining_due(invoice_id)
             fits = amount if due is None else max(min(amount, due), Decimal("0"))
             if amount > fits:
                 pieces.append(Piece(f"{doc}+", amount - fits, None, paid_invoice_id=invoice_id))
@@ -422,6 +437,18 @@ class _Importer:
         if rest > 0:
             pieces.append(Piece("rest", rest, None))
         return pieces
+
+    def _remaining_due(self, invoice_id: int) -> Decimal | None:
+        """The invoice's due amount less what this run has planned for it already: the payments
+        of a batch are planned before any is sent."""
+        if invoice_id not in self._due:
+            self._due[invoice_id] = self._invoice_due(invoice_id)
+        return self._due[invoice_id]
+
+    def _spend(self, pieces: list[Piece]) -> None:
+        for piece in pieces:
+            if piece.billing_invoice_id is not None and self._due.get(piece.billing_invoice_id) is not None:
+                self._due[piece.billing_invoice_id] -= piece.amount
 
     def _invoice_due(self, invoice_id: int) -> Decimal | None:
         """What billing still expects on the invoice (None: billing does not say)."""
@@ -451,28 +478,79 @@ class _Importer:
                 parts.append(f"{piece.amount} as a payment statement line{why}")
         return f"Payment {payment.tranid} of {payment.date}: " + "; ".join(parts)
 
-    def _create_piece(self, payment: NetSuitePayment, piece: Piece, customer_id: int) -> None:
+    # -- creating the batch's pieces --------------------------------------------------------------
+
+    def _import_batch(self, jobs: list[_Job]) -> None:
+        """Create the batch's pieces: every intent in one commit, then billing's writes side by
+        side (at most the configured concurrency), then every link in one commit.
+
+        Payments that touch the same billing invoice form one chain, sent in plan order by one
+        worker, as are the pieces of a payment (what exceeds an invoice's due before what fits
+        it): the due amounts the plan was made with then hold when each write lands."""
+        for job in jobs:
+            for step in job.steps:
+                session().add(step.intent)
+        # Durable before any billing write: a run killed after billing's commit leaves them behind.
+        self.ledger.commit()
+        chains = _chains(jobs)
+        sends = [[_Send.of(job) for job in chain] for chain in chains]
+        stop: BaseException | None = None
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(self.ctx.concurrency, len(sends))), thread_name_prefix="payment-import"
+        ) as pool:
+            halt: list[BaseException] = []  # a stopping error seen by any worker halts them all
+            futures = [pool.submit(_send_chain, self.ctx.billing, chain, halt) for chain in sends]
+            for chain, future in zip(sends, futures, strict=True):
+                for send, outcome in zip(chain, future.result(), strict=True):
+                    stop = stop or outcome.stop
+                    send.outcome = outcome
+        for chain, chain_sends in zip(chains, sends, strict=True):
+            for job, send in zip(chain, chain_sends, strict=True):
+                self._settle(job, send.outcome)
+        # Durable before the next batch: a rerun must see these pieces as done.
+        self.ledger.commit()
+        if stop is not None:
+            raise stop
+
+    def _settle(self, job: _Job, outcome: _Outcome) -> None:
+        """Link what billing created, drop the intents of what was never sent or was refused;
+        an ambiguous answer keeps its intent for the next run to look up."""
+        for step in job.steps:
+            created = outcome.created.get(step.key)
+            if created is not None:
+                step.intent.billing_id, step.intent.status = created, "synced"
+                step.intent.synced_at = utcnow()
+                continue
+            if outcome.stop is not None or (step.key == outcome.failed_key and not outcome.refused):
+                continue  # billing may hold it, or it is still to do: the next run looks it up first
+            session().delete(step.intent)
+            invoice = step.piece.billing_invoice_id
+            if invoice is not None and self._due.get(invoice) is not None:
+                self._due[invoice] += step.piece.amount  # not on the invoice after all
+        if outcome.stop is not None and not outcome.created and outcome.failed_key is None:
+            return  # never attempted: the run stops, the payment stays to be imported next time
+        if outcome.error is not None:
+            self._record(job.payment, "failed", f"Billing refused it: {outcome.error}")
+        elif outcome.stop is None:
+            self._record(job.payment, "imported", self._describe(job.payment, job.todo.pieces))
+
+    def _job(self, payment: NetSuitePayment, todo: _Todo, left: dict[str, Link]) -> _Job:
         method_id = self._method_for(payment)
-        key = self._piece_key(payment, piece)
         reference = payment.tranid or f"NS-{payment.id}"
         comment = f"Imported from NetSuite payment {reference}"
-        as_payment = piece.billing_invoice_id is not None or self.ctx.setting("payments_without_documents")
-        statement_id = None if as_payment else self._statement_for(payment.date, method_id)
-        intent = Link(
-            entity="payment", billing_id=f"{PENDING}:{key}", netsuite_id=payment.id, external_id=key,
-            origin="netsuite", status=PENDING,
-        )  # fmt: skip
-        session().add(intent)
-        # Durable before the billing write: a run killed after billing's commit leaves it behind.
-        self.ledger.commit()
-        try:
+        steps = []
+        for piece in todo.pieces:
+            key = self._piece_key(payment, piece)
+            as_payment = piece.billing_invoice_id is not None or self.ctx.setting(
+                "payments_without_documents"
+            )
+            statement_id = None if as_payment else self._statement_for(payment.date, method_id)
+            intent = left.pop(key, None) or Link(
+                entity="payment", billing_id=f"{PENDING}:{key}", netsuite_id=payment.id, external_id=key,
+                origin="netsuite", status=PENDING,
+            )  # fmt: skip
             if as_payment:
-                billing_id = str(
-                    self.ctx.billing.create_payment(
-                        customer_id, piece.amount, payment.date, method_id,
-                        invoice_id=piece.billing_invoice_id, reference=key, comment=comment,
-                    )
-                )  # fmt: skip
+                write = _Write(key, piece, statement_id, None)
             else:
                 if piece.paid_invoice_id is not None:
                     status = ALREADY_PAID
@@ -482,16 +560,125 @@ class _Importer:
                 else:
                     status, why = UNMATCHED, "applied in NetSuite to no invoice known here"
                 line = PaymentStatementLine(
-                    amount=piece.amount, payment_date=payment.date, customer_id=customer_id,
+                    amount=piece.amount, payment_date=payment.date, customer_id=todo.customer_id,
                     reference=key, status=status, comment=f"{comment}: {why}. Pair it by hand.",
                 )  # fmt: skip
-                line_id = self.ctx.billing.add_payment_statement_line(statement_id, line)
-                billing_id = f"statement:{statement_id}:{line_id}"
-        except BillingValidationError:
-            # Refused outright: nothing was created, so nothing is left to resolve.
-            session().delete(intent)
-            self.ledger.commit()
-            raise
-        intent.billing_id, intent.status, intent.synced_at = billing_id, "synced", utcnow()
-        # Durable before the next billing write: a rerun must see this piece as done.
-        self.ledger.commit()
+                write = _Write(key, piece, statement_id, line)
+            steps.append(_Step(key, piece, intent, write))
+        return _Job(payment, todo, steps, method_id, comment)
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One billing create, as plain data a worker thread can send."""
+
+    key: str
+    piece: Piece
+    statement_id: int | None
+    line: PaymentStatementLine | None  # None: a billing payment
+
+
+@dataclass
+class _Step:
+    key: str
+    piece: Piece
+    intent: Link  # touched on the calling thread only
+    write: _Write
+
+
+@dataclass
+class _Job:
+    payment: NetSuitePayment
+    todo: _Todo
+    steps: list[_Step]
+    method_id: int
+    comment: str
+
+    def invoices(self) -> set[int]:
+        return {s.piece.billing_invoice_id or s.piece.paid_invoice_id for s in self.steps} - {None}
+
+
+@dataclass
+class _Outcome:
+    created: dict[str, str] = field(default_factory=dict)  # piece key -> billing id
+    failed_key: str | None = None
+    error: BillingError | None = None
+    refused: bool = False  # billing refused outright: nothing was created
+    stop: BaseException | None = None  # the run must stop (e.g. billing unreachable)
+
+
+@dataclass
+class _Send:
+    """What a worker needs of a job (no ORM objects), and what came of it."""
+
+    customer_id: int
+    date: date
+    method_id: int
+    comment: str
+    writes: list[_Write]
+    outcome: _Outcome | None = None
+
+    @classmethod
+    def of(cls, job: _Job) -> _Send:
+        return cls(
+            job.todo.customer_id, job.payment.date, job.method_id, job.comment, [s.write for s in job.steps]
+        )
+
+
+def _chains(jobs: list[_Job]) -> list[list[_Job]]:
+    """Jobs grouped so that two jobs touching one billing invoice share a chain, in plan order."""
+    owner: dict[int, int] = {}  # invoice -> chain index
+    parent = list(range(len(jobs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for index, job in enumerate(jobs):
+        for invoice in job.invoices():
+            if invoice in owner:
+                parent[root(index)] = root(owner[invoice])
+            else:
+                owner[invoice] = index
+    chains: dict[int, list[_Job]] = {}
+    for index, job in enumerate(jobs):
+        chains.setdefault(root(index), []).append(job)
+    return sorted(chains.values(), key=lambda chain: jobs.index(chain[0]))
+
+
+def _send_chain(billing, chain: list[_Send], halt: list[BaseException]) -> list[_Outcome]:
+    """Worker thread: send a chain's creates in order; no database access."""
+    from addon.sync.operations import STOPPING_ERRORS
+
+    outcomes: list[_Outcome] = []
+    for send in chain:
+        outcome = _Outcome()
+        outcomes.append(outcome)
+        if halt:
+            outcome.stop = halt[0]
+            continue
+        for write in send.writes:
+            try:
+                outcome.created[write.key] = _create(billing, send, write)
+            except BillingError as exc:
+                outcome.failed_key, outcome.error = write.key, exc
+                outcome.refused = isinstance(exc, BillingValidationError)
+                if isinstance(exc, STOPPING_ERRORS):
+                    outcome.stop, outcome.error = exc, None
+                    halt.append(exc)
+                break
+    return outcomes
+
+
+def _create(billing, send: _Send, write: _Write) -> str:
+    if write.line is None:
+        return str(
+            billing.create_payment(
+                send.customer_id, write.piece.amount, send.date, send.method_id,
+                invoice_id=write.piece.billing_invoice_id, reference=write.key, comment=send.comment,
+            )
+        )  # fmt: skip
+    line_id = billing.add_payment_statement_line(write.statement_id, write.line)
+    return f"statement:{write.statement_id}:{line_id}"

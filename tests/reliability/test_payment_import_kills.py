@@ -41,7 +41,9 @@ def test_kills_between_commit_and_link_leave_each_payment_in_splynx_once(make_is
         link.netsuite_id for link in session().scalars(select(Link).where(Link.entity == "customer"))
     }
     invoices = [
-        (link.netsuite_id, link) for link in session().scalars(select(Link).where(Link.entity == "invoice"))
+        (link.netsuite_id, link)
+        for link in session().scalars(select(Link).where(Link.entity == "invoice"))
+        if store.invoice_due(link.netsuite_id) > 0  # credit notes may have settled some already
     ]
     rng = random.Random(SEED)
     netsuite_ids = []
@@ -54,7 +56,7 @@ def test_kills_between_commit_and_link_leave_each_payment_in_splynx_once(make_is
             invoice = store.get("invoice", invoice_id)
             entity = invoice["entity"]
             body["customer"] = {"id": entity["id"] if isinstance(entity, dict) else entity}
-            applied = min(body["payment"], invoice["total"]) / 2
+            applied = min(body["payment"], store.invoice_due(invoice_id)) / 2
             body["apply"] = {
                 "items": [
                     {"doc": {"id": invoice_id}, "apply": True, "amount": applied.quantize(Decimal("0.01"))}
@@ -74,7 +76,8 @@ def test_kills_between_commit_and_link_leave_each_payment_in_splynx_once(make_is
     def on_commit(method, path, response):
         if method == "POST" and path in CREATES:
             commits.append(path)
-            if target and len(commits) == target["at"]:
+            if target.get("at") and len(commits) >= target["at"]:
+                target["at"] = None  # one kill per run
                 sigkill_tree(target["worker"])
                 killed.set()
 
@@ -82,7 +85,8 @@ def test_kills_between_commit_and_link_leave_each_payment_in_splynx_once(make_is
     worker_env = {"NETSUITE_ADDON_LOCK_TTL": "1", "NETSUITE_ADDON_SWEEP_AFTER": "0"}
     for point in points:
         run = submit("import_payments")
-        target.update(worker=workers(**worker_env), at=point)
+        # Creates sent side by side may still land after a kill: count on from the last one.
+        target.update(worker=workers(**worker_env), at=max(point, len(commits) + 1))
         wait_for(killed.is_set, f"the kill after Splynx's create #{point}", timeout=120)
         killed.clear()
         assert run_progress(run.id)["status"] == "running", "the run finished before the kill"
