@@ -143,7 +143,7 @@ class BillingDocument:
 
     ``total`` is gross (tax included), ``tax_total`` the tax part of it.
     ``updated_on`` is a date, not a timestamp, because that is all Splynx keeps
-    for documents (splynx-api.md §9); ``created_at`` is the real creation
+    for documents (docs/splynx-api.md §9); ``created_at`` is the real creation
     timestamp and the reliable "new since" cursor.
     """
 

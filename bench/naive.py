@@ -25,7 +25,7 @@ def _session(credentials: dict) -> requests.Session:
         client_secret=credentials["consumer_secret"],
         resource_owner_key=credentials["token_id"],
         resource_owner_secret=credentials["token_secret"],
-        # §1.1: realm is the canonical account id, upper case with the underscore.
+        # docs/netsuite-rest.md §1.1: realm is the canonical account id, upper case with the underscore.
         realm=credentials["account_id"].replace("-", "_").upper(),
         signature_method=SIGNATURE_HMAC_SHA256,
     )
@@ -36,7 +36,7 @@ def _suiteql(session: requests.Session, root: str, query: str) -> list[dict]:
     response = session.post(
         f"{root}/query/v1/suiteql",
         json={"q": query},
-        headers={"Prefer": "transient"},  # §11: SuiteQL wants it
+        headers={"Prefer": "transient"},  # docs/netsuite-rest.md §11: SuiteQL wants it
         timeout=60,
     )
     response.raise_for_status()

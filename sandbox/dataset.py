@@ -31,7 +31,8 @@ PARTNERS = [
     "Riviera Net S.A.R.L.",
 ]
 LOCATIONS = ["Head office", "North depot", "Coastal POP"]
-# Splynx defaults 1 Cash, 2 Bank transfer, 3 Credit card, 4 PayPal, 5 Other, 6 Refill card (§7.7).
+# Splynx defaults 1 Cash, 2 Bank transfer, 3 Credit card, 4 PayPal, 5 Other, 6 Refill card
+# (docs/splynx-api.md §7.7).
 PAYMENT_METHODS = [
     ("Cash", ("", "", "", "", "")),
     ("Bank transfer", ("Payer", "Reference", "", "", "")),
@@ -42,7 +43,7 @@ PAYMENT_METHODS = [
     ("Direct debit", ("Mandate", "Collection run", "", "", "")),
 ]
 METHOD_WEIGHTS = {1: 15, 2: 35, 3: 25, 7: 25}
-# Built-ins 1-5 (§7.8), then the ISP's own categories.
+# Built-ins 1-5 (docs/splynx-api.md §7.8), then the ISP's own categories.
 CATEGORIES = ["Service", "Discount", "Payment", "Refund", "Correction"]
 INTERNET, INSTALLATION, EQUIPMENT, LATE_FEES, VOICE = 6, 7, 8, 9, 10
 CUSTOM_CATEGORIES = ["Internet plans", "Installation", "Equipment", "Late fees", "Voice"]

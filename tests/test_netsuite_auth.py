@@ -22,7 +22,7 @@ from addon.netsuite.client import build_url
 from addon.netsuite.config import NetSuiteConfig
 from addon.netsuite.errors import NetSuiteConfigError
 
-# Reference §3.2: fake credentials and the fixed nonce/timestamp the vectors were computed with.
+# docs/netsuite-rest.md §3.2: fake credentials and the fixed nonce/timestamp the vectors were computed with.
 VECTOR = {
     "consumer_key": "ck_example_0123456789abcdef",
     "consumer_secret": "cs_example_fedcba9876543210",

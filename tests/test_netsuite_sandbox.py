@@ -260,7 +260,8 @@ def test_invoice_totals_and_patch_append_versus_replace(netsuite_sandbox):
     extra = {"item": {"items": [{"item": {"id": "5"}, "quantity": 1, "rate": 10}]}}
     assert call(netsuite_sandbox, "PATCH", f"/record/v1/invoice/{invoice_id}", body=extra).status_code == 204
     lines = call(netsuite_sandbox, "GET", f"/record/v1/invoice/{invoice_id}/item").json()["items"]
-    assert [line["item"]["id"] for line in lines] == ["1", "2", "5"]  # appended, the real quirk (§4.4)
+    # appended, the real quirk (docs/netsuite-rest.md §4.4)
+    assert [line["item"]["id"] for line in lines] == ["1", "2", "5"]
 
     replaced = call(
         netsuite_sandbox, "PATCH", f"/record/v1/invoice/{invoice_id}", params={"replace": "item"}, body=extra
@@ -379,7 +380,7 @@ def test_payment_application_rules(netsuite_sandbox):
         (payment, "60.5"),
         (str(int(payment) + 1), "39.5"),
     ]
-    # Unapply by PATCH keyed on doc (§4.4) reopens the invoice.
+    # Unapply by PATCH keyed on doc (docs/netsuite-rest.md §4.4) reopens the invoice.
     unapply = {"apply": {"items": [{"doc": {"id": invoice}, "apply": False}]}}
     assert (
         call(netsuite_sandbox, "PATCH", "/record/v1/customerPayment/eid:isp-pay-1", body=unapply).status_code

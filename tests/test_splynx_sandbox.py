@@ -17,7 +17,7 @@ _nonces = itertools.count(1_700_000_000_00)
 
 
 def php_query(params, prefix=None) -> list[tuple[str, str]]:
-    """Flatten nested params the way PHP's http_build_query does (§5.2)."""
+    """Flatten nested params the way PHP's http_build_query does (docs/splynx-api.md §5.2)."""
     pairs = []
     items = params.items() if isinstance(params, dict) else enumerate(params)
     for key, value in items:
@@ -491,7 +491,7 @@ def test_mapping_fields_on_categories_and_payment_methods(api, splynx_sandbox):
     taxes = api.ok("GET", "admin/config/taxes")
     assert [t["rate"] for t in taxes] == ["20.0000", "7.5000", "0.0000", "0.0000"]
     assert api.ok("GET", "admin/config/taxes/2")["name"] == "Reduced rate 7.5%"
-    # Taxes are read-only through the API (§7.9).
+    # Taxes are read-only through the API (docs/splynx-api.md §7.9).
     assert api.call("PUT", "admin/config/taxes/2", json={"accounting_tax_rates_id": 3}).status_code == 405
 
 

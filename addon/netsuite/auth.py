@@ -20,9 +20,11 @@ from .errors import NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionEr
 from .transport import Transport
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-# Oracle caps the assertion at 60 minutes (§3.4); 30 keeps clear of that while tolerating skew.
+# Oracle caps the assertion at 60 minutes (docs/netsuite-rest.md §3.4); 30 keeps clear of that while
+# tolerating skew.
 ASSERTION_LIFETIME = 30 * 60
-# Access tokens live 60 minutes and cannot be refreshed; renew about 5 minutes early (§3.4).
+# Access tokens live 60 minutes and cannot be refreshed; renew about 5 minutes early
+# (docs/netsuite-rest.md §3.4).
 RENEW_EARLY = 5 * 60
 _EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 
@@ -46,7 +48,8 @@ def _base_string_uri(url: str) -> str:
 
 
 class TokenSigner:
-    """OAuth 1.0a (token-based authentication) ``Authorization`` header for one request (§3.1).
+    """OAuth 1.0a (token-based authentication) ``Authorization`` header for one request
+    (docs/netsuite-rest.md §3.1).
 
     HMAC-SHA256 (SHA-1 is refused since 2023.1), realm = canonical account id, and only the
     URL's query parameters are signed: NetSuite never signs a JSON body. The header is
@@ -90,7 +93,8 @@ def _algorithm_for(key, configured: str | None) -> str:
     if configured:
         return configured
     if isinstance(key, rsa.RSAPrivateKey):
-        # RSA PKCS#1 v1.5 (RS256) is refused since 2025-03; RSA keys must sign with PSS (§3.4).
+        # RSA PKCS#1 v1.5 (RS256) is refused since 2025-03; RSA keys must sign with PSS
+        # (docs/netsuite-rest.md §3.4).
         return "PS256"
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in _EC_ALGORITHMS:
         return _EC_ALGORITHMS[key.curve.name]
@@ -98,7 +102,8 @@ def _algorithm_for(key, configured: str | None) -> str:
 
 
 def client_assertion(config: NetSuiteConfig, now: float | None = None) -> str:
-    """Signed JWT that proves the integration's identity to the token endpoint (§3.4)."""
+    """Signed JWT that proves the integration's identity to the token endpoint
+    (docs/netsuite-rest.md §3.4)."""
     try:
         pem = config.private_key_pem
         key = load_pem_private_key(pem if isinstance(pem, bytes) else pem.encode(), password=None)
@@ -179,7 +184,8 @@ class ClientCredentialsAuth:
             error = error_from_response(response)
             if 400 <= response.status_code < 500 and response.status_code != 429:
                 # invalid_client / invalid_grant (or any refusal of the assertion) is a credentials
-                # problem whatever the status (§3.4): it halts like a refused TBA signature.
+                # problem whatever the status (docs/netsuite-rest.md §3.4): it halts like a refused TBA
+                # signature.
                 raise NetSuiteAuthError(error.detail, status=error.status, code=error.code, url=error.url)
             if response.status_code == 429:
                 raise error
@@ -192,7 +198,7 @@ class ClientCredentialsAuth:
                 code=error.code,
                 url=error.url,
             )
-        # expires_in arrives as a number or a string depending on the server (§3.4).
+        # expires_in arrives as a number or a string depending on the server (docs/netsuite-rest.md §3.4).
         try:
             payload = response.json()
             return str(payload["access_token"]), float(payload.get("expires_in", 3600))

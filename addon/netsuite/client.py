@@ -37,12 +37,13 @@ from .retry import RetryBudget
 from .transport import Reply, Transport
 
 SUITEQL_PAGE_MAX = 1000
-# Offset paging stops at 100,000 rows (reference §6.1, §8).
+# Offset paging stops at 100,000 rows (docs/netsuite-rest.md §6.1, §8).
 SUITEQL_ROW_CEILING = 100_000
 
 _RECORD_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _INTERNAL_ID = re.compile(r"^-?\d+$")
-# `eid:` URLs only work for letters, digits, `_` and `-`; a `|` breaks them (reference §4.3, §9.16).
+# `eid:` URLs only work for letters, digits, `_` and `-`; a `|` breaks them
+# (docs/netsuite-rest.md §4.3, §9.16).
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
@@ -51,7 +52,7 @@ def build_url(root: str, path: str, params: Mapping[str, Any] | None = None) -> 
     """``root + path`` plus the query, with spaces sent as ``%20``.
 
     A ``+`` is read as a space when signing, but whether NetSuite reads
-    a literal ``+`` as a space is unconfirmed (reference §3.2 vector 3, §9.3), so never send one.
+    a literal ``+`` as a space is unconfirmed (docs/netsuite-rest.md §3.2 vector 3, §9.3), so never send one.
     """
     if not params:
         return root + path
@@ -114,7 +115,7 @@ def replace_sublists(body: Mapping[str, Any], replace: tuple[str, ...] | list[st
 
     ``None`` means automatic: the transaction ``item`` sublist is replaced whenever the body
     carries one, because NetSuite appends non-keyed lines on PATCH and re-sending an invoice
-    would duplicate them (reference §4.4, §9.10). Keyed sublists such as ``apply`` merge by
+    would duplicate them (docs/netsuite-rest.md §4.4, §9.10). Keyed sublists such as ``apply`` merge by
     ``doc`` and are left alone. Pass ``()`` to append deliberately, or name sublists yourself.
     """
     if replace is None:
@@ -123,7 +124,7 @@ def replace_sublists(body: Mapping[str, Any], replace: tuple[str, ...] | list[st
     return ",".join(replace) or None
 
 
-# The only Location read as a record id: the record URL on the configured origin (§4.1).
+# The only Location read as a record id: the record URL on the configured origin (docs/netsuite-rest.md §4.1).
 _RECORD_LOCATION = re.compile(r"^/services/rest/record/v1/[A-Za-z][A-Za-z0-9_]*/(\d+)$")
 
 
@@ -186,7 +187,7 @@ class NetSuiteClient:
         """POST a new record and return its internal id (from ``Location``).
 
         If the answer is lost after the request may have reached NetSuite (timeout, dropped
-        connection, 5xx), the POST is never repeated blindly (reference §9.9): with an
+        connection, 5xx), the POST is never repeated blindly (docs/netsuite-rest.md §9.9): with an
         ``externalId`` in the body the record is looked up by it and, if absent, upserted;
         without one a ``NetSuiteConnectionError`` / ``NetSuiteServerError`` is raised.
         """
@@ -268,7 +269,7 @@ class NetSuiteClient:
         """Stream the rows of a SuiteQL query page by page (``limit``/``offset``).
 
         Only one page is held in memory. Rows come back as NetSuite sends them: lower-case
-        keys, string values, NULL columns omitted (reference §6.1); the empty ``links`` is
+        keys, string values, NULL columns omitted (docs/netsuite-rest.md §6.1); the empty ``links`` is
         dropped. The query must ``ORDER BY`` a unique column or pages may skip or repeat rows.
         Offset paging ends at 100,000 rows with ``SuiteQLRowCeiling``: for bigger sets use
         ``suiteql_keyset``, which pages by id ranges.
@@ -341,7 +342,8 @@ class NetSuiteClient:
     # -- account ---------------------------------------------------------------------------------
 
     def governance_limits(self) -> dict | None:
-        """The account's concurrency limits (reference §8), or None when the role may not read them."""
+        """The account's concurrency limits (docs/netsuite-rest.md §8), or None when the role may not read
+        them."""
         try:
             limits = _json(self._request("GET", "/system/v1/governanceLimits"))
             return limits if isinstance(limits, dict) else None
@@ -407,8 +409,9 @@ class NetSuiteClient:
                     and self.credentials_proven
                     and not token_renewed
                 ):
-                    # An expired or revoked bearer: fetch a new token once, then retry (§3.4).
-                    # Credentials that never worked get no second try: the token was just issued.
+                    # An expired or revoked bearer: fetch a new token once, then retry
+                    # (docs/netsuite-rest.md §3.4). Credentials that never worked get no second try: the token
+                    # was just issued.
                     token_renewed = True
                     self.auth.invalidate(authorization)
                     continue

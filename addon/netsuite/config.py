@@ -12,7 +12,7 @@ AUTH_TBA = "tba"
 AUTH_OAUTH2 = "oauth2"
 
 # Production `1234567`, sandbox `1234567_SB1`, release preview `1234567_RP` (digit optional,
-# format unconfirmed, §1.1), test-drive `TSTDRV1234567`. Users paste `1234567-sb1` too.
+# format unconfirmed, docs/netsuite-rest.md §1.1), test-drive `TSTDRV1234567`. Users paste `1234567-sb1` too.
 # re.ASCII: ``\d`` would otherwise accept every Unicode digit (Arabic-Indic, full-width…).
 _ACCOUNT_ID = re.compile(r"^(?:TSTDRV)?\d{1,12}(?:_(?:SB\d{1,3}|RP\d{0,3}))?$", re.ASCII)
 
@@ -24,7 +24,7 @@ def normalise_account_id(value: str) -> str:
     """Return the canonical account id (``1234567_SB1``) or raise ``NetSuiteConfigError``.
 
     The realm must keep the underscore and upper case while the host uses a hyphen
-    (reference §1.1, §9.1), so both are derived from this one canonical form.
+    (docs/netsuite-rest.md §1.1, §9.1), so both are derived from this one canonical form.
     """
     canonical = (value or "").strip().upper().replace("-", "_")
     if not _ACCOUNT_ID.match(canonical):
@@ -54,12 +54,12 @@ class NetSuiteConfig:
 
     account_id: str
     auth_mode: str = AUTH_TBA
-    # Token-based authentication (OAuth 1.0a), reference §3.1.
+    # Token-based authentication (OAuth 1.0a), docs/netsuite-rest.md §3.1.
     consumer_key: str = ""
     consumer_secret: str = field(default="", repr=False)
     token_id: str = ""
     token_secret: str = field(default="", repr=False)
-    # OAuth 2.0 client credentials (M2M), reference §3.4.
+    # OAuth 2.0 client credentials (M2M), docs/netsuite-rest.md §3.4.
     client_id: str = ""
     certificate_id: str = ""
     private_key_pem: str | bytes = field(default="", repr=False)
@@ -68,15 +68,15 @@ class NetSuiteConfig:
     base_url: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
-    # Writes commit slowly (a payment POST took ~32 s in recordings, §4.1); a short timeout
-    # aborts requests that still commit, so writes get their own, longer timeout.
+    # Writes commit slowly (a payment POST took ~32 s in recordings, docs/netsuite-rest.md §4.1); a short
+    # timeout aborts requests that still commit, so writes get their own, longer timeout.
     write_timeout: float = 180.0
     max_attempts: int = 6
     max_retry_seconds: float = 120.0
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
     concurrency_limit: int = 2
-    # Unknown field names fail instead of being dropped silently (reference §2, §9.11).
+    # Unknown field names fail instead of being dropped silently (docs/netsuite-rest.md §2, §9.11).
     property_name_validation: str | None = "Error"
 
     def __post_init__(self) -> None:
@@ -123,5 +123,5 @@ class NetSuiteConfig:
 
     @property
     def token_url(self) -> str:
-        """OAuth 2.0 token endpoint on the same host (reference §1.2)."""
+        """OAuth 2.0 token endpoint on the same host (docs/netsuite-rest.md §1.2)."""
         return self.rest_root + "/auth/oauth2/v1/token"

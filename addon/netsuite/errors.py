@@ -2,7 +2,7 @@
 
 Every error keeps what NetSuite said (HTTP status, ``o:errorCode``, detail text and
 the ``o:errorPath`` of the offending body field) so callers can show it verbatim and
-decide on retries by type, never by parsing text (reference §7).
+decide on retries by type, never by parsing text (docs/netsuite-rest.md §7).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from addon.untrusted import excerpt
 
 # Wording NetSuite uses when a transaction date falls in a closed or locked period.
-# No REST recording exists; these are the UI/SOAP messages users report (peers §1.8, fyle's
+# No REST recording exists; these are the UI/SOAP messages users report (docs/peer-clients.md §1.8, fyle's
 # "transaction date not within accounting period" fallback), matched loosely on purpose.
 _CLOSED_PERIOD = re.compile(
     r"closed period|period (?:is|has been) (?:closed|locked)|accounting period[^.]*closed"
@@ -78,7 +78,7 @@ class NetSuiteConfigError(NetSuiteError):
 class NetSuiteAuthError(NetSuiteError):
     """401/403: bad signature, realm, revoked token or a role without permission; or the token
     endpoint refusing the client (``invalid_client``/``invalid_grant``). NetSuite hides the precise
-    reason in the Login Audit Trail (reference §3.1, §9.7).
+    reason in the Login Audit Trail (docs/netsuite-rest.md §3.1, §9.7).
 
     ``login_refused`` marks a 401 "Invalid login attempt" from a REST call (not from the token
     endpoint): overloaded accounts answer valid requests that way too, so the client retries it,
@@ -109,7 +109,7 @@ class NetSuiteRateLimited(NetSuiteError):
 
 
 class NetSuiteServerError(NetSuiteError):
-    """5xx, including maintenance windows (reference §9.18)."""
+    """5xx, including maintenance windows (docs/netsuite-rest.md §9.18)."""
 
     retryable = True
 
@@ -118,7 +118,7 @@ class NetSuiteConnectionError(NetSuiteError):
     """No HTTP response: refused, dropped or timed out.
 
     ``maybe_committed`` is True when the request may have reached NetSuite, so a write may
-    have been applied even though no answer came back (reference §9.9).
+    have been applied even though no answer came back (docs/netsuite-rest.md §9.9).
     """
 
     retryable = True
@@ -134,7 +134,7 @@ class NetSuiteBadAnswer(NetSuiteError):
 
 
 class SuiteQLRowCeiling(NetSuiteValidationError):
-    """A SuiteQL result reached the 100,000-row ceiling of offset paging (reference §6.1, §8).
+    """A SuiteQL result reached the 100,000-row ceiling of offset paging (docs/netsuite-rest.md §6.1, §8).
 
     Order by a unique id and page by id ranges instead (``NetSuiteClient.suiteql_keyset``).
     """
@@ -151,7 +151,7 @@ def _error_entries(payload: Any) -> list[dict[str, Any]]:
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
-    # NetSuite sends no Retry-After (reference §8); honour one if a proxy in front adds it.
+    # NetSuite sends no Retry-After (docs/netsuite-rest.md §8); honour one if a proxy in front adds it.
     if not value:
         return None
     try:
@@ -173,7 +173,8 @@ def _classify(status: int) -> type[NetSuiteError]:
 
 
 def error_from_response(response) -> NetSuiteError:
-    """Build the typed error for a failed answer (a transport ``Reply``) from its problem JSON (§7.1)."""
+    """Build the typed error for a failed answer (a transport ``Reply``) from its problem JSON
+    (docs/netsuite-rest.md §7.1)."""
     try:
         payload = response.json()
     except ValueError:
@@ -183,12 +184,13 @@ def error_from_response(response) -> NetSuiteError:
     detail = str(first.get("detail") or "")
     code = first.get("o:errorCode")
     if not entries and isinstance(payload, dict) and isinstance(payload.get("error"), str):
-        # The token endpoint answers in OAuth 2.0 form: {"error", "error_description"} (§3.4).
+        # The token endpoint answers in OAuth 2.0 form: {"error", "error_description"}
+        # (docs/netsuite-rest.md §3.4).
         code, detail = payload["error"], str(payload.get("error_description") or "")
     if not detail and isinstance(payload, dict):
         detail = str(payload.get("title") or "")
     if not detail:
-        # Bearer failures carry their reason in WWW-Authenticate, not the body (§3.4).
+        # Bearer failures carry their reason in WWW-Authenticate, not the body (docs/netsuite-rest.md §3.4).
         detail = (
             response.headers.get("WWW-Authenticate")
             or (excerpt(response.content) if response.content else "")

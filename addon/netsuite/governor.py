@@ -1,7 +1,7 @@
 """Concurrency governors: keep in-flight NetSuite requests under the account's limit.
 
 NetSuite counts concurrent requests per ACCOUNT across every process and integration and
-answers 429 once the pool is full (reference §8). Every HTTP request holds one slot for
+answers 429 once the pool is full (docs/netsuite-rest.md §8). Every HTTP request holds one slot for
 its whole duration. ``RedisGovernor`` shares the count between all workers on all hosts;
 ``LocalGovernor`` covers a single process without Redis.
 """
@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 from .errors import GovernorTimeout
 
-# Fallback when the role may not read governanceLimits: the reference's advice is 2–4 (§8).
+# Fallback when the role may not read governanceLimits: the reference's advice is 2–4
+# (docs/netsuite-rest.md §8).
 DEFAULT_LIMIT = 2
 
 
@@ -170,7 +171,7 @@ def default_limit_from_governance(limits: dict | None) -> int:
     """Slots this integration should use, from ``NetSuiteClient.governance_limits()``.
 
     A limit allocated to this integration is ours alone. Otherwise the unallocated pool is
-    shared with every other integration, so leave one slot for them (min 1) (reference §8;
+    shared with every other integration, so leave one slot for them (min 1) (docs/netsuite-rest.md §8;
     Salto does the same). ``None`` (role may not read the limits) gives ``DEFAULT_LIMIT``.
     """
     if not limits:

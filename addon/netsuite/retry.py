@@ -1,6 +1,6 @@
 """Retry budget: exponential backoff with full jitter, bounded by attempts and total time.
 
-NetSuite sends no ``Retry-After`` on 429 (reference §8), so backoff is the only signal;
+NetSuite sends no ``Retry-After`` on 429 (docs/netsuite-rest.md §8), so backoff is the only signal;
 a ``Retry-After`` from a proxy in front of it is still honoured.
 """
 

@@ -1,6 +1,6 @@
 """Splynx API-key authentication pieces: signature, nonce, access token.
 
-Recipe (splynx-api.md §2.1-2.2): the signature is the upper-case hex
+Recipe (docs/splynx-api.md §2.1-2.2): the signature is the upper-case hex
 HMAC-SHA256 of ``str(nonce) + api_key`` keyed with the API secret. The client
 trades key+nonce+signature for an access token at ``admin/auth/tokens`` and
 then sends ``Authorization: Splynx-EA (access_token=...)``.
@@ -27,20 +27,20 @@ def sign(api_key: str, api_secret: str, nonce: int) -> str:
 
 
 def signature_header(api_key: str, api_secret: str, nonce: int) -> str:
-    """Stateless ``Authorization`` value (§2.1); the parenthesised part is form-encoded."""
+    """Stateless ``Authorization`` value (docs/splynx-api.md §2.1); the parenthesised part is form-encoded."""
     params = urlencode({"key": api_key, "nonce": nonce, "signature": sign(api_key, api_secret, nonce)})
     return f"Splynx-EA ({params})"
 
 
 def token_header(access_token: str) -> str:
-    """``Authorization`` value for an access token (§2.4)."""
+    """``Authorization`` value for an access token (docs/splynx-api.md §2.4)."""
     return f"Splynx-EA ({urlencode({'access_token': access_token})})"
 
 
 class NonceSource:
     """Strictly increasing nonces, thread-safe.
 
-    Starts from the time in centiseconds like the official clients (§2.1), so
+    Starts from the time in centiseconds like the official clients (docs/splynx-api.md §2.1), so
     a restarted process keeps going upwards without persisting a counter;
     whether Splynx rejects replayed nonces is unconfirmed, so never repeat one.
     """
@@ -70,7 +70,8 @@ def nonce_source(api_key: str, clock=time.time) -> NonceSource:
 
 def is_nonce_refusal(error_message: str) -> bool:
     """Whether a 401 on the token request blames the nonce (another process of the same key used
-    it first). The real wording is unconfirmed (§2.1); every refusal we know of names the nonce."""
+    it first). The real wording is unconfirmed (docs/splynx-api.md §2.1); every refusal we know of names the
+    nonce."""
     return "nonce" in error_message.lower()
 
 
@@ -122,7 +123,7 @@ class Token:
 def token_request_body(api_key: str, api_secret: str, nonce: int) -> dict[str, Any]:
     """JSON body that creates an access token for an API key.
 
-    The secret itself is never sent: only the signature proves we hold it (§2.2).
+    The secret itself is never sent: only the signature proves we hold it (docs/splynx-api.md §2.2).
     """
     return {
         "auth_type": "api_key",

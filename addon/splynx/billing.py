@@ -47,7 +47,7 @@ ADDITIONAL_FIELDS = "admin/config/additional-fields"
 
 DOCUMENT_PATHS: dict[str, str] = {"invoice": INVOICES, "credit_note": CREDIT_NOTES}
 ENTITY_PATHS: dict[str, str] = {**DOCUMENT_PATHS, "customer": CUSTOMERS, "payment": PAYMENTS}
-# Additional-field modules of the entities that can carry the accounting id (§6).
+# Additional-field modules of the entities that can carry the accounting id (docs/splynx-api.md §6).
 ADDITIONAL_MODULES: dict[str, str] = {
     "customer": "customers",
     "invoice": "invoices",
@@ -112,7 +112,7 @@ class SplynxBilling:
     ) -> Iterator[BillingCustomer]:
         """Customers in ascending id order, filtered on the server.
 
-        Splynx has no ``NOT IN`` operator (§5.1) and one condition per field, so
+        Splynx has no ``NOT IN`` operator (docs/splynx-api.md §5.1) and one condition per field, so
         excluded partners become ``partner_id IN (all others)``, and ``ids`` (only these
         customers) cannot be combined with ``id_above``.
         """
@@ -214,7 +214,7 @@ class SplynxBilling:
         return _filters(
             date_created=_date_range(date_from, date_to),
             real_create_datetime=[">=", created_since],
-            # date_updated holds a date only (§9): callers re-check the same day.
+            # date_updated holds a date only (docs/splynx-api.md §9): callers re-check the same day.
             date_updated=[">=", updated_since],
             id=["IN", wanted] if wanted else [">", id_above],
             customer_id=["=", customer_id],
@@ -222,7 +222,8 @@ class SplynxBilling:
 
     def count(self, listing: str, **filters: Any) -> int:
         """How many records ``listing`` ('invoices', 'credit_notes', 'payments', 'customers') would yield with
-        the same ``filters``, before any page is read: one HEAD answered with X-total-count (§5.3)."""
+        the same ``filters``, before any page is read: one HEAD answered with X-total-count
+        (docs/splynx-api.md §5.3)."""
         if listing in ("invoices", "credit_notes"):
             path = DOCUMENT_PATHS["invoice" if listing == "invoices" else "credit_note"]
             return self.client.count(path, self._document_search(**filters))
@@ -246,7 +247,7 @@ class SplynxBilling:
     def _line_transactions(self, page: list[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
         """transaction id -> transaction row, for items lacking a category or tax id of their own.
 
-        Invoice items map 1:1 to transactions, which hold the category and the tax (§7.6),
+        Invoice items map 1:1 to transactions, which hold the category and the tax (docs/splynx-api.md §7.6),
         so one lookup per page of documents fills the gaps instead of one per document;
         ``list_by_ids`` splits it so that no request line grows past what nginx accepts.
         """
@@ -399,7 +400,7 @@ class SplynxBilling:
         """Add one imported payment to a statement; returns the line id.
 
         ``pairing_1`` (customer id) and ``pairing_2`` (invoice number) are what
-        Splynx matches on (§7.10); the reference rides in ``additional_1`` and
+        Splynx matches on (docs/splynx-api.md §7.10); the reference rides in ``additional_1`` and
         identifies the line for the lookup after an ambiguous answer.
         """
         reference = line.reference

@@ -47,7 +47,7 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # Longest request line we send: half of nginx's default 8 KB header buffer, which answers
 # 414 beyond it (docs/splynx-installations.md). ``list_by_ids`` splits id lists to fit.
 MAX_REQUEST_LINE = 4096
-# 405 doubles as "record belongs to another partner" (splynx-api.md §4.1).
+# 405 doubles as "record belongs to another partner" (docs/splynx-api.md §4.1).
 PERMISSION_CODES = frozenset(
     {"FORBIDDEN", "NOT_ALLOWED_BY_PARTNER_RESTRICTION", "NOT_ALLOWED_BY_USER_RESTRICTION"}
 )
@@ -209,7 +209,8 @@ class SplynxClient:
     def count(
         self, path: str, search: Mapping[str, Any] | None = None, additional: Mapping[str, Any] | None = None
     ) -> int:
-        """Number of matching records, from ``HEAD`` and its ``X-total-count`` header (§5.3)."""
+        """Number of matching records, from ``HEAD`` and its ``X-total-count`` header
+        (docs/splynx-api.md §5.3)."""
         response = self._call("HEAD", path, params=search_params(search, additional))
         raw = response.headers.get("X-total-count")
         try:
@@ -231,7 +232,7 @@ class SplynxClient:
         """POST a new record; returns the response body, which always holds the new ``id``.
 
         Splynx documents ``{"id": ...}`` and some versions return the whole
-        record (§3, unconfirmed); either way ``id`` is there.
+        record (docs/splynx-api.md §3, unconfirmed); either way ``id`` is there.
 
         An ambiguous answer (5xx, or the connection lost after sending) may follow a commit,
         so the POST is never simply resent: ``find`` looks the record up by what identifies
@@ -259,7 +260,8 @@ class SplynxClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def update(self, path: str, record_id: int | str, body: Mapping[str, Any]) -> None:
-        """PUT changes to a record (202, empty body). Fields not sent are left alone (§3)."""
+        """PUT changes to a record (202, empty body). Fields not sent are left alone
+        (docs/splynx-api.md §3)."""
         self.request("PUT", _record_path(path, record_id), body=body)
 
     def delete(self, path: str, record_id: int | str) -> None:
@@ -324,7 +326,7 @@ class SplynxClient:
 
     def _login(self) -> auth.Token:
         def body() -> dict[str, Any]:
-            # A fresh nonce per attempt: a retried login must not replay one (§2.1).
+            # A fresh nonce per attempt: a retried login must not replay one (docs/splynx-api.md §2.1).
             return auth.token_request_body(self.config.api_key, self.config.api_secret, self._nonces.next())
 
         attempt = 1
@@ -468,7 +470,7 @@ class SplynxClient:
 
     @staticmethod
     def _error(response: requests.Response, method: str, path: str) -> SplynxError:
-        """Map an error response to a typed error that keeps the API's own message (§4)."""
+        """Map an error response to a typed error that keeps the API's own message (docs/splynx-api.md §4)."""
         status = response.status_code
         where = {"status": status, "method": method, "path": path}
         try:
@@ -476,7 +478,8 @@ class SplynxClient:
         except ValueError:
             body = None
         if isinstance(body, list):
-            # 422 validation: a bare array of {field, is_additional_attribute, message} (§4.2).
+            # 422 validation: a bare array of {field, is_additional_attribute, message}
+            # (docs/splynx-api.md §4.2).
             field_errors = [
                 FieldError(
                     field=str(item.get("field") or ""),

@@ -31,7 +31,7 @@ class SplynxConfig:
     # Renew the access token this many seconds before it expires (the official
     # clients use 5 s; a wider margin absorbs clock skew and slow requests).
     token_renew_margin: float = 60.0
-    # Tokens are bound to the User-Agent that created them (splynx-api.md §2.2),
+    # Tokens are bound to the User-Agent that created them (docs/splynx-api.md §2.2),
     # so it must stay fixed for the client's lifetime.
     user_agent: str = "netsuite-sync Splynx API v2 client"
 

@@ -22,7 +22,7 @@ class SplynxError(BillingError):
     """Any failure talking to Splynx.
 
     ``status`` is the HTTP status (None when no response arrived), ``code``
-    the API's ``internal_code`` such as ``NOT_FOUND`` (splynx-api.md §4.1).
+    the API's ``internal_code`` such as ``NOT_FOUND`` (docs/splynx-api.md §4.1).
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Splynx search parameters and their PHP bracket wire format (splynx-api.md §5)."""
+"""Splynx search parameters and their PHP bracket wire format (docs/splynx-api.md §5)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def php_pairs(params: Any, prefix: str | None = None) -> list[tuple[str, str]]:
     """Flatten nested dicts/lists into ``http_build_query``-style key/value pairs.
 
     Splynx's PHP server reads ``a[b][0]=x`` as nested arrays; lists get
-    numeric indexes, as PHP's encoder gives them (§5.2).
+    numeric indexes, as PHP's encoder gives them (docs/splynx-api.md §5.2).
     """
     pairs: list[tuple[str, str]] = []
     items = params.items() if isinstance(params, Mapping) else enumerate(params)

@@ -2,7 +2,7 @@
 
 Splynx returns numbers as strings or numbers depending on field and version,
 money as 4-decimal strings, flags as ``"0"``/``"1"`` and empty dates as
-``0000-00-00`` (splynx-api.md §1, §10.6). Everything past this module sees
+``0000-00-00`` (docs/splynx-api.md §1, §10.6). Everything past this module sees
 ``Decimal``, ``date``, ``datetime``, ``int``, ``bool`` or ``None``.
 """
 
@@ -96,7 +96,8 @@ def to_date(value: Any) -> date | None:
 
 
 def to_datetime(value: Any) -> datetime | None:
-    """``YYYY-MM-DD HH:MM:SS`` as a naive datetime (Splynx server local time; zone unconfirmed, §1)."""
+    """``YYYY-MM-DD HH:MM:SS`` as a naive datetime (Splynx server local time; zone unconfirmed,
+    docs/splynx-api.md §1)."""
     if isinstance(value, datetime):
         return value
     text = to_str(value)
@@ -130,7 +131,8 @@ def to_id_tuple(value: Any) -> tuple[int, ...]:
 
 
 def cents(value: Decimal) -> Decimal:
-    """Round half-up to cents, as Splynx does for document totals (§10.8; rounding details unconfirmed)."""
+    """Round half-up to cents, as Splynx does for document totals (docs/splynx-api.md §10.8; rounding details
+    unconfirmed)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -163,7 +165,8 @@ def first_of_list(label: str, value: Any, valid=None) -> tuple[str, str | None]:
 
 
 def customer(raw: Mapping[str, Any]) -> BillingCustomer:
-    """``admin/customers/customer`` row (§7.1); multi-value contacts keep their first value."""
+    """``admin/customers/customer`` row (docs/splynx-api.md §7.1); multi-value contacts keep their first
+    value."""
     looks_valid = _EMAIL_SHAPE.match
     email, email_note = first_of_list("email", raw.get("email"), looks_valid)
     billing_email, billing_note = first_of_list("billing email", raw.get("billing_email"), looks_valid)
@@ -193,7 +196,7 @@ def document_line(
 ) -> BillingDocumentLine:
     """One invoice/credit-note item.
 
-    ``price`` is the net unit price and ``tax`` a percent (§7.3). When the
+    ``price`` is the net unit price and ``tax`` a percent (docs/splynx-api.md §7.3). When the
     item carries ``tax_amount`` (seen in captured payloads, unconfirmed) it
     wins over our own computation. ``transaction`` (the item's transaction row)
     supplies the category and the tax id the item itself does not carry.
@@ -221,7 +224,7 @@ def document_line(
 
 
 def item_category_id(raw: Mapping[str, Any]) -> int | None:
-    """Category written on the item itself, under either spelling the API uses (§7.3)."""
+    """Category written on the item itself, under either spelling the API uses (docs/splynx-api.md §7.3)."""
     return to_id(raw.get("categoryIdForTransaction") or raw.get("category_id") or raw.get("category"))
 
 
@@ -234,7 +237,7 @@ def item_needs_transaction(item: Mapping[str, Any]) -> bool:
 def document(
     kind: DocumentKind, raw: Mapping[str, Any], transactions: Mapping[int, Mapping[str, Any]] | None = None
 ) -> BillingDocument:
-    """``admin/finance/invoices`` or ``credit-notes`` row (§7.3, §7.4).
+    """``admin/finance/invoices`` or ``credit-notes`` row (docs/splynx-api.md §7.3, §7.4).
 
     ``transactions`` maps an item's ``transaction_id`` to the transaction row,
     for items that do not carry their category or tax id themselves.
@@ -278,7 +281,7 @@ def document(
 
 
 def payment(raw: Mapping[str, Any]) -> BillingPayment:
-    """``admin/finance/payments`` row (§7.5); ``payment_type`` is the payment-method id."""
+    """``admin/finance/payments`` row (docs/splynx-api.md §7.5); ``payment_type`` is the payment-method id."""
     return BillingPayment(
         id=to_int(raw["id"]),
         customer_id=to_int(raw.get("customer_id")),
@@ -301,7 +304,7 @@ def payment(raw: Mapping[str, Any]) -> BillingPayment:
 
 
 def payment_method(raw: Mapping[str, Any]) -> PaymentMethod:
-    """``admin/finance/payment-methods`` row (§7.7)."""
+    """``admin/finance/payment-methods`` row (docs/splynx-api.md §7.7)."""
     return PaymentMethod(
         id=to_int(raw["id"]),
         name=to_str(raw.get("name")),
@@ -312,7 +315,7 @@ def payment_method(raw: Mapping[str, Any]) -> PaymentMethod:
 
 
 def transaction_category(raw: Mapping[str, Any]) -> TransactionCategory:
-    """``admin/finance/transaction-categories`` row (§7.8)."""
+    """``admin/finance/transaction-categories`` row (docs/splynx-api.md §7.8)."""
     return TransactionCategory(
         id=to_int(raw["id"]),
         name=to_str(raw.get("name")),
@@ -322,7 +325,7 @@ def transaction_category(raw: Mapping[str, Any]) -> TransactionCategory:
 
 
 def tax_rate(raw: Mapping[str, Any]) -> TaxRate:
-    """``admin/config/taxes`` row (§7.9)."""
+    """``admin/config/taxes`` row (docs/splynx-api.md §7.9)."""
     return TaxRate(
         id=to_int(raw["id"]),
         name=to_str(raw.get("name")),
@@ -334,7 +337,7 @@ def tax_rate(raw: Mapping[str, Any]) -> TaxRate:
 
 
 def payment_statement(raw: Mapping[str, Any]) -> PaymentStatement:
-    """``admin/finance/bank-statements`` row (§7.10)."""
+    """``admin/finance/bank-statements`` row (docs/splynx-api.md §7.10)."""
     return PaymentStatement(
         id=to_int(raw["id"]),
         title=to_str(raw.get("title")),
@@ -345,7 +348,8 @@ def payment_statement(raw: Mapping[str, Any]) -> PaymentStatement:
 
 
 def payment_statement_line(raw: Mapping[str, Any]) -> PaymentStatementLine:
-    """``admin/finance/bank-statements-records`` row (§7.10); ``pairing_*`` are the match hints."""
+    """``admin/finance/bank-statements-records`` row (docs/splynx-api.md §7.10); ``pairing_*`` are the match
+    hints."""
     return PaymentStatementLine(
         id=to_id(raw.get("id")),
         statement_id=to_id(raw.get("bank_statements_process_id")),

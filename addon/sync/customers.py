@@ -238,7 +238,8 @@ def customer_write(
     return Write(
         payload=payload,
         label=label,
-        # addressBook is not keyed: an update without replace would append a second address (§4.4).
+        # addressBook is not keyed: an update without replace would append a second address
+        # (docs/netsuite-rest.md §4.4).
         replace=("addressBook",),
         note="; ".join(notes),
         billing_accounting_id=accounting_id,

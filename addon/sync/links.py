@@ -22,7 +22,7 @@ from addon.extension import session
 from addon.models import Link, utcnow
 
 # Deterministic externalIds (engine contract): letters, digits and '-' only, so `eid:` URLs work
-# (netsuite-rest.md §4.3, §9.16).
+# (docs/netsuite-rest.md §4.3, §9.16).
 EXTERNAL_ID_PREFIXES = {
     "customer": "splynx-customer-",
     "invoice": "splynx-invoice-",

@@ -1,7 +1,7 @@
 """NetSuite's lists in the local cache, and the mappings from billing lists onto them.
 
 ``load_mappings`` pulls every list NetSuite offers for mapping with one SuiteQL
-query per list (reference §6.2) and upserts it into ``ListCache`` on
+query per list (docs/netsuite-rest.md §6.2) and upserts it into ``ListCache`` on
 ``(kind, netsuite_id)``: a rerun updates rows, never duplicates them, and rows
 gone from NetSuite are kept but marked inactive (old mappings may still point
 at them). The same mechanism caches NetSuite customers (``addon.sync.matching``).
@@ -51,7 +51,7 @@ class CachedRow:
 
 @dataclass(frozen=True)
 class NetSuiteList:
-    """Where a list lives in SuiteQL (reference §6.2) and how a row becomes a ``CachedRow``."""
+    """Where a list lives in SuiteQL (docs/netsuite-rest.md §6.2) and how a row becomes a ``CachedRow``."""
 
     kind: str
     label: str
@@ -91,8 +91,9 @@ NETSUITE_LISTS: dict[str, NetSuiteList] = {
             f"itemtype IN ({', '.join(repr(t) for t in SALE_ITEM_TYPES)})", _first("itemid", "displayname"),
             ("itemtype",), minimal="SELECT id, itemid, itemtype, isinactive FROM item",
         ),
-        # §6.2: `acctname` is absent from the Fivetran column list; `fullname` is the safe name.
-        # Without OneWorld `subsidiary` is unknown, and without multiple currencies maybe `currency`.
+        # docs/netsuite-rest.md §6.2: `acctname` is absent from the Fivetran column list; `fullname` is the
+        # safe name. Without OneWorld `subsidiary` is unknown, and without multiple currencies maybe
+        # `currency`.
         NetSuiteList(
             "bank_account", "Bank accounts",
             "SELECT id, acctnumber, fullname, currency, subsidiary, isinactive, externalid FROM account",
@@ -121,8 +122,8 @@ NETSUITE_LISTS: dict[str, NetSuiteList] = {
             "location", "Locations",
             "SELECT id, name, fullname, isinactive, externalid FROM location", None, _first("fullname", "name"),
         ),
-        # §6.2: `name` on the SuiteQL term table is unconfirmed; it is on the REST record, so we
-        # assume SuiteQL serves it too (and fall back to the id).
+        # docs/netsuite-rest.md §6.2: `name` on the SuiteQL term table is unconfirmed; it is on the REST
+        # record, so we assume SuiteQL serves it too (and fall back to the id).
         NetSuiteList(
             "term", "Terms",
             "SELECT id, name, daysuntilnetdue, isinactive, externalid FROM term", None, _first("name"),

@@ -98,7 +98,8 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
         if not invoice:
             note = f"invoice {payment.invoice_id} is not in NetSuite; left unapplied on the customer"
     if invoice:
-        # Apply lines are keyed by `doc` (§4.4, §4.7): re-sending one updates it, never duplicates.
+        # Apply lines are keyed by `doc` (docs/netsuite-rest.md §4.4, §4.7): re-sending one updates it, never
+        # duplicates.
         payload["apply"] = {"items": [{"doc": {"id": invoice}, "apply": True, "amount": payment.amount}]}
     if not _unchanged(payload, link):
         # Only a payment that will be written asks NetSuite what its invoice still owes.

@@ -227,7 +227,8 @@ def _payments_query(bank_accounts: list[str]) -> str:
     )
     if len(bank_accounts) <= 1:
         return select_from + " FROM transaction t"
-    accounts = ", ".join(str(int(a)) for a in bank_accounts)  # ints only: safe to inline (§6.1)
+    # ints only: safe to inline (docs/netsuite-rest.md §6.1)
+    accounts = ", ".join(str(int(a)) for a in bank_accounts)
     return (
         f"{select_from}, tal.account AS account FROM transaction t "
         "LEFT JOIN transactionaccountingline tal ON tal.transaction = t.id AND tal.debit > 0 "
@@ -250,7 +251,8 @@ def _payment(row: dict) -> NetSuitePayment:
         tranid=row.get("tranid", ""),
         external_id=row.get("externalid", ""),
         customer=str(row.get("entity", "")),
-        # The sign of `foreigntotal` for payments is unconfirmed (§6.2): a payment is money in.
+        # The sign of `foreigntotal` for payments is unconfirmed (docs/netsuite-rest.md §6.2): a payment is
+        # money in.
         amount=abs(Decimal(row.get("foreigntotal", "0"))),
         date=date.fromisoformat(row["trandate"]),
         memo=row.get("memo", ""),
@@ -289,9 +291,11 @@ class _Importer:
     # -- lookups --------------------------------------------------------------------------------
 
     def _applications(self, payment_ids: list[str]) -> dict[str, list[tuple[str, Decimal]]]:
-        """NetSuite invoice applications of these payments (§6.2 line-link table), one query."""
+        """NetSuite invoice applications of these payments (docs/netsuite-rest.md §6.2 line-link table), one
+        query."""
         applied: dict[str, list[tuple[str, Decimal]]] = {}
-        ids = ", ".join(str(int(i)) for i in payment_ids)  # ints only: safe to inline (§6.1)
+        # ints only: safe to inline (docs/netsuite-rest.md §6.1)
+        ids = ", ".join(str(int(i)) for i in payment_ids)
         query = (
             "SELECT l.nextdoc, l.previousdoc, l.foreignamount FROM nexttransactionlinelink l "  # noqa: S608
             f"WHERE l.nexttype = 'CustPymt' AND l.previoustype = 'CustInvc' AND l.nextdoc IN ({ids}) "

@@ -4,7 +4,7 @@ Billing side: every document/payment the exports would send (dated in the
 period, not deleted, not before ``export_from``, payments of pushed methods,
 not imported from NetSuite). NetSuite side: transactions whose externalId
 starts with 'splynx-' (ours), read with one keyset SuiteQL stream per type
-(§6.2 ``transaction``). Documents are paired by externalId and compared by
+(docs/netsuite-rest.md §6.2 ``transaction``). Documents are paired by externalId and compared by
 gross total; the report lists every one that disagrees. Money is Decimal,
 written as strings so the report is JSON.
 """
@@ -31,7 +31,7 @@ MAX_LISTED = 500
 @dataclass(frozen=True)
 class EntitySpec:
     entity: str
-    tran_type: str  # transaction.type (§6.2)
+    tran_type: str  # transaction.type (docs/netsuite-rest.md §6.2)
     external_prefix: str
 
 
@@ -114,7 +114,8 @@ def _netsuite_records(ctx: SyncContext, spec: EntitySpec, date_from: date, date_
     found = {}
     for row in rows:
         billing_id = row["externalid"].removeprefix(spec.external_prefix)
-        # The sign NetSuite gives credit memos and payments in `foreigntotal` is unconfirmed (§6.2).
+        # The sign NetSuite gives credit memos and payments in `foreigntotal` is unconfirmed
+        # (docs/netsuite-rest.md §6.2).
         total = abs(Decimal(row.get("foreigntotal", "0")))
         found[billing_id] = Side(
             str(row["id"]), row.get("tranid", ""), date.fromisoformat(row["trandate"]), total

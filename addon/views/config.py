@@ -25,7 +25,7 @@ CONCURRENCY_HINT_KEY = "netsuite_concurrency_hint"
 
 def concurrency_hint() -> tuple[str, int] | None:
     """('NetSuite allows N concurrent requests for this account; suggested: N-1', N), from the
-    account's governance limits, or None when the role may not read them (reference §8)."""
+    account's governance limits, or None when the role may not read them (docs/netsuite-rest.md §8)."""
     try:
         limits = SyncContext.from_settings().netsuite.governance_limits()
     except NetSuiteError:

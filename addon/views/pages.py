@@ -53,7 +53,7 @@ def export_setting_warnings() -> list[dict]:
         .select_from(ListCache)
         .where(ListCache.kind == "subsidiary", ListCache.inactive.is_(False))
     )
-    # A OneWorld account refuses a customer without a subsidiary (§4.5); with a single
+    # A OneWorld account refuses a customer without a subsidiary (docs/netsuite-rest.md §4.5); with a single
     # subsidiary NetSuite has only one to choose, so only several make the setting mandatory.
     if not settings.get("subsidiary") and (subsidiaries or 0) > 1:
         warnings.append(

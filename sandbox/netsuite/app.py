@@ -193,16 +193,17 @@ class NetSuiteSandbox:
         except ValueError:
             raise errors.invalid_parameter("limit", "Invalid value for limit or offset.") from None
         if not 1 <= limit <= MAX_PAGE:
-            # §6.1/§8: ≤1000 rows per page; NetSuite's reply to a larger value is unconfirmed.
+            # docs/netsuite-rest.md §6.1/§8: ≤1000 rows per page; NetSuite's reply to a larger value is
+            # unconfirmed.
             raise errors.invalid_parameter("limit", f"The limit must be between 1 and {MAX_PAGE}.")
         if offset < 0 or offset % limit:
-            # §9.12: an offset that is not a multiple of the limit is rejected.
+            # docs/netsuite-rest.md §9.12: an offset that is not a multiple of the limit is rejected.
             raise errors.invalid_parameter("offset", "The offset must be a multiple of the limit.")
         return limit, offset
 
     def _suiteql(self, request: Request, base: str) -> Response:
-        # §11: whether `Prefer: transient` is strictly required is unconfirmed; the sandbox insists
-        # (configurable) so a client that forgets it is caught.
+        # docs/netsuite-rest.md §11: whether `Prefer: transient` is strictly required is unconfirmed; the
+        # sandbox insists (configurable) so a client that forgets it is caught.
         prefer = request.headers.get("Prefer", "")
         if self.state.require_prefer_transient and "transient" not in prefer.lower():
             raise errors.NetSuiteError(
@@ -319,7 +320,8 @@ class NetSuiteSandbox:
 
 
 def _matches(record: dict, query: str) -> bool:
-    """A small subset of the record-list ``q`` filter (§4.2): ``field OP "value"`` joined by AND."""
+    """A small subset of the record-list ``q`` filter (docs/netsuite-rest.md §4.2): ``field OP "value"``
+    joined by AND."""
     fields = {name.lower(): value for name, value in record.items()}
     for clause in re.split(r"\s+AND\s+", query, flags=re.IGNORECASE):
         match = _LIST_FILTER.match(clause)

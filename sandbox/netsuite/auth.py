@@ -1,4 +1,5 @@
-"""Verification of TBA (OAuth 1.0a, HMAC-SHA256) and OAuth 2.0 client credentials (reference §3)."""
+"""Verification of TBA (OAuth 1.0a, HMAC-SHA256) and OAuth 2.0 client credentials
+(docs/netsuite-rest.md §3)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from . import errors
 
-TIMESTAMP_WINDOW = 300  # seconds, §3.1
+TIMESTAMP_WINDOW = 300  # seconds, docs/netsuite-rest.md §3.1
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ASSERTION_ALGORITHMS = ["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]  # §3.4: no RS256
+# docs/netsuite-rest.md §3.4: no RS256
+ASSERTION_ALGORITHMS = ["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 _HEADER_PARAM = re.compile(r'([A-Za-z0-9_]+)\s*=\s*"([^"]*)"')
 _NONCE = re.compile(r"^[A-Za-z0-9]{6,}$")
 
@@ -40,7 +42,7 @@ def parse_oauth_header(authorization: str) -> dict[str, str]:
 def signature_base_string(method: str, url: str, oauth_params: dict[str, str]) -> str:
     """RFC 5849 §3.4.1 base string: realm and signature excluded, query parameters included.
 
-    The query is decoded with form rules (``+`` → space), as §3.2 note 3 advises.
+    The query is decoded with form rules (``+`` → space), as docs/netsuite-rest.md §3.2 note 3 advises.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -63,7 +65,8 @@ def hmac_sha256_signature(base_string: str, consumer_secret: str, token_secret: 
 
 
 class NonceRegistry:
-    """Remembers nonce+timestamp pairs per token for the timestamp window (§3.1 NonceUsed)."""
+    """Remembers nonce+timestamp pairs per token for the timestamp window (docs/netsuite-rest.md §3.1
+    NonceUsed)."""
 
     def __init__(self):
         # Insertion order is claim order, so expired nonces are always at the front:
@@ -99,11 +102,11 @@ def verify_tba(state, method: str, url: str, authorization: str, body: bytes, no
     )
     if any(not params.get(name) for name in (*required, "oauth_signature")):
         raise errors.invalid_login()
-    # §1.1/§9.1: realm is the canonical account id (1234567_SB1), never the host form.
+    # docs/netsuite-rest.md §1.1/§9.1: realm is the canonical account id (1234567_SB1), never the host form.
     if params.get("realm") != state.account_id:
         raise errors.invalid_login()
     if params["oauth_signature_method"] != "HMAC-SHA256" or params.get("oauth_version", "1.0") != "1.0":
-        raise errors.invalid_login()  # §3.1: HMAC-SHA1 ended with 2023.1
+        raise errors.invalid_login()  # docs/netsuite-rest.md §3.1: HMAC-SHA1 ended with 2023.1
     if params["oauth_consumer_key"] != state.consumer_key:
         raise errors.invalid_login()
     token = state.tokens.get(params["oauth_token"])
@@ -117,8 +120,8 @@ def verify_tba(state, method: str, url: str, authorization: str, body: bytes, no
     if abs(now - timestamp) > TIMESTAMP_WINDOW or not _NONCE.match(params["oauth_nonce"]):
         raise errors.invalid_login()
     if "oauth_body_hash" in params:
-        # §3.1: clients may sign a SHA-1 body hash. Whether NetSuite checks its value is unconfirmed;
-        # the sandbox does, so a client that mangles its body is caught here.
+        # docs/netsuite-rest.md §3.1: clients may sign a SHA-1 body hash. Whether NetSuite checks its value is
+        # unconfirmed; the sandbox does, so a client that mangles its body is caught here.
         expected_hash = base64.b64encode(hashlib.sha1(body).digest()).decode()  # noqa: S324 (protocol)
         if not hmac.compare_digest(expected_hash, params["oauth_body_hash"]):
             raise errors.invalid_login()
@@ -144,7 +147,8 @@ class OAuth2Error(Exception):
 
 
 def generate_client_keypair(bits: int = 3072) -> tuple[bytes, bytes]:
-    """A fresh RSA keypair (private PEM, public PEM); §3.4 asks for 3072 or 4096 bits."""
+    """A fresh RSA keypair (private PEM, public PEM); docs/netsuite-rest.md §3.4 asks for 3072 or 4096
+    bits."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -183,7 +187,8 @@ class TokenIssuer:
         self._secret = secrets.token_bytes(32)
 
     def exchange(self, state, form: dict[str, str], token_url: str) -> dict:
-        """Verify a client-credentials request (§3.4) and return the token response body."""
+        """Verify a client-credentials request (docs/netsuite-rest.md §3.4) and return the token response
+        body."""
         if form.get("grant_type") != "client_credentials":
             raise OAuth2Error("unsupported_grant_type", "grant_type must be client_credentials")
         if form.get("client_assertion_type") != JWT_BEARER or not form.get("client_assertion"):
@@ -221,7 +226,8 @@ class TokenIssuer:
         issued, expires = claims["iat"], claims["exp"]
         if not (isinstance(issued, int) and isinstance(expires, int)):
             raise OAuth2Error("invalid_grant", "iat/exp must be integers")
-        # §3.4: exp must be less than 60 minutes after iat; allow a minute of clock skew.
+        # docs/netsuite-rest.md §3.4: exp must be less than 60 minutes after iat; allow a minute of clock
+        # skew.
         if expires <= now or expires - issued > 3600 or issued > now + 60:
             raise OAuth2Error("invalid_grant", "assertion expired or not yet valid")
         ttl = client.access_token_ttl
@@ -230,7 +236,7 @@ class TokenIssuer:
             self._secret,
             algorithm="HS256",
         )
-        # §3.4: expires_in has been seen as a string; clients parse both.
+        # docs/netsuite-rest.md §3.4: expires_in has been seen as a string; clients parse both.
         return {"access_token": access_token, "expires_in": str(ttl), "token_type": "Bearer"}
 
     def verify(self, state, token: str) -> str:
@@ -249,7 +255,7 @@ class TokenIssuer:
 
 
 def bearer_error(state) -> errors.NetSuiteError:
-    """§3.4: a bad bearer gets 401 with a WWW-Authenticate challenge."""
+    """docs/netsuite-rest.md §3.4: a bad bearer gets 401 with a WWW-Authenticate challenge."""
     error = errors.invalid_login()
     error.headers["WWW-Authenticate"] = (
         f'Bearer realm="{state.account_id}", error="invalid_token", error_description="Invalid login attempt."'

@@ -1,4 +1,4 @@
-"""NetSuite's problem-JSON error bodies (reference §7) as one exception type."""
+"""NetSuite's problem-JSON error bodies (docs/netsuite-rest.md §7) as one exception type."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ _TITLES = {
     503: "Service Unavailable",
 }
 
-# §7.1: recent traffic links the RFC 9110 status sections; clients must not match on it.
+# docs/netsuite-rest.md §7.1: recent traffic links the RFC 9110 status sections; clients must not match on it.
 _RFC_SECTIONS = {400: "15.5.1", 401: "15.5.2", 404: "15.5.5", 405: "15.5.6", 429: "15.5.1", 500: "15.6.1"}
 
 PREFIX = "Error while accessing a resource. "
@@ -56,7 +56,8 @@ class NetSuiteError(Exception):
 
 
 def invalid_login() -> NetSuiteError:
-    """§3.1/§7.2: every TBA or bearer failure looks the same; the reason is only in the Login Audit Trail."""
+    """docs/netsuite-rest.md §3.1/§7.2: every TBA or bearer failure looks the same; the reason is only in the
+    Login Audit Trail."""
     return NetSuiteError(
         401,
         "INVALID_LOGIN",
@@ -66,7 +67,7 @@ def invalid_login() -> NetSuiteError:
 
 
 def concurrency_exceeded() -> NetSuiteError:
-    # §7.2: the title has been seen as "Bad Request" despite the 429 status.
+    # docs/netsuite-rest.md §7.2: the title has been seen as "Bad Request" despite the 429 status.
     return NetSuiteError(
         429,
         "CONCURRENCY_LIMIT_EXCEEDED",
@@ -80,7 +81,8 @@ def user_error(message: str, **extra: str) -> NetSuiteError:
 
 
 def invalid_reference(value: str, field: str, path: str) -> NetSuiteError:
-    """§7.2/§10: an unknown reference id in a write body → 400 INVALID_CONTENT with ``o:errorPath``."""
+    """docs/netsuite-rest.md §7.2/§10: an unknown reference id in a write body → 400 INVALID_CONTENT with
+    ``o:errorPath``."""
     return NetSuiteError(
         400,
         "INVALID_CONTENT",
@@ -90,8 +92,8 @@ def invalid_reference(value: str, field: str, path: str) -> NetSuiteError:
 
 
 def invalid_search(reason: str) -> NetSuiteError:
-    # §6.1/§9.12: SuiteQL rejections read "Invalid search query"; the error code is not recorded in
-    # the reference — INVALID_PARAMETER is what NetSuite most plausibly sends (unconfirmed).
+    # docs/netsuite-rest.md §6.1/§9.12: SuiteQL rejections read "Invalid search query"; the error code is not
+    # recorded in the reference — INVALID_PARAMETER is what NetSuite most plausibly sends (unconfirmed).
     return NetSuiteError(
         400,
         "INVALID_PARAMETER",
@@ -100,19 +102,20 @@ def invalid_search(reason: str) -> NetSuiteError:
 
 
 def invalid_parameter(param: str, message: str) -> NetSuiteError:
-    # Code unconfirmed; NetSuite names the offending query parameter in o:errorQueryParam (§7.1).
+    # Code unconfirmed; NetSuite names the offending query parameter in o:errorQueryParam
+    # (docs/netsuite-rest.md §7.1).
     return NetSuiteError(400, "INVALID_PARAMETER", PREFIX + message, **{"o:errorQueryParam": param})
 
 
 def record_not_found() -> NetSuiteError:
-    # §7.2: status and text confirmed; the error code is unconfirmed.
+    # docs/netsuite-rest.md §7.2: status and text confirmed; the error code is unconfirmed.
     return NetSuiteError(
         404, "NONEXISTENT_ID", "The record instance does not exist. Provide a valid record instance ID."
     )
 
 
 def unknown_record_type(name: str) -> NetSuiteError:
-    # §7.2: error code not recorded; status and text are.
+    # docs/netsuite-rest.md §7.2: error code not recorded; status and text are.
     return NetSuiteError(404, "INVALID_RCRD_TYPE", f"Record type '{name}' does not exist.")
 
 

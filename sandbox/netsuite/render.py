@@ -1,4 +1,4 @@
-"""JSON shapes of record GETs and collections (reference §4.8, §6.1)."""
+"""JSON shapes of record GETs and collections (docs/netsuite-rest.md §4.8, §6.1)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .store import RecordStore
 
 
 def record_href(base: str, type_name: str, record_id: str) -> str:
-    # §1.2: links and Location headers carry the lower-case record type.
+    # docs/netsuite-rest.md §1.2: links and Location headers carry the lower-case record type.
     return f"{base}/record/v1/{type_name.lower()}/{record_id}"
 
 
@@ -22,7 +22,7 @@ def render_record(
     out: dict = {"links": [{"rel": "self", "href": href}]}
     for name, value in data.items():
         if value is None or value == "":
-            continue  # §2: empty fields are omitted
+            continue  # docs/netsuite-rest.md §2: empty fields are omitted
         if name in record_type.refs:
             out[name] = _reference(store, record_type.refs[name], value, base)
         elif name in record_type.sublists:
@@ -87,7 +87,8 @@ def _sublist(store, sublist: Sublist, lines: list[dict], href: str, base: str, e
 def collection(
     items: list[dict], total: int, *, limit: int, offset: int, href: str, extra: dict | None = None
 ):
-    """The paged collection envelope (§4.8, §6.1): links, count, hasMore, offset, totalResults, items."""
+    """The paged collection envelope (docs/netsuite-rest.md §4.8, §6.1): links, count, hasMore, offset,
+    totalResults, items."""
 
     def page(at: int) -> str:
         return f"{href}?{urlencode({**(extra or {}), 'limit': limit, 'offset': at})}"

@@ -1,4 +1,4 @@
-"""Record types the sandbox serves: field names, references, sublists (reference §4.5–§4.9)."""
+"""Record types the sandbox serves: field names, references, sublists (docs/netsuite-rest.md §4.5–§4.9)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ class Sublist:
     fields: tuple[str, ...]
     refs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     subrecords: tuple[str, ...] = ()
-    key: str | None = None  # keyed sublists merge on this field on PATCH (§4.4); others append
+    # keyed sublists merge on this field on PATCH (docs/netsuite-rest.md §4.4); others append
+    key: str | None = None
     read_only: tuple[str, ...] = ()
     custom_prefix: str | None = "custcol"
 
@@ -49,7 +50,8 @@ class RecordType:
     tranid_prefix: str = ""
 
     def canonical(self) -> dict[str, str]:
-        """Lower-case spelling → canonical camelCase, for case-insensitive body fields (§4.5)."""
+        """Lower-case spelling → canonical camelCase, for case-insensitive body fields
+        (docs/netsuite-rest.md §4.5)."""
         names = [*self.fields, *self.refs, *self.sublists, *self.subrecords, *self.read_only, "id"]
         return {name.lower(): name for name in names}
 
@@ -209,5 +211,6 @@ _BY_LOWER = {name.lower(): record_type for name, record_type in RECORD_TYPES.ite
 
 
 def lookup(name: str) -> RecordType | None:
-    """The record type for a URL segment; §1.2: the path segment is matched case-insensitively."""
+    """The record type for a URL segment; docs/netsuite-rest.md §1.2: the path segment is matched
+    case-insensitively."""
     return _BY_LOWER.get(name.lower())

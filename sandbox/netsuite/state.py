@@ -17,7 +17,7 @@ DEFAULT_ACCOUNT_ID = "1234567_SB1"
 
 @dataclass
 class TbaToken:
-    """A token id/secret pair issued to the integration (§3.1)."""
+    """A token id/secret pair issued to the integration (docs/netsuite-rest.md §3.1)."""
 
     token_id: str
     token_secret: str
@@ -26,7 +26,8 @@ class TbaToken:
 
 @dataclass
 class OAuth2Client:
-    """The M2M integration: client id, certificate mappings and their public keys (§3.4).
+    """The M2M integration: client id, certificate mappings and their public keys
+    (docs/netsuite-rest.md §3.4).
 
     ``certificate_id``/``public_key_pem`` are the first mapping; ``add_certificate`` maps more
     (Oracle allows up to five active certificates per integration record), so a rotation can
@@ -66,8 +67,8 @@ class Faults:
     """Injected misbehaviour. Fractions are probabilities per request, drawn from a seeded RNG.
 
     ``drop`` closes the socket without any response *after* the request has been processed, like
-    a client timeout on a write that NetSuite still commits (§9.9). ``slow`` adds ``slow_seconds``
-    after processing. ``burst_429`` answers the next N requests with 429.
+    a client timeout on a write that NetSuite still commits (docs/netsuite-rest.md §9.9). ``slow`` adds
+    ``slow_seconds`` after processing. ``burst_429`` answers the next N requests with 429.
     """
 
     error_5xx: float = 0.0
@@ -255,7 +256,8 @@ class SandboxState:
             self.counters = Counters(in_flight=in_flight, peak_in_flight=in_flight)
 
     def governance_limits(self) -> dict:
-        """§8: one of the three documented shapes of ``GET /system/v1/governanceLimits``."""
+        """docs/netsuite-rest.md §8: one of the three documented shapes of ``GET
+        /system/v1/governanceLimits``."""
         body = {
             "accountConcurrencyLimit": self.concurrency_limit,
             "accountUnallocatedConcurrencyLimit": self.concurrency_limit,

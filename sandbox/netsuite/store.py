@@ -1,4 +1,4 @@
-"""Record storage with NetSuite's write semantics (reference §4): validation, references,
+"""Record storage with NetSuite's write semantics (docs/netsuite-rest.md §4): validation, references,
 sublist merge rules, transaction totals, payment application and closed periods.
 
 All state lives behind one lock; the SuiteQL mirror (``suiteql.SuiteQLIndex``) is refreshed
@@ -54,8 +54,8 @@ def cents(value: Decimal) -> Decimal:
 class DuplicateExternalIdError:
     """Shape of the duplicate-externalId rejection on POST.
 
-    §4.3/§7.2: the REST status/code/text are unconfirmed (SOAP says DUP_RCRD); 400 USER_ERROR is the
-    reference's suggestion, kept configurable.
+    docs/netsuite-rest.md §4.3/§7.2: the REST status/code/text are unconfirmed (SOAP says DUP_RCRD); 400
+    USER_ERROR is the reference's suggestion, kept configurable.
     """
 
     status: int = 400
@@ -78,7 +78,8 @@ class AccountPreferences:
 
 @dataclass
 class WriteResult:
-    """Outcome of a write: the record id plus the headers NetSuite attaches to a 204 (§2)."""
+    """Outcome of a write: the record id plus the headers NetSuite attaches to a 204
+    (docs/netsuite-rest.md §2)."""
 
     record_type: str
     id: str
@@ -100,7 +101,8 @@ class RecordStore:
         self._type_of: dict[tuple[str, str], str] = {}  # (family, id) → record type
         self._next_id: dict[str, int] = defaultdict(lambda: 1)
         self._eids: dict[str, dict[str, str]] = {name: {} for name in RECORD_TYPES}
-        # invoice id → {applying transaction id → amount}: payments and credit memos (§4.4, §4.6)
+        # invoice id → {applying transaction id → amount}: payments and credit memos
+        # (docs/netsuite-rest.md §4.4, §4.6)
         self._applications: dict[str, dict[str, Decimal]] = defaultdict(dict)
         self._tranid_seq: dict[str, int] = defaultdict(lambda: 1000)
         self.index = SuiteQLIndex(self.profile)
@@ -117,7 +119,8 @@ class RecordStore:
         return record_type
 
     def find_id(self, type_name: str, key: str) -> str:
-        """Internal id for ``key`` (an id or ``eid:<externalId>``) or raise 404/400 (§7.2)."""
+        """Internal id for ``key`` (an id or ``eid:<externalId>``) or raise 404/400
+        (docs/netsuite-rest.md §7.2)."""
         record_type = self.record_type(type_name)
         with self._lock:
             if key.startswith("eid:"):
@@ -129,7 +132,7 @@ class RecordStore:
                 return key
             other = self._type_of.get((record_type.family, key))
             if other is not None and record_type.tran_code:
-                # §7.2: a transaction id of another transaction type.
+                # docs/netsuite-rest.md §7.2: a transaction id of another transaction type.
                 raise errors.user_error("Transaction type specified is incorrect.")
             raise errors.record_not_found()
 
@@ -156,7 +159,7 @@ class RecordStore:
         return None
 
     def suiteql(self, query: str) -> list[dict]:
-        """Every row of a SuiteQL query (capped at 100,000), rendered per §6.1."""
+        """Every row of a SuiteQL query (capped at 100,000), rendered per docs/netsuite-rest.md §6.1."""
         with self._lock:
             return self.index.query(query)
 
@@ -194,7 +197,7 @@ class RecordStore:
     def create(
         self, type_name: str, body: dict, *, replace: Iterable[str] = (), name_validation: str = "warning"
     ) -> WriteResult:
-        """POST semantics: validate, reject duplicate externalId, store (§4.1, §4.3)."""
+        """POST semantics: validate, reject duplicate externalId, store (docs/netsuite-rest.md §4.1, §4.3)."""
         record_type = self._writable(type_name)
         with self._lock:
             unknown: list[str] = []
@@ -218,7 +221,8 @@ class RecordStore:
         replace: Iterable[str] = (),
         name_validation: str = "warning",
     ) -> WriteResult:
-        """PATCH semantics: merge fields; non-keyed sublists APPEND unless named in ``replace`` (§4.4)."""
+        """PATCH semantics: merge fields; non-keyed sublists APPEND unless named in ``replace``
+        (docs/netsuite-rest.md §4.4)."""
         record_type = self._writable(type_name)
         with self._lock:
             record_id = self.find_id(type_name, key)
@@ -246,7 +250,8 @@ class RecordStore:
         replace: Iterable[str] = (),
         name_validation: str = "warning",
     ) -> WriteResult:
-        """PUT ``eid:`` (§4.3): create when no record of the type has the externalId, else update.
+        """PUT ``eid:`` (docs/netsuite-rest.md §4.3): create when no record of the type has the externalId,
+        else update.
 
         The update branch merges like PATCH (sublists append unless ``replace``); whether NetSuite
         replaces sublists on an upsert-update is unconfirmed, so the inconvenient reading is used.
@@ -372,7 +377,8 @@ class RecordStore:
     def _normalize(
         self, shape, body, path: str, unknown: list[str], name_validation: str, owner: str = ""
     ) -> dict:
-        """Map a JSON body onto canonical field names, resolving references (§2, §4.5)."""
+        """Map a JSON body onto canonical field names, resolving references
+        (docs/netsuite-rest.md §2, §4.5)."""
         if not isinstance(body, dict):
             raise errors.NetSuiteError(400, "INVALID_CONTENT", "Invalid content in the request body.")
         canonical = shape.canonical()
@@ -432,7 +438,8 @@ class RecordStore:
             return None
         external_id = None
         if isinstance(value, dict):
-            # nsResource allows {"externalId"}; whether NetSuite resolves it on write is unconfirmed (§2).
+            # nsResource allows {"externalId"}; whether NetSuite resolves it on write is unconfirmed
+            # (docs/netsuite-rest.md §2).
             if value.get("id") is not None:
                 value = value["id"]
             elif value.get("externalId") is not None:
@@ -463,7 +470,7 @@ class RecordStore:
         elif not record.get("companyName"):
             missing.append("Company Name")
         if self.profile.oneworld and not record.get("subsidiary"):
-            missing.append("Subsidiary")  # OneWorld account (§4.5)
+            missing.append("Subsidiary")  # OneWorld account (docs/netsuite-rest.md §4.5)
         if missing:
             raise errors.user_error("Please enter value(s) for: " + ", ".join(missing))
         record.setdefault("isPerson", False)
@@ -633,7 +640,8 @@ class RecordStore:
         if record.get("payment") is None:
             if not applied:
                 raise errors.user_error("Please enter value(s) for: Payment Amount")
-            # Recorded create (§4.7) sends no `payment`: NetSuite derives it from the applied lines.
+            # Recorded create (docs/netsuite-rest.md §4.7) sends no `payment`: NetSuite derives it from the
+            # applied lines.
             record["payment"] = applied
         record["payment"] = cents(record["payment"])
         if applied > record["payment"]:
@@ -705,7 +713,8 @@ class RecordStore:
             self.index.refresh(self, "customerPayment", record)
 
     def _validate_apply(self, record: dict, customer_id: str) -> dict[str, Decimal]:
-        """Apply lines keyed by ``doc`` (§4.4, §4.7): open invoices of the same customer, ≤ amount due."""
+        """Apply lines keyed by ``doc`` (docs/netsuite-rest.md §4.4, §4.7): open invoices of the same
+        customer, ≤ amount due."""
         kept, amounts = [], {}
         own = record.get("id") or ""
         for index, line in enumerate(record.get("apply") or []):
@@ -729,7 +738,7 @@ class RecordStore:
             )
             due = invoice["total"] - others
             if line.get("apply") is False or line.get("amount") == 0:
-                continue  # §4.4: apply:false / amount:0 unapplies
+                continue  # docs/netsuite-rest.md §4.4: apply:false / amount:0 unapplies
             amount = cents(line["amount"]) if line.get("amount") is not None else due
             if amount > due or amount < 0:
                 raise errors.user_error(
@@ -839,10 +848,11 @@ def _scalar(name: str, value, path: str):
                 raise InvalidOperation
             return Decimal(str(value))
         if name in DATE_FIELDS:
-            # §2: "2025-05-26", "2025-05-26T00:00:00" and "...+00:00" were all accepted.
+            # docs/netsuite-rest.md §2: "2025-05-26", "2025-05-26T00:00:00" and "...+00:00" were all accepted.
             return date.fromisoformat(str(value)[:10]).isoformat()
         if name in ("undepFunds", "autoApply"):
-            # A JSON boolean, or the select form {"id": "T"|"F"} the schema types it as (§4.7).
+            # A JSON boolean, or the select form {"id": "T"|"F"} the schema types it as
+            # (docs/netsuite-rest.md §4.7).
             if value not in (True, False, "T", "F", "true", "false"):
                 raise InvalidOperation
             return value in (True, "T", "true")
@@ -867,6 +877,6 @@ def _normalize_address(value, path: str) -> dict | None:
     for raw_name, field_value in value.items():
         name = _ADDRESS_CANONICAL.get(raw_name.lower(), raw_name)
         if name == "country" and isinstance(field_value, dict):
-            field_value = field_value.get("id")  # §4.5: enum object or bare ISO code
+            field_value = field_value.get("id")  # docs/netsuite-rest.md §4.5: enum object or bare ISO code
         out[name] = field_value
     return out

@@ -1,4 +1,4 @@
-"""SuiteQL over a SQLite mirror of the store (reference §6).
+"""SuiteQL over a SQLite mirror of the store (docs/netsuite-rest.md §6).
 
 Queries are parsed as Oracle SQL with sqlglot, rewritten for SuiteQL's functions
 (``TO_DATE``/``TO_TIMESTAMP``/``TO_CHAR``/``BUILTIN.DF``/``SYSDATE``) and executed by SQLite.
@@ -20,7 +20,7 @@ from . import errors
 from .profile import AccountProfile
 from .schema import ITEM_TYPES, NON_SALE_ITEM_TYPES, RECORD_TYPES, TAX_TYPES, TRANSACTION_TYPES
 
-MAX_ROWS = 100_000  # §6.1: rows reachable through paging
+MAX_ROWS = 100_000  # docs/netsuite-rest.md §6.1: rows reachable through paging
 DATE_MARK = "\x01"
 DF_SUFFIX = "__df"
 # Columns by which mirror rows are replaced on every write (see SuiteQLIndex._create).
@@ -59,7 +59,8 @@ _GENERIC: dict[str, tuple[tuple[str, ...], str, dict[str, tuple[str, ...]]]] = {
     ),
     # SuiteTax only ("Tax Code Records in SuiteTax": a tax code belongs to a tax type).
     "taxtype": (("taxType",), "id name description country isinactive externalid", {}),
-    # §6.2: taxgroup as a SuiteQL table is unconfirmed; served so a mapping page can try it.
+    # docs/netsuite-rest.md §6.2: taxgroup as a SuiteQL table is unconfirmed; served so a mapping page can try
+    # it.
     "taxgroup": (("taxGroup",), "id itemid rate description isinactive taxitem1 taxitem2", {}),
     "classification": (
         ("classification",),
@@ -78,7 +79,7 @@ _GENERIC: dict[str, tuple[tuple[str, ...], str, dict[str, tuple[str, ...]]]] = {
     ),
     "term": (
         ("term",),
-        # `name` on the SuiteQL table is unconfirmed (§6.2); served here.
+        # `name` on the SuiteQL table is unconfirmed (docs/netsuite-rest.md §6.2); served here.
         "id name daysuntilnetdue dayofmonthnetdue duenextmonthifwithindays discountpercent daysuntilexpiry "
         "preferred externalid isinactive",
         {},
@@ -271,7 +272,8 @@ class SuiteQLIndex:
             {**common, "id": 0, "linesequencenumber": 0, "mainline": "T", "taxline": "F", "foreignamount": total,
              "linelastmodifieddate": record.get("lastModifiedDate")},
         )  # fmt: skip
-        # §6.2: sales lines carry a negative sign in transactionline; a credit memo reverses them.
+        # docs/netsuite-rest.md §6.2: sales lines carry a negative sign in transactionline; a credit memo
+        # reverses them.
         sign = Decimal("-1") if record_type == "invoice" else Decimal("1")
         for line in record.get("item") or []:
             self._insert(
@@ -298,7 +300,8 @@ class SuiteQLIndex:
                 },
             )
         for line in record.get("apply") or []:
-            # §6.2: applications are link rows; `linktype` for invoice → payment is unconfirmed.
+            # docs/netsuite-rest.md §6.2: applications are link rows; `linktype` for invoice → payment is
+            # unconfirmed.
             link = {
                 "previousdoc": line["doc"],
                 "previousline": 0,
@@ -316,7 +319,8 @@ class SuiteQLIndex:
     # -- queries ---------------------------------------------------------------------------------
 
     def query(self, suiteql: str) -> list[dict]:
-        """Run a SuiteQL SELECT; rows follow §6.1 output rules (lower-case keys, strings, no nulls)."""
+        """Run a SuiteQL SELECT; rows follow docs/netsuite-rest.md §6.1 output rules (lower-case keys,
+        strings, no nulls)."""
         sql = translate(suiteql, self._tables)
         try:
             cursor = self._conn.execute(sql)
@@ -365,7 +369,7 @@ def translate(suiteql: str, tables: dict[str, list[str]] | None = None) -> str:
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         raise errors.invalid_search("Only a single SELECT statement is supported.")
     tree = statements[0]
-    # §6.1: `LIMIT n` is rejected; `FETCH FIRST n ROWS ONLY` is the supported form.
+    # docs/netsuite-rest.md §6.1: `LIMIT n` is rejected; `FETCH FIRST n ROWS ONLY` is the supported form.
     if any(isinstance(node, exp.Limit) for node in tree.find_all(exp.Limit)):
         raise errors.invalid_search("LIMIT is not supported; use FETCH FIRST n ROWS ONLY.")
     if tables is not None:
@@ -447,7 +451,8 @@ def _to_sql(column: str, value):
 def _render(value) -> str:
     if isinstance(value, str):
         if value.startswith(DATE_MARK):
-            # §6.1: dates and datetimes come back in the account's date format, time dropped.
+            # docs/netsuite-rest.md §6.1: dates and datetimes come back in the account's date format, time
+            # dropped.
             moment = datetime.fromisoformat(value[1:])
             return f"{moment.month}/{moment.day}/{moment.year}"
         return value

@@ -1,4 +1,4 @@
-"""WSGI app speaking Splynx REST API v2 under ``/api/2.0/`` (splynx-api.md §1–§5, §10)."""
+"""WSGI app speaking Splynx REST API v2 under ``/api/2.0/`` (docs/splynx-api.md §1–§5, §10)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _client(request: Request) -> tuple[str, str]:
 
 def _body(request: Request) -> dict:
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        # One third-party client posts form data and it works (§1): PHP parses brackets.
+        # One third-party client posts form data and it works (docs/splynx-api.md §1): PHP parses brackets.
         return parse_php_pairs(request.form.items(multi=True))
     raw = request.get_data(as_text=True)
     if not raw.strip():
@@ -226,7 +226,7 @@ def _resource(state: SplynxState, request: Request, method: str, path: str, api_
             body = _body(request)
             created = state.create(spec.name, body)
             return _json(state.present(spec.name, created), 201)
-        # PUT/DELETE without an id: observed 400 (§4.3).
+        # PUT/DELETE without an id: observed 400 (docs/splynx-api.md §4.3).
         return _error(400, "BAD_REQUEST", "Missing ID")
     record = state.get(spec.name, record_id)
     _check_partner(state, api_key, spec, record)
@@ -249,7 +249,7 @@ def _list(state: SplynxState, request: Request, method: str, spec: EntitySpec, a
         ignores_paging = "*" in state.paging_ignored or spec.path in state.paging_ignored
         page, total = page_of(selected, {} if ignores_paging else query)
         if method == "HEAD":
-            # Count = HEAD with the same filters -> 204 + X-total-count (§5.3).
+            # Count = HEAD with the same filters -> 204 + X-total-count (docs/splynx-api.md §5.3).
             return _json(
                 None,
                 204,
@@ -259,7 +259,7 @@ def _list(state: SplynxState, request: Request, method: str, spec: EntitySpec, a
 
 
 def _describe(state: SplynxState, spec: EntitySpec) -> dict:
-    # A real 2025 server answers OPTIONS with an object, not the blueprint's array (§3).
+    # A real 2025 server answers OPTIONS with an object, not the blueprint's array (docs/splynx-api.md §3).
     attributes = [
         {
             "name": name,

@@ -1,4 +1,4 @@
-"""API keys, nonces, access tokens: the three Authorization forms of Splynx API v2 (§2)."""
+"""API keys, nonces, access tokens: the three Authorization forms of Splynx API v2 (docs/splynx-api.md §2)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-# Access tokens live 30 minutes (§2.2); the refresh lifetime is unstated, months per the example.
+# Access tokens live 30 minutes (docs/splynx-api.md §2.2); the refresh lifetime is unstated, months per the
+# example.
 ACCESS_TOKEN_TTL = 30 * 60
 REFRESH_TOKEN_TTL = 90 * 24 * 3600
 
@@ -26,7 +27,8 @@ class AuthError(Exception):
 
 
 def sign(api_key: str, api_secret: str, nonce: int | str) -> str:
-    """Upper-case hex HMAC-SHA256 of ``str(nonce) + api_key`` keyed by the secret (§2.1)."""
+    """Upper-case hex HMAC-SHA256 of ``str(nonce) + api_key`` keyed by the secret
+    (docs/splynx-api.md §2.1)."""
     message = f"{nonce}{api_key}".encode()
     return hmac.new(api_secret.encode(), message, hashlib.sha256).hexdigest().upper()
 
@@ -72,7 +74,7 @@ class Authenticator:
 
     def __init__(self, clock, nonce_policy: str = "unique"):
         self.clock = clock
-        # Replay enforcement is unconfirmed (§2.1): "unique" refuses a repeated nonce,
+        # Replay enforcement is unconfirmed (docs/splynx-api.md §2.1): "unique" refuses a repeated nonce,
         # "increasing" also refuses one not above the last, "off" accepts anything.
         self.nonce_policy = nonce_policy
         self.access_ttl = ACCESS_TOKEN_TTL
@@ -191,7 +193,7 @@ class Authenticator:
     def _check_binding(token: Token, user_agent: str, ip: str) -> None:
         if token.banned:
             raise AuthError(401, "TOKEN_BANNED", "Token is banned")
-        # Tokens are bound to the IP and User-Agent that created them (§2.2).
+        # Tokens are bound to the IP and User-Agent that created them (docs/splynx-api.md §2.2).
         if token.user_agent != user_agent:
             raise AuthError(401, "USER_AGENT_CHANGED", "User agent changed")
         if token.ip != ip:
@@ -232,7 +234,7 @@ class Authenticator:
         api_key = self.keys.get(key)
         if api_key is None or not hmac.compare_digest(api_key.secret, secret):
             raise AuthError(401, "UNAUTHORIZED", "Invalid API key or secret")
-        # Basic works only when the key has "Unsecure access" ticked (§2.3).
+        # Basic works only when the key has "Unsecure access" ticked (docs/splynx-api.md §2.3).
         if not api_key.unsecure_access:
             raise AuthError(401, "UNAUTHORIZED", "Unsecure access is disabled for this API key")
         return api_key

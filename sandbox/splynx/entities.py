@@ -1,4 +1,4 @@
-"""Record shapes of the Splynx entities the sandbox serves (splynx-api.md §7).
+"""Record shapes of the Splynx entities the sandbox serves (docs/splynx-api.md §7).
 
 Each spec lists the attributes with their create-time defaults (which also define
 what ``main_attributes`` may filter on), the required and read-only ones, the API
@@ -267,7 +267,7 @@ SPECS: dict[str, EntitySpec] = {
             },
             required=("name",),
         ),
-        # GET list / GET one only (§7.9): mapping a tax is done in the UI, not via the API.
+        # GET list / GET one only (docs/splynx-api.md §7.9): mapping a tax is done in the UI, not via the API.
         _spec(
             "taxes",
             "admin/config/taxes",

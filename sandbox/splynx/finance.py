@@ -1,7 +1,7 @@
 """Money arithmetic shared by the sandbox store and the dataset generator.
 
-Splynx prints money as 4-decimal strings ("533.6000", §1) while amounts are
-cents; document totals follow §10.8: per line, net and tax each rounded to the cent.
+Splynx prints money as 4-decimal strings ("533.6000", docs/splynx-api.md §1) while amounts are
+cents; document totals follow docs/splynx-api.md §10.8: per line, net and tax each rounded to the cent.
 """
 
 from __future__ import annotations

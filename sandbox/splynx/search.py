@@ -1,7 +1,7 @@
 """The Splynx list-query model: PHP bracket parameters, filter operators, order, paging.
 
 Splynx is PHP, so nested query parameters arrive in ``http_build_query`` form
-(``main_attributes[id][0]=>``); see splynx-api.md §5.
+(``main_attributes[id][0]=>``); see docs/splynx-api.md §5.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _like(value, pattern: str) -> bool:
     text = "" if value is None else str(value)
     if "%" not in pattern and "_" not in pattern:
         # The doc example ['LIKE', 'durden'] finds "Tyler Durden": a bare operand is a
-        # contains-match (unconfirmed whether the server adds the % itself, §5.1).
+        # contains-match (unconfirmed whether the server adds the % itself, docs/splynx-api.md §5.1).
         return pattern.lower() in text.lower()
     regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
     return re.fullmatch(regex, text, flags=re.IGNORECASE | re.DOTALL) is not None
@@ -170,7 +170,8 @@ def matches(value, condition) -> bool:
         return re.search(str(operand), "" if value is None else str(value), flags=re.IGNORECASE) is not None
     if op == "FIND_IN_SET":
         return str(operand) in ("" if value is None else str(value)).split(",")
-    # IS: operand form unconfirmed (§5.1); accept NULL / NOT NULL, empty strings count as NULL.
+    # IS: operand form unconfirmed (docs/splynx-api.md §5.1); accept NULL / NOT NULL, empty strings count as
+    # NULL.
     is_null = value is None or value == ""
     wanted = str(operand).strip().upper()
     if wanted == "NULL":
@@ -259,7 +260,7 @@ def page_of(selected: list[dict], query: dict) -> tuple[list[dict], int]:
     """The page ``limit``/``offset`` ask for, and how many records matched in all."""
     offset = _int_param(query, "offset") or 0
     limit = _int_param(query, "limit")
-    # Default page size is unconfirmed (§5.3); real servers appear to return everything.
+    # Default page size is unconfirmed (docs/splynx-api.md §5.3); real servers appear to return everything.
     page = selected[offset:] if limit is None else selected[offset : offset + limit]
     return page, len(selected)
 

@@ -24,10 +24,10 @@ from .hooks import HookSender
 from .search import select
 
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
-# Keys real clients send that Splynx accepts without documenting them (§7.4).
+# Keys real clients send that Splynx accepts without documenting them (docs/splynx-api.md §7.4).
 _TOLERATED_EXTRAS = frozenset({"invoicesId", "resetPeriodForService", "categoryIdForTransaction"})
 CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
-PAYMENT_CATEGORY = 3  # built-in transaction category "Payment" (§7.8)
+PAYMENT_CATEGORY = 3  # built-in transaction category "Payment" (docs/splynx-api.md §7.8)
 ACCOUNTING_COLUMNS = frozenset(
     {"accounting_category_id", "accounting_bank_accounts_id", "accounting_tax_rates_id"}
 )
@@ -47,7 +47,7 @@ SELECTIONS_KEPT = 8
 
 
 class ApiError(Exception):
-    """An error answered with the generic error object (§4.1)."""
+    """An error answered with the generic error object (docs/splynx-api.md §4.1)."""
 
     def __init__(self, status: int, internal_code: str, message: str):
         super().__init__(message)
@@ -57,7 +57,8 @@ class ApiError(Exception):
 
 
 class ValidationFailed(Exception):
-    """Answered as 422 with a list of ``{field, is_additional_attribute, message}`` (§4.2)."""
+    """Answered as 422 with a list of ``{field, is_additional_attribute, message}``
+    (docs/splynx-api.md §4.2)."""
 
     def __init__(self, errors: list[dict]):
         super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
@@ -76,9 +77,10 @@ class SplynxState:
     ):
         self._clock_offset = 0.0
         self.auth = Authenticator(self.now, nonce_policy=nonce_policy)
-        # Older servers return ids as strings (§1); newer ones as integers.
+        # Older servers return ids as strings (docs/splynx-api.md §1); newer ones as integers.
         self.string_ids = string_ids
-        # DELETE on an invoice / credit note marks it status=deleted (§9) rather than erasing it.
+        # DELETE on an invoice / credit note marks it status=deleted (docs/splynx-api.md §9) rather than
+        # erasing it.
         self.soft_delete_documents = soft_delete_documents
         self.tables: dict[str, dict[int, dict]] = {name: {} for name in SPECS}
         self._next_id: dict[str, int] = dict.fromkeys(SPECS, 1)
@@ -176,7 +178,7 @@ class SplynxState:
         return [self.present(entity, r) for r in records] if self.string_ids else records
 
     def partner_of(self, entity: str, record: dict) -> int | None:
-        """Partner owning a record, for partner-restricted keys (405, §4.1)."""
+        """Partner owning a record, for partner-restricted keys (405, docs/splynx-api.md §4.1)."""
         if entity == "customers":
             return int(record["partner_id"])
         customer_id = record.get("customer_id")
@@ -298,7 +300,7 @@ class SplynxState:
             return record
 
     def update(self, entity: str, record_id, data: dict) -> dict:
-        """PUT semantics: apply a partial body, keep totals and cursors current (§3)."""
+        """PUT semantics: apply a partial body, keep totals and cursors current (docs/splynx-api.md §3)."""
         spec = SPECS[entity]
         with self.lock:
             record = self.get(entity, record_id)
@@ -560,7 +562,7 @@ class SplynxState:
             record["date_updated"] = today
             if record["date_created"] == EMPTY_DATE:
                 record["date_created"] = today
-            # Auto-numbering when `number` is omitted is unconfirmed (§11); the UI does it.
+            # Auto-numbering when `number` is omitted is unconfirmed (docs/splynx-api.md §11); the UI does it.
             record["number"] = (
                 record["number"] or f"{record['date_created'][:7].replace('-', '')}{record['id']:06d}"
             )
@@ -614,7 +616,7 @@ class SplynxState:
 
     def _merge_items(self, entity: str, document: dict, items: list[dict]) -> None:
         # Items named by id are edited in place, others appended; items left out of a
-        # PUT are kept (whether Splynx drops them is unconfirmed, §3).
+        # PUT are kept (whether Splynx drops them is unconfirmed, docs/splynx-api.md §3).
         by_id = {int(i["id"]): i for i in document["items"]}
         for incoming in items:
             item_id = _int_or_none(incoming.get("id"))
@@ -641,7 +643,7 @@ class SplynxState:
 
     def _sync_item_transaction(self, entity, document, item, category) -> None:
         # Invoice items map 1:1 to transactions; the accounting category of a line is
-        # its transaction's `category` (§7.6).
+        # its transaction's `category` (docs/splynx-api.md §7.6).
         transaction = self.tables["transactions"].get(int(item.get("transaction_id") or 0))
         if transaction is None:
             kind = "debit" if entity == "invoices" else "credit"
@@ -705,7 +707,8 @@ class SplynxState:
 
 
 def settle(invoice: dict, payments: list[dict]) -> None:
-    """Set an invoice's ``due``, ``status``, ``date_payment`` from the payments linked to it (§10.8)."""
+    """Set an invoice's ``due``, ``status``, ``date_payment`` from the payments linked to it
+    (docs/splynx-api.md §10.8)."""
     paid = sum((money(p["amount"]) for p in payments), Decimal(0))
     due = max(money(invoice["total"]) - paid, Decimal(0))
     invoice["due"] = fmt4(due)
