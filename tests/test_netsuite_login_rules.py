@@ -127,7 +127,7 @@ def test_invalid_grant_from_the_token_endpoint_halts_the_run(configured):
     assert run.status == "failed" and "refused the credentials" in run.message
     assert "invalid_grant" in run.message
     assert session().get(ConnectionStatus, "netsuite").needs_attention
-    assert run_operation(OPERATION).message.startswith("Netsuite connection needs attention")
+    assert run_operation(OPERATION).message.startswith("NetSuite connection needs attention")
 
 
 def test_a_5xx_from_the_token_endpoint_is_retried_even_before_a_post(netsuite_sandbox):

@@ -37,8 +37,12 @@ def taxed_invoice(setup) -> dict:
 
 
 def tax_codes(setup, billing_id) -> list[str]:
+    """The tax code of each taxed line: under SuiteTax in the tax details, under legacy on the line."""
     record = netsuite_invoice(setup, billing_id)
-    codes = [line.get("taxCode") for line in record["item"]]
+    details = record.get("taxDetails") or []
+    if isinstance(details, dict):
+        details = details.get("items", [])
+    codes = [detail.get("taxCode") for detail in details] or [line.get("taxCode") for line in record["item"]]
     return [str(code["id"] if isinstance(code, dict) else code) for code in codes]
 
 
