@@ -233,8 +233,9 @@ def test_a_live_run_waits_for_a_running_full_sync(live, receiver):
     from addon.extension import session
     from addon.models import SyncRun
     from jobs.live import _submit, after_run
+    from jobs.runs import lane_of
 
-    blocking = SyncRun(operation="sync", status="running", trigger="manual")
+    blocking = SyncRun(operation="sync", status="running", trigger="manual", lane=lane_of("sync"))
     session().add(blocking)
     session().commit()
     splynx = live.env.splynx.state
