@@ -16,7 +16,9 @@ import json
 import re
 import statistics
 import time
+from collections import deque
 from collections.abc import Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +35,7 @@ from addon.sync.documents import export_documents
 from addon.sync.exporter import (
     IDS_PER_LOOKUP,
     PAGE_SIZE,
+    PAGES_AHEAD,
     ExportRun,
     IdFeed,
     by_ids,
@@ -289,6 +292,14 @@ def _merge(total: dict, counts: dict) -> None:
             total[key] = value
 
 
+def _read(lister, ids: list[str]) -> list:
+    """The billing records of ``ids``, a lookup of IDS_PER_LOOKUP at a time (helper thread)."""
+    page: list = []
+    for start in range(0, len(ids), IDS_PER_LOOKUP):
+        page += lister([int(i) for i in ids[start : start + IDS_PER_LOOKUP]])
+    return page
+
+
 class _Stream(IdFeed):
     """The events of one live run, streamed into its exports as they are claimed.
 
@@ -306,6 +317,7 @@ class _Stream(IdFeed):
         self.own = True  # the first claim also takes this run's events of an earlier attempt
         self.later: list[Claimed] = []  # named again within a segment: for the next one
         self.events = self.deleted = 0
+        self.backlog = False
         self.delays: list[float] = []
 
     # -- a segment
@@ -356,6 +368,7 @@ class _Stream(IdFeed):
             return []
         claimed = claim(self.entity, self.ledger.run.id, own=self.own)
         self.own = False
+        self.backlog = len(claimed) == PAGE_SIZE  # more are waiting: claim again without pausing
         self.events += len(claimed)
         return claimed
 
@@ -382,21 +395,28 @@ class _Stream(IdFeed):
     # -- the feed
 
     def pages(self, lister):
+        # Billing reads run a page or two ahead on a helper thread (billing HTTP only, no
+        # database), as the full export's do: the pool never waits for Splynx's answer.
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-billing-read")
+        ahead: deque[Future] = deque()
         quiet_since = time.monotonic()
-        while True:
-            fresh, self.fresh = self.fresh, []
-            if fresh:
-                page: list = []
-                for start in range(0, len(fresh), IDS_PER_LOOKUP):
-                    page += lister([int(i) for i in fresh[start : start + IDS_PER_LOOKUP]])
-                yield page
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= self.window:
-                return
-            else:
-                yield []  # the export records what finished meanwhile
-            time.sleep(POLL_SECONDS)
-            self.fresh = self._sort(self._claim())
+        try:
+            while True:
+                fresh, self.fresh = self.fresh, []
+                if fresh:
+                    ahead.append(reader.submit(_read, lister, fresh))
+                    quiet_since = time.monotonic()
+                if ahead and (not fresh or ahead[0].done() or len(ahead) >= PAGES_AHEAD):
+                    yield ahead.popleft().result()
+                elif not ahead and time.monotonic() - quiet_since >= self.window:
+                    return
+                else:
+                    yield []  # the export records what finished meanwhile
+                if not self.backlog:
+                    time.sleep(POLL_SECONDS)
+                self.fresh = self._sort(self._claim())
+        finally:
+            reader.shutdown(wait=True, cancel_futures=True)
 
     def __contains__(self, billing_id: object) -> bool:
         return billing_id in self.named
