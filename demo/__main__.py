@@ -149,7 +149,7 @@ def map_remaining_by_name(echo) -> None:
             (
                 c
                 for c in tax_codes
-                if f"{rate}%" in c.name
+                if f"{rate:f}%" in c.name  # normalize() writes 20 as 2E+1
                 or Decimal(str((c.extra or {}).get("rate", "-1")).rstrip("%") or "-1").normalize() == rate
             ),
             None,

@@ -44,8 +44,8 @@ def nudge(entities) -> None:
     entities = sorted(set(entities))
     if not entities:
         return
-    window = _window()
     if runtime.redis_url():
+        window = _window()
         connection = runtime.redis_connection()
         for entity in entities:
             deadline = time.time() + window
@@ -64,9 +64,10 @@ def nudge(entities) -> None:
     app = current_app._get_current_object()
     with _timers_lock:
         pending = app.extensions.setdefault(_TIMERS_KEY, {})
-        for entity in entities:
-            if entity in pending:
-                continue
+        # During a burst a window is nearly always open: the setting is read only to open one.
+        due = [entity for entity in entities if entity not in pending]
+        window = _window() if due else 0.0
+        for entity in due:
             timer = threading.Timer(window, _fire_local, args=(app, entity))
             timer.daemon = True
             pending[entity] = timer

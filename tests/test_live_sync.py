@@ -230,6 +230,42 @@ def test_a_burst_of_500_invoices_becomes_a_handful_of_runs_with_one_request_each
     assert len([r for r in live.ns_records("invoice") if r.get("externalId") in ids]) == 500
 
 
+def test_a_burst_streams_into_the_running_export_keeping_every_slot_busy(live, receiver):
+    """Events arriving while the live run's writes are in flight join the same export (one
+    segment, no draining between batches), which keeps NetSuite's limit full: one request each."""
+    splynx = live.env.splynx.state
+    state = live.env.netsuite.state
+    limit = 4
+    assert live.run("export_customers").status in ("succeeded", "partial")
+    # A window long enough that a loaded machine's gaps between deliveries never end the run.
+    live.env.settings(netsuite_concurrency=limit, splynx_accounting_id_attribute="", live_debounce="0.5")
+    created = issue_invoices(splynx, 60, customer_ids=synced_ids("customer"))  # no hook yet: no events
+    state.counters.requests.clear()
+    state.counters.peak_in_flight = 0
+    writes = state.counters.writes
+    state.latency = 0.3  # each write in flight long enough to be seen
+    splynx.hooks.add(receiver, SECRET, content="form")
+    first, later = created[:8], created[8:]
+    for invoice_id in first:
+        splynx.hooks.emit("invoices", "create", splynx.get("invoices", invoice_id))
+    wait_for(lambda: state.counters.in_flight > 1, "the first events' writes in flight")
+    in_flight_while_arriving = state.counters.in_flight
+    for invoice_id in later:
+        splynx.hooks.emit("invoices", "create", splynx.get("invoices", invoice_id))
+    wait_for(lambda: len(events()) == 60 and settled(), "the burst", timeout=300)
+    state.latency = 0
+    assert in_flight_while_arriving > 1
+    [run] = live_runs()
+    assert run.result["events"] == 60
+    assert run.result["batches"] == 1, run.result  # streamed into one export, never drained between
+    assert state.counters.peak_in_flight == limit
+    assert state.counters.writes - writes == 60
+    assert sum(state.counters.requests.values()) == 60, dict(state.counters.requests)
+    assert {e.status for e in events()} == {"done"}
+    ids = {external_id("invoice", i) for i in created}
+    assert len([r for r in live.ns_records("invoice") if r.get("externalId") in ids]) == 60
+
+
 def test_a_live_run_waits_for_a_running_full_sync(live, receiver):
     from addon.extension import session
     from addon.models import SyncRun

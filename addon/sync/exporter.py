@@ -251,10 +251,31 @@ def netsuite_failure(error: NetSuiteError, entity: str, label: str, tran_date: s
 IDS_PER_LOOKUP = 100
 
 
+class IdFeed(Collection[str]):
+    """Billing ids that keep coming while their export runs (a live run's events).
+
+    Given to an export as its ``ids``, it reads the records itself (:meth:`pages`) as the ids
+    come, and :func:`run_export` feeds each page to the same bounded pool without draining it.
+    Iterating it gives the ids fed so far (deletions are looked for among them).
+    """
+
+    def pages(self, lister: Callable[[list[int]], Iterable[Any]]) -> Iterator[list[Any]]:
+        """Pages of records as their ids come; an empty page while none came (the export then
+        records the writes finished meanwhile). Runs on the export's calling thread."""
+        raise NotImplementedError
+
+
+@dataclass
+class _Fed:
+    pages: Iterator[list[Any]]
+
+
 def by_ids(lister: Callable[..., Iterable[Any]], ids: Collection[str] | None) -> Iterable[Any]:
     """Every record (``lister()``), or with ``ids`` only those, read a chunk of ids at a time."""
     if ids is None:
         return lister(None)
+    if isinstance(ids, IdFeed):
+        return _Fed(ids.pages(lister))  # type: ignore[return-value]
     wanted = sorted({int(i) for i in ids})
     return (
         record
@@ -521,7 +542,15 @@ def run_export(
         max_workers=max(1, ctx.concurrency), thread_name_prefix=f"export-{export.entity}"
     )
     try:
-        for page in _read_ahead(_pages(records, PAGE_SIZE, FIRST_PAGE_SIZE), PAGES_AHEAD):
+        # A feed's pages come on this thread (it may claim its ids in the database), as they come.
+        if isinstance(records, _Fed):
+            pages = records.pages
+        else:
+            pages = _read_ahead(_pages(records, PAGE_SIZE, FIRST_PAGE_SIZE), PAGES_AHEAD)
+        for page in pages:
+            if not page:
+                settle()
+                continue
             ledger.add_total(len(page))
             if export.before_page is not None:
                 export.before_page(page)

@@ -16,21 +16,32 @@ import json
 import re
 import statistics
 import time
+from collections import deque
 from collections.abc import Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from addon import settings
 from addon.billing import BillingNotFound
 from addon.extension import session
-from addon.models import HookEvent, SyncRun, utcnow
+from addon.models import HookEvent, LogEntry, SyncRun, utcnow
 from addon.sync.customers import customer_export
 from addon.sync.documents import export_documents
-from addon.sync.exporter import ExportRun, by_ids, report_deleted, run_export
+from addon.sync.exporter import (
+    IDS_PER_LOOKUP,
+    PAGE_SIZE,
+    PAGES_AHEAD,
+    ExportRun,
+    IdFeed,
+    by_ids,
+    report_deleted,
+    run_export,
+)
 from addon.sync.ledger import RunLedger
 from addon.sync.payment_export import export_payment_records
 
@@ -57,6 +68,9 @@ DELETE_WORDS = ("delete", "remove", "destroy")
 # A live run keeps taking the events that arrive while it works, but hands over after this long
 # so a steady stream never keeps a full sync from starting.
 RUN_FOR_AT_MOST = 120.0
+# How often a live run looks for new events while its writes are in flight: a fraction of one
+# NetSuite request, so a slot freed by a finished write is refilled before it idles for long.
+POLL_SECONDS = 0.02
 # Events whose run ended without finishing them wait again; these statuses mean it ended.
 ENDED = ("succeeded", "partial", "failed", "cancelled")
 
@@ -114,7 +128,21 @@ class Event:
 
     @property
     def is_delete(self) -> bool:
-        return any(word in self.action.lower() for word in DELETE_WORDS)
+        return _deletes(self.action)
+
+
+def _deletes(action: str | None) -> bool:
+    return any(word in (action or "").lower() for word in DELETE_WORDS)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a live run needs of one event it took."""
+
+    id: int
+    billing_id: str
+    received_at: datetime
+    is_delete: bool
 
 
 def _text(value: Any) -> str:
@@ -142,8 +170,20 @@ def interpret(payload: dict[str, Any]) -> Event:
     )
 
 
-def record_event(payload: dict[str, Any]) -> HookEvent:
-    """Store an event (committed before the caller acknowledges it) and say what becomes of it."""
+@dataclass(frozen=True)
+class Stored:
+    """What became of a stored event: its entity and status."""
+
+    entity: str | None
+    status: str
+
+
+def record_event(payload: dict[str, Any]) -> Stored:
+    """Store an event (committed before the caller acknowledges it) and say what becomes of it.
+
+    One INSERT and its commit, nothing read back: during a billing run's burst this is all the
+    receiver does per event besides checking the signature.
+    """
     event = interpret(payload)
     if event.entity is None:
         status = "unknown"
@@ -153,17 +193,19 @@ def record_event(payload: dict[str, Any]) -> HookEvent:
         status = "ignored"
     else:
         status = "waiting"
-    row = HookEvent(
-        entity=event.entity,
-        billing_id=event.billing_id,
-        model=event.model or None,
-        action=event.action or None,
-        status=status,
-        payload=payload,
+    session().execute(
+        insert(HookEvent.__table__).values(
+            received_at=utcnow(),
+            entity=event.entity,
+            billing_id=event.billing_id,
+            model=event.model or None,
+            action=event.action or None,
+            status=status,
+            payload=payload,
+        )
     )
-    session().add(row)
     session().commit()
-    return row
+    return Stored(event.entity, status)
 
 
 # --------------------------------------------------------------------------- waiting events
@@ -185,23 +227,29 @@ def entities_waiting() -> set[str]:
     return {row for row in rows if row}
 
 
-def claim(entity: str, run_id: int) -> list[HookEvent]:
-    """Give every takeable event of ``entity`` to run ``run_id`` (one UPDATE, then committed)."""
-    session().execute(
-        update(HookEvent)
-        .where(_takeable(entity, run_id))
-        .values(status="claimed", run_id=run_id)
-        .execution_options(synchronize_session=False)
+def claim(entity: str, run_id: int, *, own: bool = False, limit: int = PAGE_SIZE) -> list[Claimed]:
+    """Give up to ``limit`` takeable events of ``entity`` to run ``run_id``, committed.
+
+    ``own``: also those this run claimed in an earlier attempt (its first claim after an RQ
+    retry). Selected, then updated by id: live runs of one entity never overlap (their lock),
+    and the receiver only inserts, so nothing else changes these rows in between.
+    """
+    rows = session().execute(
+        select(HookEvent.id, HookEvent.billing_id, HookEvent.action, HookEvent.received_at)
+        .where(_takeable(entity, run_id if own else None))
+        .order_by(HookEvent.id)
+        .limit(limit)
     )
-    session().commit()
-    return list(
-        session().scalars(
-            select(HookEvent)
-            .where(HookEvent.run_id == run_id, HookEvent.status == "claimed")
-            .order_by(HookEvent.id)
-            .execution_options(populate_existing=True)
+    claimed = [Claimed(row.id, row.billing_id, row.received_at, _deletes(row.action)) for row in rows]
+    if claimed:
+        session().execute(
+            update(HookEvent)
+            .where(HookEvent.id.in_([c.id for c in claimed]))
+            .values(status="claimed", run_id=run_id)
+            .execution_options(synchronize_session=False)
         )
-    )
+        session().commit()
+    return claimed
 
 
 # --------------------------------------------------------------------------- the live run
@@ -244,51 +292,164 @@ def _merge(total: dict, counts: dict) -> None:
             total[key] = value
 
 
-def live_export(ctx, ledger: RunLedger, entity: str | None = None, **params) -> None:
-    """Operation: export the records named by the waiting events of ``entity``.
+def _read(lister, ids: list[str]) -> list:
+    """The billing records of ``ids``, a lookup of IDS_PER_LOOKUP at a time (helper thread)."""
+    page: list = []
+    for start in range(0, len(ids), IDS_PER_LOOKUP):
+        page += lister([int(i) for i in ids[start : start + IDS_PER_LOOKUP]])
+    return page
 
-    Events arriving while it works are taken too, batch after batch, so a billing run's
-    burst keeps the NetSuite slots busy instead of waiting for the next run.
+
+class _Stream(IdFeed):
+    """The events of one live run, streamed into its exports as they are claimed.
+
+    A segment is one export (one :class:`ExportRun`, one bounded pool): while its writes are in
+    flight it claims the events that arrive and feeds their records to the same pool, so a
+    burst keeps every NetSuite slot busy. It ends once no event came for the gathering window.
+    A record named again while its first export is in the segment waits for the next segment:
+    its link is then written, so its content hash decides whether NetSuite hears of it again.
+    An event is done when the segment that exported its record has committed.
     """
-    entity = entity or ENTITY_OF_OPERATION[ledger.run.operation]
-    started = time.monotonic()
-    exported: dict = {}
-    delays: list[float] = []
-    events = batches = deleted = 0
-    while time.monotonic() - started < RUN_FOR_AT_MOST:
-        claimed = claim(entity, ledger.run.id)
-        if not claimed:
-            break
-        batches += 1
-        events += len(claimed)
-        # A fresh per-run state per batch: a record changed again since the last batch is
-        # looked at again (its content hash decides whether NetSuite hears of it).
-        run = ExportRun(ctx, ledger)
-        removed = {e.billing_id for e in claimed if interpret(e.payload or {}).is_delete}
-        named = {e.billing_id for e in claimed} - removed
-        for billing_id in sorted(removed, key=int):
-            if _gone(run, entity, billing_id):
-                report_deleted(run, entity, billing_id)
-                deleted += 1
-            else:
-                named.add(billing_id)  # deleted and restored, or not deleted after all: export it
-        if named:
-            _merge(exported, export_targeted(run, entity, named))
-        now = utcnow()
-        delays += [(now - e.received_at).total_seconds() for e in claimed]
-        session().execute(
-            update(HookEvent)
-            .where(HookEvent.id.in_([e.id for e in claimed]))
-            .values(status="done", processed_at=now)
-            .execution_options(synchronize_session=False)
+
+    def __init__(self, ledger: RunLedger, entity: str, window: float):
+        self.ledger, self.entity, self.window = ledger, entity, window
+        self.started = time.monotonic()
+        self.own = True  # the first claim also takes this run's events of an earlier attempt
+        self.later: list[Claimed] = []  # named again within a segment: for the next one
+        self.events = self.deleted = 0
+        self.backlog = False
+        self.delays: list[float] = []
+
+    # -- a segment
+
+    def begin(self, run: ExportRun) -> bool:
+        """Start a segment with the events held over and those waiting; False: nothing to do."""
+        self.run, self.named, self.handled = run, set(), set()
+        self.segment: list[Claimed] = []
+        self.segment_started = utcnow()
+        held, self.later = self.later, []
+        self.fresh = self._sort(held + self._claim())
+        return bool(self.segment)
+
+    def finish(self) -> None:
+        """The segment's export is over: its events are done, with their delays."""
+        self.ledger.commit()
+        logged = dict(
+            session()
+            .execute(
+                select(LogEntry.billing_id, func.min(LogEntry.created_at))
+                .where(
+                    LogEntry.run_id == self.ledger.run.id,
+                    LogEntry.entity == self.entity,
+                    LogEntry.created_at >= self.segment_started,
+                )
+                .group_by(LogEntry.billing_id)
+            )
+            .all()
         )
-        ledger.commit()
-    result: dict[str, Any] = {"entity": entity, "events": events, "batches": batches, "exported": exported}
-    if deleted:
-        result["deleted_in_billing"] = deleted
-    if delays:
-        result["delay_median_s"] = round(statistics.median(delays), 3)
-        result["delay_max_s"] = round(max(delays), 3)
+        now = utcnow()
+        self.delays += [
+            ((logged.get(e.billing_id) or now) - e.received_at).total_seconds() for e in self.segment
+        ]
+        ids = [e.id for e in self.segment]
+        for start in range(0, len(ids), PAGE_SIZE):
+            session().execute(
+                update(HookEvent)
+                .where(HookEvent.id.in_(ids[start : start + PAGE_SIZE]))
+                .values(status="done", processed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        self.ledger.commit()
+
+    # -- claiming
+
+    def _claim(self) -> list[Claimed]:
+        if time.monotonic() - self.started >= RUN_FOR_AT_MOST:
+            return []
+        claimed = claim(self.entity, self.ledger.run.id, own=self.own)
+        self.own = False
+        self.backlog = len(claimed) == PAGE_SIZE  # more are waiting: claim again without pausing
+        self.events += len(claimed)
+        return claimed
+
+    def _sort(self, claimed: list[Claimed]) -> list[str]:
+        """The ids to export now among ``claimed``; deletions Splynx confirms are reported."""
+        now: dict[str, list[Claimed]] = {}
+        for event in claimed:
+            if event.billing_id in self.handled:
+                self.later.append(event)
+            else:
+                now.setdefault(event.billing_id, []).append(event)
+        fresh = []
+        for billing_id in sorted(now, key=int):
+            self.handled.add(billing_id)
+            self.segment += now[billing_id]
+            if any(e.is_delete for e in now[billing_id]) and _gone(self.run, self.entity, billing_id):
+                report_deleted(self.run, self.entity, billing_id)
+                self.deleted += 1
+            else:
+                fresh.append(billing_id)  # not deleted, or deleted and restored: export it
+        self.named.update(fresh)
+        return fresh
+
+    # -- the feed
+
+    def pages(self, lister):
+        # Billing reads run a page or two ahead on a helper thread (billing HTTP only, no
+        # database), as the full export's do: the pool never waits for Splynx's answer.
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-billing-read")
+        ahead: deque[Future] = deque()
+        quiet_since = time.monotonic()
+        try:
+            while True:
+                fresh, self.fresh = self.fresh, []
+                if fresh:
+                    ahead.append(reader.submit(_read, lister, fresh))
+                    quiet_since = time.monotonic()
+                if ahead and (not fresh or ahead[0].done() or len(ahead) >= PAGES_AHEAD):
+                    yield ahead.popleft().result()
+                elif not ahead and time.monotonic() - quiet_since >= self.window:
+                    return
+                else:
+                    yield []  # the export records what finished meanwhile
+                if not self.backlog:
+                    time.sleep(POLL_SECONDS)
+                self.fresh = self._sort(self._claim())
+        finally:
+            reader.shutdown(wait=True, cancel_futures=True)
+
+    def __contains__(self, billing_id: object) -> bool:
+        return billing_id in self.named
+
+    def __iter__(self):
+        return iter(sorted(self.named, key=int))
+
+    def __len__(self) -> int:
+        return len(self.named)
+
+
+def live_export(ctx, ledger: RunLedger, entity: str | None = None, **params) -> None:
+    """Operation: export the records named by the waiting events of ``entity``, and those of
+    the events that arrive while it works, streamed into the running export (:class:`_Stream`)."""
+    entity = entity or ENTITY_OF_OPERATION[ledger.run.operation]
+    stream = _Stream(ledger, entity, max(float(settings.get("live_debounce")), POLL_SECONDS))
+    exported: dict = {}
+    segments = 0
+    while stream.begin(ExportRun(ctx, ledger)):
+        segments += 1
+        _merge(exported, export_targeted(stream.run, entity, stream))
+        stream.finish()
+    result: dict[str, Any] = {
+        "entity": entity,
+        "events": stream.events,
+        "batches": segments,
+        "exported": exported,
+    }
+    if stream.deleted:
+        result["deleted_in_billing"] = stream.deleted
+    if stream.delays:
+        result["delay_median_s"] = round(statistics.median(stream.delays), 3)
+        result["delay_max_s"] = round(max(stream.delays), 3)
     ledger.set_result(result)
 
 
