@@ -100,6 +100,8 @@ def blocking_summary() -> tuple[int, int]:
 
 @blueprint.get("/")
 def dashboard():
+    from jobs.deferred import waiting_for
+
     runs = last_runs(DASHBOARD_OPERATIONS)
     cards = [{"op": OPERATIONS[name], "run": runs.get(name)} for name in DASHBOARD_OPERATIONS]
     recent = session().scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(10)).all()
@@ -119,6 +121,7 @@ def dashboard():
         reconcile_form=reconcile_form,
         active=ACTIVE_STATUSES,
         live=live_status(),
+        waiting=waiting_for([card["run"] for card in cards] + list(recent)),
     )
 
 
