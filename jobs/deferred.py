@@ -43,7 +43,12 @@ def defer(op, *, lane: str, trigger: str, dry_run: bool, params: dict | None):
     waiting = _deferred_of(op.name)
     if waiting is None:
         run = SyncRun(
-            operation=op.name, trigger=trigger, dry_run=dry_run, params=params or {}, lane=lane, status=DEFERRED
+            operation=op.name,
+            trigger=trigger,
+            dry_run=dry_run,
+            params=params or {},
+            lane=lane,
+            status=DEFERRED,
         )
         session().add(run)
         try:
@@ -97,17 +102,21 @@ def start_waiting(lanes=None) -> list[int]:
         try:
             # heartbeat: the sweeper judges a queued run by its last sign of life, and this
             # one's created_at is its (older) due time.
-            moved = session().execute(
-                update(SyncRun)
-                .where(SyncRun.id == run.id, SyncRun.status == DEFERRED)
-                .values(
-                    status="queued",
-                    heartbeat_at=utcnow(),
-                    pid=os.getpid(),
-                    host=this_host(),
-                    job_id=job_id_for(run.id),
+            moved = (
+                session()
+                .execute(
+                    update(SyncRun)
+                    .where(SyncRun.id == run.id, SyncRun.status == DEFERRED)
+                    .values(
+                        status="queued",
+                        heartbeat_at=utcnow(),
+                        pid=os.getpid(),
+                        host=this_host(),
+                        job_id=job_id_for(run.id),
+                    )
                 )
-            ).rowcount
+                .rowcount
+            )
             session().commit()
         except IntegrityError:  # another run was admitted to the lane meanwhile
             session().rollback()
