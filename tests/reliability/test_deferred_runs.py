@@ -136,3 +136,14 @@ def test_with_redis_a_deferred_run_survives_losing_the_queue_and_the_sweeper_sta
     assert runs[lost.id].status == "failed" and runs[invoices].status == "queued"
     _work_until_empty(with_redis)
     assert _by_id()[invoices].status == "succeeded"
+
+
+def test_a_deferred_run_whose_schedule_is_switched_off_meanwhile_is_cancelled_with_the_reason(slow_isp):
+    customers = submit("export_customers")
+    invoices = _deferred_id(cron_tick("export_invoices"))
+    slow_isp.env.settings(cron_export_invoices=False)
+    executor().join()
+    runs = _by_id()
+    assert runs[customers.id].status == "succeeded"
+    assert runs[invoices].status == "cancelled" and "switched off while it waited" in runs[invoices].message
+    assert runs[invoices].started_at is None
