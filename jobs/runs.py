@@ -192,6 +192,11 @@ def submit(
 
     op = lookup(operation)
     sweep_gone_processes()
+    if not wait or runtime.redis_url():
+        from jobs import deferred
+
+        # A schedule deferred behind a run that has ended goes first: it was due earlier.
+        deferred.start_waiting(lanes=[lane_of(op.name)])
     try:
         run = _admit(op, trigger=trigger, dry_run=dry_run and op.dry_run, params=params)
     except AlreadyRunning:

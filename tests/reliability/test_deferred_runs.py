@@ -147,3 +147,50 @@ def test_a_deferred_run_whose_schedule_is_switched_off_meanwhile_is_cancelled_wi
     assert runs[customers.id].status == "succeeded"
     assert runs[invoices].status == "cancelled" and "switched off while it waited" in runs[invoices].message
     assert runs[invoices].started_at is None
+
+
+def test_a_deferred_run_goes_before_a_later_manual_submission_which_is_refused(slow_isp, database_url):
+    app, state = slow_isp.env.app, slow_isp.env.netsuite.state
+    cli = _cli(app, database_url, "export-customers")
+    wait_for(lambda: state.counters.writes >= 2, "the CLI export to write")
+    invoices = _deferred_id(cron_tick("export_invoices"))
+    output, _ = cli.communicate(timeout=240)
+    assert cli.returncode == 0, output
+    assert _by_id()[invoices].status == "deferred"  # the CLI hands nothing on; no sweep yet
+
+    with pytest.raises(AlreadyRunning) as refused:
+        submit("export_invoices")
+    assert f"Export invoices is already queued (run {invoices}," in str(refused.value)
+    executor().join()
+    assert _by_id()[invoices].status == "succeeded"
+    assert [run.operation for run in _runs()].count("export_invoices") == 1
+
+
+def test_the_database_itself_keeps_one_deferred_run_per_operation(app_ctx):
+    from sqlalchemy.exc import IntegrityError
+
+    from addon.extension import session
+    from addon.models import SyncRun
+
+    session().add(SyncRun(operation="export_invoices", status="deferred", lane="accounting"))
+    session().add(SyncRun(operation="export_payments", status="deferred", lane="accounting"))
+    session().commit()
+    session().add(SyncRun(operation="export_invoices", status="deferred", lane="accounting"))
+    with pytest.raises(IntegrityError):
+        session().commit()
+    session().rollback()
+
+
+def test_the_deferred_index_exists_after_migrations(tmp_path):
+    from sqlalchemy import create_engine, inspect
+
+    from wsgi import create_app
+
+    url = f"sqlite:///{tmp_path / 'migrated.sqlite'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "TESTING": True})
+    assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+    engine = create_engine(url)
+    indexes = {index["name"]: index for index in inspect(engine).get_indexes("ns_sync_run")}
+    engine.dispose()
+    assert indexes["uq_ns_sync_run_deferred_operation"]["unique"]
+    assert indexes["uq_ns_sync_run_deferred_operation"]["column_names"] == ["operation"]
