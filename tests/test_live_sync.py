@@ -234,7 +234,7 @@ def test_a_live_run_waits_for_a_running_full_sync(live, receiver):
     from addon.models import SyncRun
     from jobs.live import _submit, after_run
 
-    blocking = SyncRun(operation="sync", status="running", trigger="manual")
+    blocking = SyncRun(operation="sync", status="running", trigger="manual", lane="accounting")
     session().add(blocking)
     session().commit()
     splynx = live.env.splynx.state
