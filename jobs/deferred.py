@@ -40,8 +40,10 @@ def defer(op, *, lane: str, trigger: str, dry_run: bool, params: dict | None):
     from addon.extension import session
     from addon.models import SyncRun
 
-    waiting = _deferred_of(op.name)
-    if waiting is None:
+    for _ in range(3):
+        waiting = _deferred_of(op.name)
+        if waiting is not None:
+            break
         run = SyncRun(
             operation=op.name,
             trigger=trigger,
@@ -54,9 +56,11 @@ def defer(op, *, lane: str, trigger: str, dry_run: bool, params: dict | None):
         try:
             session().commit()
             waiting = run
+            break
         except IntegrityError:  # another tick of the same operation deferred it first
             session().rollback()
-            waiting = _deferred_of(op.name)
+    else:  # each time, the one waiting started between our insert and our look
+        raise RuntimeError(f"{_label(op.name)} could not be deferred; the next due time runs it.")
     # The lane may have freed between the refusal and this row: its end found nothing waiting.
     start_waiting(lanes=[lane])
     session().refresh(waiting)
