@@ -154,6 +154,14 @@ class SyncRun(Base):
             sqlite_where=text("status IN ('queued', 'running')"),
             postgresql_where=text("status IN ('queued', 'running')"),
         ),
+        # A scheduled run that found its lane busy waits once per operation (jobs/deferred.py).
+        Index(
+            "uq_ns_sync_run_deferred_operation",
+            "operation",
+            unique=True,
+            sqlite_where=text("status = 'deferred'"),
+            postgresql_where=text("status = 'deferred'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -161,7 +169,7 @@ class SyncRun(Base):
     trigger: Mapped[str] = mapped_column(String(10), nullable=False, default="manual")  # manual|cron|cli
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     params: Mapped[dict | None] = mapped_column(JSON)
-    # queued | running | succeeded | partial | failed | cancelled
+    # deferred | queued | running | succeeded | partial | failed | cancelled
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="queued")
     job_id: Mapped[str | None] = mapped_column(String(80))
     phase: Mapped[str | None] = mapped_column(String(120))

@@ -77,5 +77,6 @@ def scheduler_command() -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Mark runs abandoned by a dead worker as failed, so they can be run again."""
-    swept = sweep()
+    # Without Redis this command's process ends now: the scheduler starts deferred runs.
+    swept = sweep(hand_on=bool(runtime.redis_url()))
     click.echo(f"{len(swept)} abandoned run(s) marked failed" + (f": {swept}" if swept else ""))

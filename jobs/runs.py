@@ -176,6 +176,7 @@ def submit(
     params: dict | None = None,
     wait: bool = False,
     progress: Callable | None = None,
+    defer: bool = False,
 ):
     """Create a run of ``operation`` and start it; returns the ``SyncRun`` row.
 
@@ -183,27 +184,52 @@ def submit(
     in-process executor (one thread, runs in submission order). ``wait=True``
     runs it here and now (the CLI). Raises ``AlreadyRunning`` when a run of the
     same lane is queued or running; runs of this host whose process is gone are
-    failed first, so a killed CLI never blocks the next one.
+    failed first, so a killed CLI never blocks the next one. ``defer=True`` (the
+    schedules) instead returns a ``deferred`` row that starts when the lane frees
+    (``jobs.deferred``).
     """
     from addon.sync.operations import operation as lookup
 
     op = lookup(operation)
     sweep_gone_processes()
-    run = _admit(op, trigger=trigger, dry_run=dry_run and op.dry_run, params=params)
+    if not wait or runtime.redis_url():
+        from jobs import deferred
+
+        # A schedule deferred behind a run that has ended goes first: it was due earlier.
+        deferred.start_waiting(lanes=[lane_of(op.name)])
+    try:
+        run = _admit(op, trigger=trigger, dry_run=dry_run and op.dry_run, params=params)
+    except AlreadyRunning:
+        if not defer:
+            raise
+        from jobs import deferred
+
+        return deferred.defer(
+            op, lane=lane_of(op.name), trigger=trigger, dry_run=dry_run and op.dry_run, params=params
+        )
 
     if wait:
         from addon.extension import session
         from jobs.tasks import connection_errors
 
         run_id = run.id
-        execute(run_id, progress=progress)
+        # Without Redis this process ends with its run: a deferred run it started would die
+        # in its in-process queue, so the scheduler's sweep starts that one.
+        execute(run_id, progress=progress, hand_on=bool(runtime.redis_url()))
         try:
             session().refresh(run)
         except connection_errors() as exc:
             failures.rollback_quietly()
             kept = failures.recall_id(run_id) or failures.describe(exc)
             raise RunLost(f"run {run_id} stopped: {kept}", run_id) from None
-    elif runtime.redis_url():
+    else:
+        dispatch(run)
+    return run
+
+
+def dispatch(run) -> None:
+    """Hand an admitted ('queued') run to RQ, or without Redis to this app's executor."""
+    if runtime.redis_url():
         try:
             _enqueue(run)
         except failures.redis_errors() as exc:
@@ -214,7 +240,6 @@ def submit(
         from jobs.inprocess import executor
 
         executor().put(run.id)
-    return run
 
 
 def _enqueue(run) -> None:

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from jobs import failures, runtime
+from jobs import deferred, failures, runtime
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,9 @@ _WAITING = {"queued", "scheduled", "deferred", "started"}
 _RETRY_PENDING = {"queued", "scheduled", "deferred"}
 
 
-def sweep() -> list[int]:
-    """Fail the dead runs (app context required); returns their ids."""
+def sweep(hand_on: bool = True) -> list[int]:
+    """Fail the dead runs (app context required); returns their ids. ``hand_on``: then start
+    the deferred scheduled runs whose lane is free (the safety net of ``jobs.deferred``)."""
     from addon.extension import session
     from addon.models import SyncRun, utcnow
     from jobs.inprocess import local_run_ids
@@ -43,6 +44,11 @@ def sweep() -> list[int]:
     # The session may still hold a transaction the outage broke; and populate_existing:
     # it may hold these rows as they were before the run.
     failures.rollback_quietly()
+    from jobs.runs import sweep_gone_processes
+
+    # A CLI of this host killed with -9 holds its lane until judged: judge it now, so a run
+    # deferred behind it starts at this sweep rather than after SWEEP_AFTER.
+    swept.extend(sweep_gone_processes())
     active = (
         session()
         .scalars(
@@ -83,6 +89,7 @@ def sweep() -> list[int]:
     from addon import alerts
 
     alerts.new_problems_digest()
+    deferred.after_run(hand_on)
     return swept
 
 

@@ -89,14 +89,20 @@ def _job_meta_reporter(job, also: Callable | None) -> Callable:
     return report
 
 
-def execute(run_id: int, progress: Callable | None = None) -> str:
+def execute(run_id: int, progress: Callable | None = None, hand_on: bool = True) -> str:
     """Run the operation of run ``run_id`` (status 'queued') to the end; returns its status.
 
     ``progress`` (synchronous callers only, e.g. the CLI's progress bar) is
-    called with the ledger as the run advances.
+    called with the ledger as the run advances. ``hand_on``: at the end, start the
+    scheduled runs that were deferred while the lane was busy (``jobs.deferred``).
     """
+    from jobs import deferred
+
     with runtime.app().app_context():
-        return _execute(run_id, progress)
+        try:
+            return _execute(run_id, progress)
+        finally:
+            deferred.after_run(hand_on)
 
 
 # job.meta key: the run this job is retrying after a connection failure; lets the retry
@@ -229,7 +235,7 @@ def cron_tick(operation: str) -> str:
     """
     with runtime.app().app_context():
         from addon import settings
-        from jobs.runs import AlreadyRunning, submit
+        from jobs.runs import submit
 
         if not settings.get(f"cron_{operation}"):
             log.info("cron %s: toggle is off", operation)
@@ -237,11 +243,11 @@ def cron_tick(operation: str) -> str:
         if not _first_tick_for_slot(operation):
             log.info("cron %s: another scheduler already fired this due time", operation)
             return "duplicate"
-        try:
-            run = submit(operation, trigger="cron")
-        except AlreadyRunning as exc:
-            log.info("cron %s: %s", operation, exc)
-            return "already running"
+        # A busy lane defers the run rather than refusing it: a schedule never silently vanishes.
+        run = submit(operation, trigger="cron", defer=True)
+        if run.status == "deferred":
+            log.info("cron %s: lane busy, run %s deferred until it frees", operation, run.id)
+            return f"deferred run {run.id}"
         return f"submitted run {run.id}"
 
 

@@ -82,6 +82,8 @@ def blocking_summary() -> tuple[int, int]:
 
 @blueprint.get("/")
 def dashboard():
+    from jobs.deferred import waiting_for
+
     runs = last_runs(DASHBOARD_OPERATIONS)
     cards = [
         {"op": OPERATIONS[name], "last": runs.get(name), "next": next_run(name)}
@@ -108,6 +110,7 @@ def dashboard():
         live=live_status(),
         queued=queued or 0,
         no_worker=no_worker,
+        waiting=waiting_for([card["last"].run if card["last"] else None for card in cards] + list(recent)),
     )
 
 

@@ -1,14 +1,14 @@
 """ns_link.sent_fields: the body last sent to NetSuite, so a record's page can show it and what changed.
 
-Revision ID: 0002_i16a_sent_fields
-Revises: 0001_initial
+Revision ID: 0005_link_sent_fields
+Revises: 0004_run_admission
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_i16a_sent_fields"
-down_revision = "0002_i17_run_admission"
+revision = "0005_link_sent_fields"
+down_revision = "0004_run_admission"
 branch_labels = None
 depends_on = None
 

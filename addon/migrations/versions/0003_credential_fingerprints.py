@@ -1,14 +1,14 @@
 """credential fingerprints on the connection status
 
-Revision ID: 0002_i18b_fingerprints
-Revises: 0001_initial
+Revision ID: 0003_credential_fingerprints
+Revises: 0002_hook_events
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_i18b_fingerprints"
-down_revision = "0002_i15_hook_events"
+revision = "0003_credential_fingerprints"
+down_revision = "0002_hook_events"
 branch_labels = None
 depends_on = None
 

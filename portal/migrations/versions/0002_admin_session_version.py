@@ -1,6 +1,6 @@
 """portal admin session version: logging out or a new password ends every session
 
-Revision ID: 0002_i17_admin_session_version
+Revision ID: 0002_admin_session_version
 Revises: 0001_portal_admin
 Create Date: 2026-12-01
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_i17_admin_session_version"
+revision = "0002_admin_session_version"
 down_revision = "0001_portal_admin"
 branch_labels = None
 depends_on = None

@@ -1,15 +1,15 @@
 """run admission: a lane per run and one active run per lane; the pid and host running it
 
-Revision ID: 0002_i17_run_admission
-Revises: 0001_initial
+Revision ID: 0004_run_admission
+Revises: 0003_credential_fingerprints
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_i17_run_admission"
-down_revision = "0002_i18b_fingerprints"
+revision = "0004_run_admission"
+down_revision = "0003_credential_fingerprints"
 branch_labels = None
 depends_on = None
 

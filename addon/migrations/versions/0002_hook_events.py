@@ -1,13 +1,13 @@
 """Splynx webhook events for live sync
 
-Revision ID: 0002_i15_hook_events
+Revision ID: 0002_hook_events
 Revises: 0001_initial
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_i15_hook_events"
+revision = "0002_hook_events"
 down_revision = "0001_initial"
 branch_labels = None
 depends_on = None

@@ -1,14 +1,14 @@
 """unchanged records counted, not logged (link.last_checked_at); confirmations of held amounts
 
-Revision ID: 0002_i16b
-Revises: 0001_initial
+Revision ID: 0006_log_size_and_held_amounts
+Revises: 0005_link_sent_fields
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_i16b"
-down_revision = "0002_i16a_sent_fields"
+revision = "0006_log_size_and_held_amounts"
+down_revision = "0005_link_sent_fields"
 branch_labels = None
 depends_on = None
 
