@@ -150,7 +150,7 @@ class BillingDocument:
     kind: DocumentKind
     id: int
     number: str
-    customer_id: int
+    customer_id: int | None
     date: date | None
     total: Decimal
     tax_total: Decimal
@@ -183,7 +183,7 @@ class BillingPayment:
     """A payment received from (positive) or refunded to (negative) a customer."""
 
     id: int
-    customer_id: int
+    customer_id: int | None
     date: date | None
     amount: Decimal
     payment_method_id: int | None
@@ -255,7 +255,7 @@ class PaymentStatementLine:
     """
 
     amount: Decimal
-    payment_date: date
+    payment_date: date | None  # always set on the lines the engine adds; Splynx may read back none
     customer_id: int | None = None
     invoice_number: str = ""
     invoice_id: int | None = None
@@ -348,7 +348,7 @@ class BillingSystem(Protocol):
     def tax_rates(self) -> Iterator[TaxRate]: ...
 
     def record_accounting_id(
-        self, entity: AccountingEntity, billing_id: int, accounting_id: str, attribute_name: str
+        self, entity: str, billing_id: int, accounting_id: str, attribute_name: str
     ) -> bool:
         """Write the accounting id into the record's field ``attribute_name``; False when the
         entity has no such field (nothing written)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
@@ -104,7 +105,7 @@ def _field_for(spec: settings.SettingSpec, options: dict):
         return ChoiceField(spec.label, choices=choices, description=description)
     if _is_bool(spec):
         return BooleanField(spec.label, description=description)
-    kw = {}
+    kw: dict[str, Any] = {}
     if spec.parse is settings._parse_date:
         kw = {"type": "date", "placeholder": "YYYY-MM-DD"}  # the browser's date picker
     elif spec.key == "netsuite_concurrency":

@@ -61,7 +61,7 @@ def nudge(entities) -> None:
                     result_ttl=60,
                 )
         return
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Flask types the proxy as the app itself
     with _timers_lock:
         pending = app.extensions.setdefault(_TIMERS_KEY, {})
         # During a burst a window is nearly always open: the setting is read only to open one.

@@ -234,3 +234,19 @@ def test_unreadable_private_key_is_a_config_error():
     )
     with pytest.raises(NetSuiteConfigError, match="private key"):
         client_assertion(config)
+
+
+@pytest.mark.parametrize("configured", [None, "PS256", "EdDSA"])
+def test_key_of_another_type_is_a_config_error_even_with_an_algorithm_set(configured):
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    config = NetSuiteConfig(
+        account_id="1234567",
+        auth_mode="oauth2",
+        client_id="c",
+        certificate_id="k",
+        private_key_pem=pem(ed25519.Ed25519PrivateKey.generate()),
+        jwt_algorithm=configured,
+    )
+    with pytest.raises(NetSuiteConfigError, match="must be RSA"):
+        client_assertion(config)

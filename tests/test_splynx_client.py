@@ -199,6 +199,17 @@ def test_invoice_row_becomes_typed_document():
     assert not doc.is_deleted and doc.has_transactions
 
 
+@pytest.mark.parametrize("blank", ["", None, "  "])
+def test_a_row_without_its_id_is_refused_not_read_as_id_none(blank):
+    # An id-less row would otherwise travel on as record None and be linked as "None".
+    with pytest.raises(ValueError, match="id is missing"):
+        records.payment({"id": blank, "customer_id": "5", "amount": "1"})
+    with pytest.raises(ValueError, match="id is missing"):
+        records.document("invoice", {"id": blank, "customer_id": "5", "items": []})
+    # The customer stays optional on a document: the engine skips those with "it has no customer".
+    assert records.document("invoice", {"id": "7", "customer_id": "", "items": []}).customer_id is None
+
+
 # --------------------------------------------------------------------------- over HTTP against the sandbox
 
 PAGE = 7

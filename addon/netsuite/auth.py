@@ -109,6 +109,9 @@ def client_assertion(config: NetSuiteConfig, now: float | None = None) -> str:
         key = load_pem_private_key(pem if isinstance(pem, bytes) else pem.encode(), password=None)
     except (ValueError, TypeError) as exc:
         raise NetSuiteConfigError(f"private key is not a readable unencrypted PEM key: {exc}") from exc
+    algorithm = _algorithm_for(key, config.jwt_algorithm)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise NetSuiteConfigError("private key must be RSA (3072/4096 bit) or EC P-256/P-384/P-521")
     issued = int(time.time() if now is None else now)
     claims = {
         "iss": config.client_id,
@@ -118,7 +121,7 @@ def client_assertion(config: NetSuiteConfig, now: float | None = None) -> str:
         "exp": issued + ASSERTION_LIFETIME,
     }
     headers = {"typ": "JWT", "kid": config.certificate_id}
-    return jwt.encode(claims, key, algorithm=_algorithm_for(key, config.jwt_algorithm), headers=headers)
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
 
 class ClientCredentialsAuth:

@@ -27,7 +27,11 @@ KEY_TYPES = {
     "ec-p521": "EC P-521",
 }
 DEFAULT_KEY_TYPE = "rsa-3072"
-_CURVES = {"ec-p256": ec.SECP256R1, "ec-p384": ec.SECP384R1, "ec-p521": ec.SECP521R1}
+_CURVES: dict[str, type[ec.SECP256R1 | ec.SECP384R1 | ec.SECP521R1]] = {
+    "ec-p256": ec.SECP256R1,
+    "ec-p384": ec.SECP384R1,
+    "ec-p521": ec.SECP521R1,
+}
 _ALLOWED_CURVES = {"secp256r1": "EC P-256", "secp384r1": "EC P-384", "secp521r1": "EC P-521"}
 # Two years is Oracle's ceiling; 730 days stays inside it whatever the leap years.
 MAX_VALIDITY = timedelta(days=730)
@@ -68,6 +72,7 @@ def generate(
     """
     if key_type not in KEY_TYPES:
         raise NetSuiteConfigError(f"key type {key_type!r} is not one of {', '.join(KEY_TYPES)}")
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     if key_type.startswith("rsa-"):
         key = rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[4:]))
     else:
@@ -131,9 +136,11 @@ def matches(private_key_pem: str, certificate_pem: str) -> bool:
         scheme = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH)
         signature = key.sign(data, scheme, hashes.SHA256())
         verify = lambda public: public.verify(signature, data, scheme, hashes.SHA256())  # noqa: E731
-    else:
+    elif isinstance(key, ec.EllipticCurvePrivateKey):
         signature = key.sign(data, ec.ECDSA(hashes.SHA256()))
         verify = lambda public: public.verify(signature, data, ec.ECDSA(hashes.SHA256()))  # noqa: E731
+    else:
+        raise TypeError(f"{type(key).__name__} keys are not supported")  # as sign() with these arguments did
     try:
         verify(certificate.public_key())
     except Exception:  # noqa: BLE001 - InvalidSignature or a key-type mismatch: not this key

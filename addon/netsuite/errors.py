@@ -34,6 +34,8 @@ class NetSuiteError(Exception):
     """Base class: one failed NetSuite call, with NetSuite's own error code, detail and path."""
 
     retryable = False
+    # Requests sent before this error was raised; the client sets it on the way out.
+    attempts: int
 
     def __init__(
         self,

@@ -8,13 +8,12 @@ via :mod:`addon.splynx.records`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from addon.billing import (
-    AccountingEntity,
     BillingCustomer,
     BillingDocument,
     BillingPayment,
@@ -244,7 +243,7 @@ class SplynxBilling:
             return self.client.count(CUSTOMERS, search)
         raise BillingUnsupported(f"Splynx billing cannot count {listing}")
 
-    def _line_transactions(self, page: list[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
+    def _line_transactions(self, page: Sequence[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
         """transaction id -> transaction row, for items lacking a category or tax id of their own.
 
         Invoice items map 1:1 to transactions, which hold the category and the tax (docs/splynx-api.md §7.6),
@@ -258,7 +257,9 @@ class SplynxBilling:
             if records.item_needs_transaction(item)
             and (transaction_id := records.to_id(item.get("transaction_id")))
         }
-        return {records.to_int(row["id"]): row for row in self.client.list_by_ids(TRANSACTIONS, wanted)}
+        return {
+            records.to_required_int(row["id"]): row for row in self.client.list_by_ids(TRANSACTIONS, wanted)
+        }
 
     # ------------------------------------------------------------------ payments
 
@@ -352,7 +353,7 @@ class SplynxBilling:
             body["invoice_id"] = invoice_id
         if credit_note_id is not None:
             body["credit_note_id"] = credit_note_id
-        return records.to_int(self.client.create(PAYMENTS, body, find if reference else None)["id"])
+        return records.to_required_int(self.client.create(PAYMENTS, body, find if reference else None)["id"])
 
     def find_payment(self, reference: str, customer_id: int | None = None) -> BillingPayment | None:
         """The payment created with this ``reference`` (see :meth:`create_payment`), if any."""
@@ -394,7 +395,7 @@ class SplynxBilling:
         def find() -> dict[str, Any] | None:
             return next(iter(self.client.list(STATEMENTS, {"title": title})), None)
 
-        return records.to_int(self.client.create(STATEMENTS, body, find)["id"])
+        return records.to_required_int(self.client.create(STATEMENTS, body, find)["id"])
 
     def add_payment_statement_line(self, statement_id: int, line: PaymentStatementLine) -> int:
         """Add one imported payment to a statement; returns the line id.
@@ -404,6 +405,8 @@ class SplynxBilling:
         identifies the line for the lookup after an ambiguous answer.
         """
         reference = line.reference
+        if line.payment_date is None:
+            raise ValueError("a statement line needs a payment date")
 
         def find() -> dict[str, Any] | None:
             return self._find_statement_line_row(reference, statement_id)
@@ -422,7 +425,9 @@ class SplynxBilling:
         for name in ("customer_id", "invoice_id", "credit_note_id"):
             if getattr(line, name) is not None:
                 body[name] = getattr(line, name)
-        return records.to_int(self.client.create(STATEMENT_LINES, body, find if reference else None)["id"])
+        return records.to_required_int(
+            self.client.create(STATEMENT_LINES, body, find if reference else None)["id"]
+        )
 
     def find_payment_statement_line(self, reference: str) -> PaymentStatementLine | None:
         """The statement line added with this ``reference``, in whichever statement."""
@@ -441,7 +446,7 @@ class SplynxBilling:
     # ------------------------------------------------------------------ accounting ids
 
     def record_accounting_id(
-        self, entity: AccountingEntity, billing_id: int, accounting_id: str, attribute_name: str
+        self, entity: str, billing_id: int, accounting_id: str, attribute_name: str
     ) -> bool:
         """Store the accounting system's id in the additional field ``attribute_name``.
 

@@ -6,6 +6,7 @@ what the records mean (that is :mod:`addon.splynx.records`).
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import random
@@ -13,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -34,6 +35,15 @@ from .errors import (
     SplynxValidationError,
 )
 from .query import php_query, search_params, wire_value
+
+
+class _Where(TypedDict):
+    """Where an error happened, as :class:`SplynxError` takes it."""
+
+    status: int
+    method: str
+    path: str
+
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +224,8 @@ class SplynxClient:
         response = self._call("HEAD", path, params=search_params(search, additional))
         raw = response.headers.get("X-total-count")
         try:
-            return int(raw)
-        except (TypeError, ValueError):
+            return int(raw or "")  # an absent header fails like a blank one
+        except ValueError:
             raise SplynxError(
                 f"no usable X-total-count header ({raw!r})",
                 status=response.status_code,
@@ -294,7 +304,7 @@ class SplynxClient:
         method: str,
         path: str,
         params: Mapping[str, Any] | None = None,
-        body: Mapping[str, Any] | list | None = None,
+        body: Mapping[str, Any] | builtins.list[Any] | None = None,
     ) -> Any:
         """Send an authenticated request and return the decoded JSON body (None when empty)."""
         return self._decode(self._call(method, path, params=params, body=body), method, path)
@@ -307,8 +317,9 @@ class SplynxClient:
             now = self.clock()
             token = self._token
             if force_new or token is None or not token.access_fresh(now, self.config.token_renew_margin):
-                self._token = self._renewed(token, now) if token is not None else self._login()
-            return auth.token_header(self._token.access_token)
+                token = self._renewed(token, now) if token is not None else self._login()
+                self._token = token
+            return auth.token_header(token.access_token)
 
     def _renewed(self, token: auth.Token, now: float) -> auth.Token:
         if token.refreshable(now):
@@ -472,7 +483,7 @@ class SplynxClient:
     def _error(response: requests.Response, method: str, path: str) -> SplynxError:
         """Map an error response to a typed error that keeps the API's own message (docs/splynx-api.md §4)."""
         status = response.status_code
-        where = {"status": status, "method": method, "path": path}
+        where: _Where = {"status": status, "method": method, "path": path}
         try:
             body = response.json() if response.content else None
         except ValueError:
@@ -500,6 +511,7 @@ class SplynxClient:
             if response.content:
                 message += f": {excerpt(response.content)}"
             code = None
+        cls: type[SplynxError]
         if status == 401:
             cls = SplynxAuthError
         elif status == 403 or (status == 405 and code in PERMISSION_CODES):

@@ -56,6 +56,14 @@ def to_int(value: Any) -> int | None:
         return int(Decimal(text))  # "12.0000" shaped ids
 
 
+def to_required_int(value: Any, what: str = "id") -> int:
+    """Like :func:`to_int` for a field the record cannot exist without: a blank is malformed input."""
+    number = to_int(value)
+    if number is None:
+        raise ValueError(f"{what} is missing")
+    return number
+
+
 def to_id(value: Any) -> int | None:
     """Foreign-key id: Splynx writes "no link" as 0 or "0" as often as null."""
     number = to_int(value)
@@ -141,7 +149,7 @@ def cents(value: Decimal) -> Decimal:
 
 def partner(raw: Mapping[str, Any]) -> Partner:
     """``admin/administration/partners`` row."""
-    return Partner(id=to_int(raw["id"]), name=to_str(raw.get("name")))
+    return Partner(id=to_required_int(raw["id"]), name=to_str(raw.get("name")))
 
 
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -172,7 +180,7 @@ def customer(raw: Mapping[str, Any]) -> BillingCustomer:
     billing_email, billing_note = first_of_list("billing email", raw.get("billing_email"), looks_valid)
     phone, phone_note = first_of_list("phone", raw.get("phone"))
     return BillingCustomer(
-        id=to_int(raw["id"]),
+        id=to_required_int(raw["id"]),
         login=to_str(raw.get("login")),
         name=to_str(raw.get("name")),
         email=email,
@@ -258,7 +266,7 @@ def document(
     related = to_id_tuple(raw.get("invoicesId") or raw.get("invoice_id")) if kind == "credit_note" else ()
     return BillingDocument(
         kind=kind,
-        id=to_int(raw["id"]),
+        id=to_required_int(raw["id"]),
         number=to_str(raw.get("number")),
         customer_id=to_int(raw.get("customer_id")),
         date=to_date(raw.get("date_created")),
@@ -283,7 +291,7 @@ def document(
 def payment(raw: Mapping[str, Any]) -> BillingPayment:
     """``admin/finance/payments`` row (docs/splynx-api.md §7.5); ``payment_type`` is the payment-method id."""
     return BillingPayment(
-        id=to_int(raw["id"]),
+        id=to_required_int(raw["id"]),
         customer_id=to_int(raw.get("customer_id")),
         date=to_date(raw.get("date")),
         amount=to_money(raw.get("amount")),
@@ -306,7 +314,7 @@ def payment(raw: Mapping[str, Any]) -> BillingPayment:
 def payment_method(raw: Mapping[str, Any]) -> PaymentMethod:
     """``admin/finance/payment-methods`` row (docs/splynx-api.md §7.7)."""
     return PaymentMethod(
-        id=to_int(raw["id"]),
+        id=to_required_int(raw["id"]),
         name=to_str(raw.get("name")),
         is_active=to_bool(raw.get("is_active", "1")),
         accounting_id=to_id(raw.get("accounting_bank_accounts_id")),
@@ -317,7 +325,7 @@ def payment_method(raw: Mapping[str, Any]) -> PaymentMethod:
 def transaction_category(raw: Mapping[str, Any]) -> TransactionCategory:
     """``admin/finance/transaction-categories`` row (docs/splynx-api.md §7.8)."""
     return TransactionCategory(
-        id=to_int(raw["id"]),
+        id=to_required_int(raw["id"]),
         name=to_str(raw.get("name")),
         is_base=to_bool(raw.get("is_base")),
         accounting_id=to_id(raw.get("accounting_category_id")),
@@ -327,7 +335,7 @@ def transaction_category(raw: Mapping[str, Any]) -> TransactionCategory:
 def tax_rate(raw: Mapping[str, Any]) -> TaxRate:
     """``admin/config/taxes`` row (docs/splynx-api.md §7.9)."""
     return TaxRate(
-        id=to_int(raw["id"]),
+        id=to_required_int(raw["id"]),
         name=to_str(raw.get("name")),
         rate=to_money(raw.get("rate")),
         type=to_str(raw.get("type")) or "single",
@@ -339,7 +347,7 @@ def tax_rate(raw: Mapping[str, Any]) -> TaxRate:
 def payment_statement(raw: Mapping[str, Any]) -> PaymentStatement:
     """``admin/finance/bank-statements`` row (docs/splynx-api.md §7.10)."""
     return PaymentStatement(
-        id=to_int(raw["id"]),
+        id=to_required_int(raw["id"]),
         title=to_str(raw.get("title")),
         payment_method_id=to_id(raw.get("payment_type")),
         status=to_str(raw.get("status")),

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from addon.billing import BillingDocument, BillingNotFound
+from addon.billing import DocumentKind as BillingDocumentKind
 from addon.extension import session
 from addon.models import ListCache
 from addon.sync import sanity, totals
@@ -44,7 +45,7 @@ DESCRIPTION_LIMIT = 4000  # NetSuite's line description limit (UI; unconfirmed f
 class DocumentKind:
     """What differs between invoices and credit notes."""
 
-    entity: str  # 'invoice' | 'credit_note'
+    entity: BillingDocumentKind
     noun: str
     lister: str  # BillingSystem method listing them
     has_due_date: bool
@@ -121,6 +122,7 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
         return refused
     customer_id, block = ensure_customer(run, doc.customer_id)
     if customer_id is None:
+        assert block is not None  # ensure_customer gives an id or the reason there is none
         return blocked_by_customer(label, block)
     if not doc.has_transactions:
         # As Splynx's own accounting add-ons do: such an invoice is not in the customer's ledger.

@@ -19,15 +19,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 
 from addon.extension import session
 from addon.models import Link
 from addon.sync import links
 from addon.sync.context import SyncContext
 from addon.sync.exporter import Export, ExportRun, Skip
+from addon.sync.ledger import RunLedger
 
 SCOPES = {"new": "New records only", "all": "Update what is already posted too"}
 SAMPLE_SIZE = 20
@@ -78,7 +79,7 @@ class Impact:
         kept = 0
         for entity, rows in self._rehash.items():
             statement = (
-                update(Link.__table__)
+                update(cast(Table, Link.__table__))
                 .where(
                     Link.entity == entity,
                     Link.billing_id == bindparam("b_id"),
@@ -115,8 +116,11 @@ class _Quiet:
 
 
 def _run(ctx: SyncContext, values: dict[str, Any], mappings: dict[tuple[str, str], str | None]) -> ExportRun:
-    run = ExportRun(SyncContext(values={**ctx.values, **values}, _billing=ctx.billing), _Quiet())
+    run = ExportRun(
+        SyncContext(values={**ctx.values, **values}, _billing=ctx.billing), cast(RunLedger, _Quiet())
+    )
     run.mapping("")  # loads every mapping once
+    assert run._mappings is not None
     for (kind, billing_id), netsuite_id in mappings.items():
         table = run._mappings.setdefault(kind, {})
         if netsuite_id:

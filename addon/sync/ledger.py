@@ -273,7 +273,7 @@ class RunLedger:
         for entity, billing_ids in self._checked.items():
             for start in range(0, len(billing_ids), 500):
                 session().connection().execute(
-                    update(Link.__table__)
+                    update(cast(Table, Link.__table__))
                     .where(Link.entity == entity, Link.billing_id.in_(billing_ids[start : start + 500]))
                     .values(last_checked_at=now)
                 )

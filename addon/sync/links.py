@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from addon.extension import session
@@ -169,7 +169,7 @@ def _upsert():
     a link written by another run meanwhile is no error (PostgreSQL and SQLite alike)."""
     dialect = session().get_bind().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = make(Link.__table__)
+    statement = make(cast(Table, Link.__table__))
     return statement.on_conflict_do_update(
         index_elements=["entity", "billing_id"],
         set_={name: statement.excluded[name] for name in _UPDATED_ON_CONFLICT},

@@ -21,13 +21,13 @@ from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, insert, or_, select, update
 
 from addon import settings
-from addon.billing import BillingNotFound
+from addon.billing import BillingNotFound, DocumentKind
 from addon.extension import session
 from addon.models import HookEvent, LogEntry, SyncRun, utcnow
 from addon.sync.customers import customer_export
@@ -93,7 +93,7 @@ def parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
         if not isinstance(payload, dict):
             raise BadPayload("the body is not a JSON object")
         return payload
-    payload: dict[str, Any] = {}
+    payload = {}
     for key, value in parse_qsl(text, keep_blank_values=True):
         parts = [part for part in re.split(r"[\[\]]", key) if part]
         if not parts:
@@ -151,10 +151,10 @@ def _text(value: Any) -> str:
 
 def interpret(payload: dict[str, Any]) -> Event:
     """The record an event names; an unknown model or a missing id leaves ``entity`` None."""
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    data: dict[str, Any] = payload["data"] if isinstance(payload.get("data"), dict) else {}
     model, action = _text(data.get("model")), _text(data.get("action"))
     entity = entity_of_model(model)
-    attributes = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+    attributes: dict[str, Any] = data["attributes"] if isinstance(data.get("attributes"), dict) else {}
     billing_id = _text(attributes.get("id"))
     if not billing_id and entity == "customer":
         billing_id = _text(data.get("customer_id"))
@@ -194,7 +194,7 @@ def record_event(payload: dict[str, Any]) -> Stored:
     else:
         status = "waiting"
     session().execute(
-        insert(HookEvent.__table__).values(
+        insert(cast(Table, HookEvent.__table__)).values(
             received_at=utcnow(),
             entity=event.entity,
             billing_id=event.billing_id,
@@ -214,7 +214,7 @@ def record_event(payload: dict[str, Any]) -> Stored:
 def _takeable(entity: str | None, run_id: int | None = None):
     """Events a live run may take: waiting, or claimed by a run that ended without them."""
     ended = select(SyncRun.id).where(SyncRun.status.in_(ENDED))
-    claimed_by = [HookEvent.run_id.in_(ended)]
+    claimed_by: list[ColumnElement[bool]] = [HookEvent.run_id.in_(ended)]
     if run_id is not None:
         claimed_by.append(HookEvent.run_id == run_id)  # this run's own earlier attempt (an RQ retry)
     condition = or_(HookEvent.status == "waiting", and_(HookEvent.status == "claimed", or_(*claimed_by)))
@@ -265,7 +265,7 @@ def _gone(run: ExportRun, entity: str, billing_id: str) -> bool:
         if entity == "payment":
             billing.get_payment(int(billing_id))
             return False
-        return billing.get_document(entity, int(billing_id)).is_deleted
+        return billing.get_document(cast(DocumentKind, entity), int(billing_id)).is_deleted
     except BillingNotFound:
         return True
 
@@ -324,7 +324,9 @@ class _Stream(IdFeed):
 
     def begin(self, run: ExportRun) -> bool:
         """Start a segment with the events held over and those waiting; False: nothing to do."""
-        self.run, self.named, self.handled = run, set(), set()
+        self.run = run
+        self.named: set[str] = set()
+        self.handled: set[str] = set()
         self.segment: list[Claimed] = []
         self.segment_started = utcnow()
         held, self.later = self.later, []

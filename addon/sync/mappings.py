@@ -25,8 +25,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import String, delete, func, select
 
 from addon.extension import session
 from addon.models import Link, ListCache, LogEntry, Mapping, Problem, ProblemRecord
@@ -414,7 +415,7 @@ def save_mapping(
         session().add(row)
     row.netsuite_id = netsuite_key
     if billing_name is not None:
-        row.billing_name = billing_name[: Mapping.__table__.c.billing_name.type.length]
+        row.billing_name = billing_name[: cast(String, Mapping.__table__.c.billing_name.type).length]
     session().commit()
     resolve_cause(unmapped_cause_key(kind, billing_key))
 

@@ -254,7 +254,9 @@ def run_operation(
 
 def _remember_working_credentials(ctx: SyncContext | None) -> None:
     """Keep the fingerprint of NetSuite credentials this run saw accepted (for 401 retries)."""
-    client = ctx.__dict__.get("netsuite") if ctx is not None else None
+    if ctx is None:
+        return
+    client = ctx.__dict__.get("netsuite")
     if client is not None and client.credentials_proven:
         credentials.remember_working("netsuite", ctx.values)
 

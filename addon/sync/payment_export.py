@@ -77,6 +77,7 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
         )
     customer_id, block = ensure_customer(run, payment.customer_id)
     if customer_id is None:
+        assert block is not None  # ensure_customer gives an id or the reason there is none
         return blocked_by_customer(label, block)
     payload = {
         "customer": {"id": customer_id},
@@ -178,7 +179,7 @@ def _load_page_state(run: ExportRun) -> None:
     if "own_applications" in run.cache:
         return
     mine = links.links_for("payment", (p.id for p in run.cache["payment_page"]))
-    payment_ids = sorted({int(i.netsuite_id) for i in mine.values() if (i.netsuite_id or "").isdigit()})
+    payment_ids = sorted({int(ns_id) for i in mine.values() if (ns_id := i.netsuite_id or "").isdigit()})
     run.cache["own_applications"] = _applications_of(run, payment_ids)
     targets = set(run.cache["invoice_links"].values())
     targets |= {doc for applied in run.cache["own_applications"].values() for doc in applied}

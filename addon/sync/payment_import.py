@@ -189,7 +189,11 @@ def _resolve_intents(ctx: SyncContext, ledger: RunLedger) -> None:
             pass
         else:
             found += 1
-            intent.billing_id = str(payment.id) if payment else f"statement:{line.statement_id}:{line.id}"
+            if payment is not None:
+                intent.billing_id = str(payment.id)
+            else:
+                assert line is not None
+                intent.billing_id = f"statement:{line.statement_id}:{line.id}"
             intent.status, intent.synced_at = "synced", utcnow()
         ledger.commit()
     ledger.note(
@@ -334,6 +338,7 @@ class _Importer:
             return methods[payment.account]
         if len(methods) == 1:
             return next(iter(methods.values()))
+        assert self._default_method is not None  # set with the methods above
         return self._default_method
 
     def _statement_for(self, day: date, method_id: int) -> int:
@@ -451,8 +456,9 @@ class _Importer:
 
     def _spend(self, pieces: list[Piece]) -> None:
         for piece in pieces:
-            if piece.billing_invoice_id is not None and self._due.get(piece.billing_invoice_id) is not None:
-                self._due[piece.billing_invoice_id] -= piece.amount
+            due = self._due.get(piece.billing_invoice_id) if piece.billing_invoice_id is not None else None
+            if piece.billing_invoice_id is not None and due is not None:
+                self._due[piece.billing_invoice_id] = due - piece.amount
 
     def _invoice_due(self, invoice_id: int) -> Decimal | None:
         """What billing still expects on the invoice (None: billing does not say)."""
@@ -504,12 +510,13 @@ class _Importer:
         ) as pool:
             halt: list[BaseException] = []  # a stopping error seen by any worker halts them all
             futures = [pool.submit(_send_chain, self.ctx.billing, chain, halt) for chain in sends]
-            for chain, future in zip(sends, futures, strict=True):
-                for send, outcome in zip(chain, future.result(), strict=True):
+            for send_chain, future in zip(sends, futures, strict=True):
+                for send, outcome in zip(send_chain, future.result(), strict=True):
                     stop = stop or outcome.stop
                     send.outcome = outcome
         for chain, chain_sends in zip(chains, sends, strict=True):
             for job, send in zip(chain, chain_sends, strict=True):
+                assert send.outcome is not None  # every send of a chain got its outcome above
                 self._settle(job, send.outcome)
         # Durable before the next batch: a rerun must see these pieces as done.
         self.ledger.commit()
@@ -529,8 +536,9 @@ class _Importer:
                 continue  # billing may hold it, or it is still to do: the next run looks it up first
             session().delete(step.intent)
             invoice = step.piece.billing_invoice_id
-            if invoice is not None and self._due.get(invoice) is not None:
-                self._due[invoice] += step.piece.amount  # not on the invoice after all
+            due = self._due.get(invoice) if invoice is not None else None
+            if invoice is not None and due is not None:
+                self._due[invoice] = due + step.piece.amount  # not on the invoice after all
         if outcome.stop is not None and not outcome.created and outcome.failed_key is None:
             return  # never attempted: the run stops, the payment stays to be imported next time
         if outcome.error is not None:
@@ -538,7 +546,7 @@ class _Importer:
         elif outcome.stop is None:
             self._record(job.payment, "imported", self._describe(job.payment, job.todo.pieces))
 
-    def _job(self, payment: NetSuitePayment, todo: _Todo, left: dict[str, Link]) -> _Job:
+    def _job(self, payment: NetSuitePayment, todo: _Todo, left: dict[str | None, Link]) -> _Job:
         method_id = self._method_for(payment)
         reference = payment.tranid or f"NS-{payment.id}"
         comment = f"Imported from NetSuite payment {reference}"
@@ -599,7 +607,9 @@ class _Job:
     comment: str
 
     def invoices(self) -> set[int]:
-        return {s.piece.billing_invoice_id or s.piece.paid_invoice_id for s in self.steps} - {None}
+        return {
+            i for s in self.steps if (i := s.piece.billing_invoice_id or s.piece.paid_invoice_id) is not None
+        }
 
 
 @dataclass

@@ -177,25 +177,28 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
         for billing_id in sorted(set(billing) | set(netsuite), key=lambda k: (len(k), k)):
             ours, theirs = billing.get(billing_id), netsuite.get(billing_id)
             problem = None
-            if ours is not None and theirs is None:
-                problem = "missing_in_netsuite" if links.get(billing_id) else "not_exported"
-            elif ours is None:
+            if ours is None:
                 problem = "only_in_netsuite"
+            elif theirs is None:
+                problem = "missing_in_netsuite" if links.get(billing_id) else "not_exported"
             elif ours.total != theirs.total:
                 problem = "total_differs"
             elif links.get(billing_id) not in (None, theirs.id):
                 problem = "link_differs"
             if problem == "not_exported":
+                assert ours is not None
                 not_exported += 1
                 not_exported_total += ours.total
             if problem:
+                shown = ours or theirs
+                assert shown is not None  # the id came from one side or the other
                 discrepancies.append(
                     {
                         "entity": spec.entity,
                         "billing_id": billing_id,
                         "netsuite_id": theirs.id if theirs else links.get(billing_id),
-                        "number": (ours or theirs).number,
-                        "date": (ours or theirs).day.isoformat(),
+                        "number": shown.number,
+                        "date": shown.day.isoformat(),
                         "problem": problem,
                         "billing_total": _money(ours.total) if ours else None,
                         "netsuite_total": _money(theirs.total) if theirs else None,

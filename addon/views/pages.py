@@ -89,6 +89,7 @@ def dashboard():
         {"op": OPERATIONS[name], "last": runs.get(name), "next": next_run(name)}
         for name in DASHBOARD_OPERATIONS
     ]
+    shown = [last.run for last in runs.values()]
     recent = session().scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(10)).all()
     queued = session().scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status == "queued"))
     no_worker = bool(queued) and worker_listening() is False
@@ -110,7 +111,7 @@ def dashboard():
         live=live_status(),
         queued=queued or 0,
         no_worker=no_worker,
-        waiting=waiting_for([card["last"].run if card["last"] else None for card in cards] + list(recent)),
+        waiting=waiting_for(shown + list(recent)),
     )
 
 

@@ -7,15 +7,17 @@ page's billing records by id. A text search looks for a number, name, login, ema
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
 from math import ceil
+from typing import Any, cast
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
-from addon.billing import BillingError, BillingNotFound
+from addon.billing import BillingError, BillingNotFound, DocumentKind
 from addon.extension import session
 from addon.forms import ActionForm
 from addon.models import Link, LogEntry, ProblemRecord
@@ -78,6 +80,7 @@ class Row:
     @property
     def reason(self) -> str:
         if self.state == "ignored":
+            assert self.link is not None  # "ignored" is a link's status
             return self.link.last_error or ""
         if self.state in ("failed", "held_back", "deleted_in_billing"):
             return (
@@ -187,18 +190,18 @@ def fetch_one(ctx: SyncContext, entity: str, billing_id: int):
         return billing.get_customer(billing_id)
     if entity == "payment":
         return billing.get_payment(billing_id)
-    return billing.get_document(entity, billing_id)
+    return billing.get_document(cast(DocumentKind, entity), billing_id)
 
 
 def _source(ctx: SyncContext, entity: str, after: int | None):
     billing = ctx.billing
-    lister = {
+    listers: dict[str, Callable[..., Iterable[Any]]] = {
         "customer": billing.customers,
         "invoice": billing.invoices,
         "credit_note": billing.credit_notes,
         "payment": billing.payments,
-    }[entity]
-    return lister(id_above=after)
+    }
+    return listers[entity](id_above=after)
 
 
 def _fetch_many(ctx: SyncContext, entity: str, ids: list[str]) -> dict[str, object | None]:
@@ -228,7 +231,7 @@ class Listing:
 
 
 def _url(entity: str, **args) -> str:
-    keep = {k: v for k, v in request.args.items() if k in ("q", "state")}
+    keep: dict[str, Any] = {k: v for k, v in request.args.items() if k in ("q", "state")}
     keep.update({k: v for k, v in args.items() if v not in (None, "")})
     return url_for("netsuite.records", entity=entity, **keep)
 
