@@ -14,6 +14,7 @@ from addon.certificate_cli import certificate_group
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_CONFIG = 0, 1, 2
 
+
 class _NetSuiteGroup(AppGroup):
     """Command arguments are one entrance for control characters: refused before any command runs."""
 

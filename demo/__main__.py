@@ -241,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         map_remaining_by_name(echo)
         run = run_with_progress_bar("sync", dry_run=False, params={})
         echo(f"full sync: {run.status} {dict(run.counts or {})}")
-        echo(f"  OAuth 2.0 access tokens issued (each lives {DEMO_TOKEN_SECONDS} s): {token_requests(values)}")
+        echo(
+            f"  OAuth 2.0 access tokens issued (each lives {DEMO_TOKEN_SECONDS} s): {token_requests(values)}"
+        )
         if run.message:
             echo(f"  {run.message}")
         echo("(failed and skipped records are the generator's deliberately bad inputs; see Problems)")

@@ -148,9 +148,7 @@ def _admit(op, *, trigger: str, dry_run: bool, params: dict | None):
         blocking = _blocking(lane)
         if blocking is not None:
             raise AlreadyRunning(_refusal(op.name, blocking), blocking.id)
-        run = SyncRun(
-            operation=op.name, trigger=trigger, dry_run=dry_run, params=params or {}, lane=lane
-        )
+        run = SyncRun(operation=op.name, trigger=trigger, dry_run=dry_run, params=params or {}, lane=lane)
         claim_process(run)
         session().add(run)
         try:

@@ -30,7 +30,9 @@ def test_test_connection_names_the_refused_credentials_and_exits_2(configured, r
 
 def test_test_connection_reports_an_unreachable_host(configured, runner):
     # discard port: nothing listens (the secret is re-entered: a moved URL forgets it otherwise)
-    settings.put_many({"splynx_url": "http://127.0.0.1:9", "splynx_api_secret": settings.get("splynx_api_secret")})
+    settings.put_many(
+        {"splynx_url": "http://127.0.0.1:9", "splynx_api_secret": settings.get("splynx_api_secret")}
+    )
     result = invoke(runner, "test-connection", "--system", "splynx")
     assert result.exit_code == EXIT_CONFIG
     assert "could not be reached" in result.output

@@ -185,10 +185,16 @@ def test_a_payment_moved_to_another_invoice_is_unapplied_from_the_old_one(export
 
     def open_elsewhere(p) -> list[int]:
         others = by_customer.get(int(p["customer_id"]), [])
-        return [i for i in others if i != p["invoice_id"] and store.invoice_due(invoices[i]) >= Decimal(str(p["amount"]))]
+        return [
+            i
+            for i in others
+            if i != p["invoice_id"] and store.invoice_due(invoices[i]) >= Decimal(str(p["amount"]))
+        ]
 
     payment = next(
-        p for p in setup.env.splynx.state.all("payments") if p.get("invoice_id") in invoices and open_elsewhere(p)
+        p
+        for p in setup.env.splynx.state.all("payments")
+        if p.get("invoice_id") in invoices and open_elsewhere(p)
     )
     old = invoices[payment["invoice_id"]]
     assert [line["doc"] for line in _payment_record(setup, payment["id"])["apply"]] == [old]

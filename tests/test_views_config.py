@@ -56,7 +56,9 @@ def test_secrets_are_saved_but_never_rendered_and_kept_when_left_blank(client, a
     assert SECRET not in html
     assert "Currently set." in html
     # Saving again with the secret fields blank keeps them (the destinations did not move).
-    client.post("/netsuite/config", data=_form(auth, netsuite_account_id="1234567", customer_name_pattern="{id}"))
+    client.post(
+        "/netsuite/config", data=_form(auth, netsuite_account_id="1234567", customer_name_pattern="{id}")
+    )
     with app.app_context():
         from addon import settings
 

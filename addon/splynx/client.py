@@ -436,7 +436,12 @@ class SplynxClient:
             last = attempt == attempts - 1
             try:
                 response = self.session.request(
-                    method, url, data=data, headers=headers, timeout=self.config.timeout, allow_redirects=False
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=self.config.timeout,
+                    allow_redirects=False,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if last or not (repeatable or _never_sent(exc)):

@@ -161,7 +161,15 @@ class LinkWriter:
             self._inserts = []
 
 
-_UPDATED_ON_CONFLICT = ("netsuite_id", "external_id", "content_hash", "origin", "status", "last_error", "synced_at")
+_UPDATED_ON_CONFLICT = (
+    "netsuite_id",
+    "external_id",
+    "content_hash",
+    "origin",
+    "status",
+    "last_error",
+    "synced_at",
+)
 
 
 def _upsert():

@@ -47,7 +47,15 @@ LIVE = {
     "live_payments": "payments",
 }
 EXPORTS = frozenset(
-    {"export_customers", "export_invoices", "export_credit_notes", "export_payments", "sync", "export_record", *LIVE}
+    {
+        "export_customers",
+        "export_invoices",
+        "export_credit_notes",
+        "export_payments",
+        "sync",
+        "export_record",
+        *LIVE,
+    }
 )
 
 OPERATIONS: dict[str, Operation] = {
@@ -173,8 +181,6 @@ def conflicting(name: str) -> set[str]:
     names = {name} | set(OPERATIONS[name].conflicts)
     names |= {other.name for other in OPERATIONS.values() if name in other.conflicts}
     return names
-
-
 
 
 AUTH_ERRORS = (NetSuiteAuthError, SplynxAuthError)

@@ -215,7 +215,8 @@ def _remaining(run: ExportRun, invoice_ids: list[int]) -> dict[str, Decimal]:
         f"WHERE t.type = 'CustInvc' AND t.id IN ({', '.join(str(i) for i in invoice_ids)}) ORDER BY t.id ASC"
     )
     return {
-        str(row["id"]): Decimal(row.get("foreignamountunpaid", "0")) for row in run.ctx.netsuite.suiteql(query)
+        str(row["id"]): Decimal(row.get("foreignamountunpaid", "0"))
+        for row in run.ctx.netsuite.suiteql(query)
     }
 
 

@@ -143,7 +143,9 @@ class NetSuiteSandbox:
         if path == PREFIX + "/auth/oauth2/v1/token" and request.method == "POST":
             state.count("POST token")
             if state.take_token_5xx():
-                return _error(errors.NetSuiteError(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable."))
+                return _error(
+                    errors.NetSuiteError(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable.")
+                )
             return self._token(request, base)
         try:
             principal = self._authenticate(request, url)
