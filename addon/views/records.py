@@ -439,39 +439,49 @@ def record_retry(entity: str, billing_id: str):
     return _back(entity, billing_id)
 
 
+def _record_action(entity: str, billing_id: str, act, refused: str, done):
+    """Run one record action; a refusal is flashed with ``refused`` before its reason, a success
+    with ``done`` (a text, or a function of what the action returned)."""
+    from addon.sync.matching import PairingError
+
+    try:
+        result = act()
+    except (record_actions.RecordActionError, PairingError) as exc:
+        session().rollback()
+        flash(f"{refused}{exc}.", "error")
+        return _back(entity, billing_id)
+    flash(done(result) if callable(done) else done, "info")
+    return _back(entity, billing_id)
+
+
 @blueprint.post("/records/<entity>/<billing_id>/ignore")
 def record_ignore(entity: str, billing_id: str):
-    try:
-        record_actions.ignore(entity, billing_id, request.form.get("reason", ""))
-    except record_actions.RecordActionError as exc:
-        session().rollback()
-        flash(f"Not ignored: {exc}.", "error")
-        return _back(entity, billing_id)
-    flash("The record is ignored: the exports log it as ignored and never send it.", "info")
-    return _back(entity, billing_id)
+    return _record_action(
+        entity,
+        billing_id,
+        lambda: record_actions.ignore(entity, billing_id, request.form.get("reason", "")),
+        "Not ignored: ",
+        "The record is ignored: the exports log it as ignored and never send it.",
+    )
 
 
 @blueprint.post("/records/<entity>/<billing_id>/unignore")
 def record_unignore(entity: str, billing_id: str):
-    try:
-        record_actions.unignore(entity, billing_id)
-    except record_actions.RecordActionError as exc:
-        session().rollback()
-        flash(f"{exc}.", "error")
-        return _back(entity, billing_id)
-    flash("The record is no longer ignored: the next export sends it.", "info")
-    return _back(entity, billing_id)
+    return _record_action(
+        entity,
+        billing_id,
+        lambda: record_actions.unignore(entity, billing_id),
+        "",
+        "The record is no longer ignored: the next export sends it.",
+    )
 
 
 @blueprint.post("/records/<entity>/<billing_id>/unlink")
 def record_unlink(entity: str, billing_id: str):
-    from addon.sync.matching import PairingError
-
-    try:
-        netsuite_id = record_actions.unlink(entity, billing_id)
-    except (record_actions.RecordActionError, PairingError) as exc:
-        session().rollback()
-        flash(f"Not unlinked: {exc}.", "error")
-        return _back(entity, billing_id)
-    flash(f"Unlinked from NetSuite record {netsuite_id}.", "info")
-    return _back(entity, billing_id)
+    return _record_action(
+        entity,
+        billing_id,
+        lambda: record_actions.unlink(entity, billing_id),
+        "Not unlinked: ",
+        lambda netsuite_id: f"Unlinked from NetSuite record {netsuite_id}.",
+    )
