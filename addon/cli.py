@@ -177,16 +177,6 @@ def test_connection(system: str):
 # --- operations: one command per engine operation, generated from the registry -----------
 
 
-def _summary(run) -> str:
-    counts = run.counts or {}
-    width = max([len(k) for k in counts] + [7])
-    lines = [f"run {run.id} {run.operation}: {run.status}"]
-    lines += [f"  {outcome:<{width}}  {count:>7}" for outcome, count in sorted(counts.items())]
-    if run.message:
-        lines.append(f"  {run.message}")
-    return "\n".join(lines)
-
-
 def exit_code_for(run) -> int:
     if run.status == "failed":
         return EXIT_CONFIG
@@ -207,12 +197,10 @@ def run_with_progress_bar(name: str, dry_run: bool, params: dict):
 
 
 def _run_from_cli(name: str, dry_run: bool, params: dict) -> None:
-    run = run_with_progress_bar(name, dry_run=dry_run, params=params)
-    click.echo(_summary(run))
-    if run.result:
-        from addon.sync.report import format_result
+    from addon.sync.report import format_run
 
-        click.echo(format_result(run.operation, run.result))
+    run = run_with_progress_bar(name, dry_run=dry_run, params=params)
+    click.echo(format_run(run))
     raise SystemExit(exit_code_for(run))
 
 

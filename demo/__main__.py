@@ -84,6 +84,8 @@ def start_sandboxes(customers: int, seed: int, latency: float, concurrency: int)
         "netsuite_private_key": private_key,
         "netsuite_base_url": netsuite.url,
         "netsuite_concurrency": max(1, concurrency - 1),
+        # The generated ISP bills in the account's base currency, as an accountant would set it.
+        "display_currency": "USD",
         "splynx_url": splynx.url,
         "splynx_api_key": key.key,
         "splynx_api_secret": key.secret,
@@ -223,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from addon import settings
     from addon.cli import exit_code_for, run_with_progress_bar
-    from addon.sync.report import format_result
+    from addon.sync.report import format_result, format_run
     from portal.auth import create_admin
     from wsgi import create_app
 
@@ -236,16 +238,14 @@ def main(argv: list[str] | None = None) -> int:
         worst = 0
         for step, params in (("load_mappings", {}), ("automap_categories", {})):
             run = run_with_progress_bar(step, dry_run=False, params=params)
-            echo(f"{run.operation}: {run.status} {dict(run.counts or {})}")
+            echo(format_run(run))
             worst = max(worst, exit_code_for(run))
         map_remaining_by_name(echo)
         run = run_with_progress_bar("sync", dry_run=False, params={})
-        echo(f"full sync: {run.status} {dict(run.counts or {})}")
+        echo(format_run(run))
         echo(
             f"  OAuth 2.0 access tokens issued (each lives {DEMO_TOKEN_SECONDS} s): {token_requests(values)}"
         )
-        if run.message:
-            echo(f"  {run.message}")
         echo("(failed and skipped records are the generator's deliberately bad inputs; see Problems)")
         reconciliation = run_with_progress_bar("reconcile", dry_run=False, params=period)
         echo("Reconciliation:")

@@ -147,3 +147,16 @@ def format_result(operation: str, result: dict) -> str:
     if operation == "reconcile" and "entities" in result:
         return format_reconciliation(result)
     return "\n".join(_generic(result))
+
+
+def format_run(run) -> str:
+    """A finished run as the CLI and the demo print it: status, counts aligned, message, result."""
+    counts = run.counts or {}
+    width = max([len(k) for k in counts] + [7])
+    lines = [f"run {run.id} {run.operation}: {run.status}"]
+    lines += [f"  {outcome:<{width}}  {count:>7}" for outcome, count in sorted(counts.items())]
+    if run.message:
+        lines.append(f"  {run.message}")
+    if run.result:
+        lines.append(format_result(run.operation, run.result))
+    return "\n".join(lines)
