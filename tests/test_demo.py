@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,8 @@ def test_demo_runs_a_full_sync_and_reconciles(tmp_path):
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert "full sync:" in output and "Reconciliation:" in output
+    assert re.search(r"^run \d+ sync: (succeeded|partial)$", output, re.M), output  # bad inputs may fail
+    assert "Reconciliation:" in output
     assert "OAuth 2.0 access tokens issued" in output  # the demo runs in M2M mode
     assert (tmp_path / "demo" / "admin-password").exists()
     assert "Traceback" not in output
