@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from addon.extension import session
 from addon.models import Link, ListCache, LogEntry
 from tests.plugins.netsuite_sandbox import in_profile
+
+# Every account-profile rule holds in both authentication modes.
+pytestmark = pytest.mark.usefixtures("both_auth_modes")
 
 
 def log_rows(run, entity: str) -> dict[str, LogEntry]:

@@ -12,15 +12,7 @@ from addon.models import Link, LogEntry, Problem
 from tests.plugins.netsuite_sandbox import across_profiles
 
 # Customers, documents and payments behave the same in every supported account profile.
-pytestmark = across_profiles
-
-
-@pytest.fixture(params=["tba", "oauth2"], autouse=True)
-def auth_mode(request, configured):
-    """Every payment rule holds in both authentication modes."""
-    if request.param == "oauth2":
-        configured.use_oauth2()
-    return request.param
+pytestmark = [across_profiles, pytest.mark.usefixtures("both_auth_modes")]
 
 
 def rows_of(run):

@@ -14,7 +14,7 @@ from addon.sync.problems import open_problems
 from tests.plugins.netsuite_sandbox import across_profiles
 
 # Customers, documents and payments behave the same in every supported account profile.
-pytestmark = across_profiles
+pytestmark = [across_profiles, pytest.mark.usefixtures("both_auth_modes")]
 
 BILLING_CUSTOMER = 1
 
@@ -74,14 +74,6 @@ class World:
             s["title"]: [r for r in lines if int(r["bank_statements_process_id"]) == s["id"]]
             for s in self.splynx.all("bank_statements")
         }
-
-
-@pytest.fixture(params=["tba", "oauth2"], autouse=True)
-def auth_mode(request, configured):
-    """Every payment rule holds in both authentication modes."""
-    if request.param == "oauth2":
-        configured.use_oauth2()
-    return request.param
 
 
 @pytest.fixture

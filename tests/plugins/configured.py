@@ -74,3 +74,12 @@ def configured(app_ctx, netsuite_sandbox, splynx_sandbox) -> Configured:
         }
     )
     return Configured(app=app_ctx, netsuite=netsuite_sandbox, splynx=splynx_sandbox)
+
+
+@pytest.fixture(params=["tba", "oauth2"])
+def both_auth_modes(request, configured) -> str:
+    """Run a test once with token-based auth and once with OAuth 2.0 client credentials
+    (a module opts in with ``pytest.mark.usefixtures("both_auth_modes")``)."""
+    if request.param == "oauth2":
+        configured.use_oauth2()
+    return request.param
