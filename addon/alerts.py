@@ -105,7 +105,9 @@ def _send_webhook(alert: Alert) -> None:
 
 
 def connection_needs_attention(system: str, message: str) -> dict[str, str]:
-    label = {"netsuite": "NetSuite", "splynx": "Splynx"}.get(system, system)
+    from addon.sync.operations import system_name
+
+    label = system_name(system)
     return send(
         Alert(
             f"The {label} connection needs attention",

@@ -3,8 +3,9 @@
 The sync engine talks to a :class:`BillingSystem` and handles only the records
 defined here: typed values (``Decimal`` money, ``date``/``datetime``, ``int``
 ids, ``None`` for "not set"), never the loose strings a billing API returns.
-Splynx is the first implementation (``addon.splynx.billing.SplynxBilling``);
-another platform would add its own package and leave the engine alone.
+Splynx is the first implementation (``addon.splynx.billing.SplynxBilling``), registered
+as a backend in ``addon.billing_backends``; another platform adds its own package and
+registers itself there, leaving the engine alone.
 
 Errors raised by an implementation derive from :class:`BillingError`, so the
 engine can tell transient trouble (:class:`BillingUnavailable`) from a record
@@ -26,6 +27,13 @@ Day = date
 
 # Entities that can carry a back-written accounting id (see record_accounting_id).
 AccountingEntity = Literal["customer", "invoice", "credit_note", "payment"]
+DOCUMENT_KINDS: tuple[DocumentKind, ...] = ("invoice", "credit_note")
+
+# Optional capabilities a billing system declares in ``capabilities``; callers check the
+# declaration before calling the methods that belong to one.
+COUNT = "count"  # count(): totals known before the first page is read
+PAYMENT_STATEMENTS = "payment_statements"  # payment_statements() and the statement-line methods
+ACCOUNTING_IDS = "accounting_ids"  # record_accounting_id(): the NetSuite id written back
 
 
 # --------------------------------------------------------------------------- errors
@@ -75,6 +83,14 @@ class BillingUnavailable(BillingError):
 
 class BillingUnsupported(BillingError):
     """The platform's API offers no way to do this."""
+
+
+class BillingConfigError(BillingError):
+    """The billing settings are unusable (missing or unreadable value, refused address)."""
+
+
+class BillingConnectionError(BillingUnavailable):
+    """No usable answer at all (refused, dropped or timed out) after the retries: the run stops."""
 
 
 # --------------------------------------------------------------------------- records
@@ -281,6 +297,8 @@ class BillingSystem(Protocol):
     """
 
     name: str
+    # Which optional capabilities (COUNT, PAYMENT_STATEMENTS, ACCOUNTING_IDS) it offers.
+    capabilities: frozenset[str]
 
     def test_connection(self) -> str:
         """One human-readable line proving the credentials work."""
@@ -298,8 +316,10 @@ class BillingSystem(Protocol):
 
     def get_customer(self, customer_id: int) -> BillingCustomer: ...
 
-    def invoices(
+    def documents(
         self,
+        kind: DocumentKind,
+        *,
         date_from: date | None = None,
         date_to: date | None = None,
         created_since: datetime | None = None,
@@ -307,18 +327,10 @@ class BillingSystem(Protocol):
         id_above: int | None = None,
         customer_id: int | None = None,
         ids: Iterable[int] | None = None,
-    ) -> Iterator[BillingDocument]: ...
-
-    def credit_notes(
-        self,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        created_since: datetime | None = None,
-        updated_since: date | None = None,
-        id_above: int | None = None,
-        customer_id: int | None = None,
-        ids: Iterable[int] | None = None,
-    ) -> Iterator[BillingDocument]: ...
+    ) -> Iterator[BillingDocument]:
+        """Invoices or credit notes (``kind``) filtered by document date, creation time, update
+        date, id and customer."""
+        ...
 
     def get_document(self, kind: DocumentKind, document_id: int) -> BillingDocument: ...
 
@@ -339,8 +351,8 @@ class BillingSystem(Protocol):
     def payment_methods(self) -> Iterator[PaymentMethod]: ...
 
     def count(self, listing: str, **filters: Any) -> int:
-        """How many records the listing method named ``listing`` would yield with ``filters``,
-        asked before reading them (progress totals); raises BillingUnsupported when it cannot tell."""
+        """How many records ``listing`` ('customers', 'payments' or a document kind) would yield
+        with ``filters``, asked before reading them (progress totals); only with COUNT."""
         ...
 
     def transaction_categories(self) -> Iterator[TransactionCategory]: ...
@@ -351,7 +363,7 @@ class BillingSystem(Protocol):
         self, entity: str, billing_id: int, accounting_id: str, attribute_name: str
     ) -> bool:
         """Write the accounting id into the record's field ``attribute_name``; False when the
-        entity has no such field (nothing written)."""
+        entity has no such field (nothing written). Only with ACCOUNTING_IDS."""
         ...
 
     def create_payment(
@@ -373,6 +385,7 @@ class BillingSystem(Protocol):
 
     def delete_payment(self, payment_id: int) -> None: ...
 
+    # The payment-statement methods below: only with PAYMENT_STATEMENTS.
     def payment_statements(self, title: str | None = None) -> Iterator[PaymentStatement]: ...
 
     def create_payment_statement(

@@ -73,8 +73,8 @@ def config_group():
 @config_group.command("show")
 def config_show():
     """Every setting with its effective value and where it comes from (secrets masked)."""
-    width = max(len(spec.key) for spec in settings.SPECS)
-    for spec in settings.SPECS:
+    width = max(len(spec.key) for spec in settings.specs())
+    for spec in settings.specs():
         click.echo(
             f"{spec.key:<{width}}  {settings.display_value(spec.key)!s:<30}  [{settings.source(spec.key)}]"
         )
@@ -160,12 +160,14 @@ def db_revision(message: str):
 
 
 @netsuite_cli.command("test-connection")
-@click.option("--system", type=click.Choice(["netsuite", "splynx", "both"]), default="both")
+# 'splynx' is what the billing connection was called before billing systems were backends.
+@click.option("--system", type=click.Choice(["netsuite", "billing", "splynx", "both"]), default="both")
 def test_connection(system: str):
     """Check both systems' credentials; one line each, exit 2 on any failure."""
-    from addon.sync.connections import check_connection
+    from addon.sync.connections import SYSTEMS, check_connection
 
-    systems = ("netsuite", "splynx") if system == "both" else (system,)
+    system = "billing" if system == "splynx" else system
+    systems = SYSTEMS if system == "both" else (system,)
     failed = False
     for name in systems:
         ok, line = check_connection(name)

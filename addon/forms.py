@@ -1,6 +1,6 @@
 """Forms of the admin pages.
 
-The module config form is generated from ``addon.settings.SPECS`` so every
+The module config form is generated from ``addon.settings.specs()`` so every
 setting has exactly one definition: its label, help, choices and secrecy come
 from the spec and its validation is the spec's own ``coerce``.
 """
@@ -17,7 +17,7 @@ from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from addon import settings, validation
+from addon import billing_backends, settings, validation
 
 
 class ChoiceField(SelectField):
@@ -38,7 +38,7 @@ class MultiChoiceField(SelectMultipleField):
 GROUP_TITLES = OrderedDict(
     [
         ("netsuite", "NetSuite connection"),
-        ("splynx", "Splynx connection"),
+        ("billing", "Billing connection"),  # titled with the backend's label, see field_groups
         ("sync", "Synchronization"),
         ("cron", "Cron (automatic synchronization)"),
         ("live", "Live sync (Splynx webhooks)"),
@@ -159,20 +159,21 @@ class _ConfigFormBase(FlaskForm):
     def field_groups(self):
         """(title, [fields]) per settings group, in page order."""
         groups: OrderedDict[str, list] = OrderedDict((key, []) for key in GROUP_TITLES)
-        for item in settings.SPECS:
+        for item in settings.specs():
             groups.setdefault(item.group, []).append(self[item.key])
-        return [(GROUP_TITLES.get(key, key.title()), fields) for key, fields in groups.items() if fields]
+        titles = {**GROUP_TITLES, "billing": f"{billing_backends.label()} connection"}
+        return [(titles.get(key, key.title()), fields) for key, fields in groups.items() if fields]
 
     def forget_secrets(self) -> None:
         """Empty every secret field, whatever was typed: a page never sends a secret back."""
-        for item in settings.SPECS:
+        for item in settings.specs():
             if item.secret:
                 self[item.key].data = ""
 
     def load_saved(self) -> None:
         """Fill the fields from the effective values; secrets stay empty (never rendered)."""
         self.forget_secrets()
-        for item in settings.SPECS:
+        for item in settings.specs():
             field = self[item.key]
             if item.secret:
                 continue
@@ -185,7 +186,7 @@ class _ConfigFormBase(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         self.cleaned = {}
-        for item in settings.SPECS:
+        for item in settings.specs():
             field = self[item.key]
             raw = field.data
             if item.secret and not (raw or "").strip():
@@ -214,7 +215,7 @@ class _ConfigFormBase(FlaskForm):
 
     def first_error(self) -> str | None:
         """The id of the first field in error, page order (where focus goes)."""
-        for item in settings.SPECS:
+        for item in settings.specs():
             if self[item.key].errors:
                 return self[item.key].id
         return None
@@ -226,8 +227,8 @@ class _ConfigFormBase(FlaskForm):
 
 def config_form_class() -> type[FlaskForm]:
     """The module config form: one field per setting spec; billing's lists read once."""
-    options = {item.options: _load_options(item.options) for item in settings.SPECS if item.options}
-    fields = {item.key: _field_for(item, options) for item in settings.SPECS}
+    options = {item.options: _load_options(item.options) for item in settings.specs() if item.options}
+    fields = {item.key: _field_for(item, options) for item in settings.specs()}
     return type("ConfigForm", (_ConfigFormBase,), {**fields, "_billing_options": options})
 
 

@@ -271,7 +271,7 @@ class ConnectionStatus(Base):
 
     __tablename__ = "ns_connection_status"
 
-    system: Mapped[str] = mapped_column(String(20), primary_key=True)  # netsuite | splynx
+    system: Mapped[str] = mapped_column(String(20), primary_key=True)  # netsuite | billing
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     message: Mapped[str | None] = mapped_column(Text)
     checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

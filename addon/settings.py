@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 
-from addon import crypto, validation
+from addon import billing_backends, crypto, validation
 from addon.extension import session
 from addon.models import Setting
 
@@ -34,7 +32,6 @@ class SecretUnreadable(SettingError):
 
 
 UNREADABLE_TEXT = "unreadable: enter it again"
-_URL_PATH = re.compile(r"^[A-Za-z0-9._~/%-]*$")
 
 
 class _Unreadable:
@@ -50,7 +47,7 @@ class _Unreadable:
 UNREADABLE = _Unreadable()
 
 
-def _parse_bool(raw: str) -> bool:
+def parse_bool(raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in {"1", "true", "yes", "on", "y", "t"}:
         return True
@@ -67,31 +64,11 @@ def _parse_list(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-def _parse_str(raw: str) -> str:
+def parse_str(raw: str) -> str:
     return raw.strip()
 
 
-def _parse_splynx_url(raw: str) -> str:
-    """``scheme://host[:port][/prefix]``: nothing a request could be steered or authenticated by."""
-    text = raw.strip()
-    if not text:
-        return ""
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            "enter the address starting with https://, e.g. https://isp.splynx.app (host, port and path only)"
-        )
-    if parts.username or parts.password or "@" in parts.netloc:
-        raise ValueError("may not carry a user name or password")
-    if parts.query or parts.fragment or "?" in text or "#" in text:
-        raise ValueError("may not carry a query (?…) or fragment (#…)")
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a non-numeric port
-    except ValueError:
-        raise ValueError("has an invalid port") from None
-    if not _URL_PATH.match(parts.path):
-        raise ValueError("has a path with characters a path prefix does not use")
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+_parse_bool, _parse_str = parse_bool, parse_str
 
 
 def is_loopback(host: str | None) -> bool:
@@ -103,17 +80,6 @@ def is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def check_splynx_transport(url: str, allow_http: bool) -> None:
-    """Plain http sends the API secret's signature and every customer in clear: only on
-    loopback, or where an operator said so for a lab (``splynx_allow_http``)."""
-    parts = urlsplit(url or "")
-    if parts.scheme == "http" and not allow_http and not is_loopback(parts.hostname):
-        raise SettingError(
-            "Splynx URL: use https:// (plain http is allowed only on this machine, "
-            "or with 'Allow plain http to Splynx' switched on for a lab)"
-        )
 
 
 def _parse_decimal(raw: str) -> Decimal:
@@ -248,7 +214,7 @@ def _display_specs() -> tuple[SettingSpec, ...]:
 
 DISPLAY_SPECS = _display_specs()
 
-SPECS: tuple[SettingSpec, ...] = (
+_NETSUITE_SPECS: tuple[SettingSpec, ...] = (
     # NetSuite connection
     S(
         "netsuite_account_id",
@@ -329,44 +295,9 @@ SPECS: tuple[SettingSpec, ...] = (
         help="The account's concurrency limit minus one slot for other integrations",
         check=validation.concurrency,
     ),
-    # Splynx connection
-    S(
-        "splynx_url",
-        "Splynx URL",
-        _parse_splynx_url,
-        "",
-        "SPLYNX_URL",
-        group="splynx",
-        help="https://host[:port] with an optional path prefix; no query, fragment or credentials",
-    ),
-    S(
-        "splynx_allow_http",
-        "Allow plain http to Splynx",
-        _parse_bool,
-        False,
-        "SPLYNX_ALLOW_HTTP",
-        group="splynx",
-        help="Only for a lab: the API key's signature and customer data then travel unencrypted",
-    ),
-    S("splynx_api_key", "Splynx API key", _parse_str, "", "SPLYNX_API_KEY", group="splynx"),
-    S(
-        "splynx_api_secret",
-        "Splynx API secret",
-        _parse_str,
-        "",
-        "SPLYNX_API_SECRET",
-        secret=True,
-        group="splynx",
-    ),
-    S(
-        "splynx_accounting_id_attribute",
-        "Splynx additional field for the NetSuite ID",
-        _parse_str,
-        "",
-        group="splynx",
-        help="Name of an additional field you created in Splynx (optional). Customers, invoices, credit "
-        "notes and payments whose module has a field of that name get the NetSuite internal ID in it",
-    ),
+)
+# The billing system's connection settings come between these two: the selected backend's own.
+_SYNC_SPECS: tuple[SettingSpec, ...] = (
     # Sync behaviour
     S(
         "partners_ignore",
@@ -541,12 +472,30 @@ SPECS: tuple[SettingSpec, ...] = (
         help="Events arriving within this window after the first become one run per record type",
     ),
 )
-SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
+_BY_BACKEND: dict[Any, tuple[tuple[SettingSpec, ...], dict[str, SettingSpec]]] = {}
+
+
+def _selected_specs() -> tuple[tuple[SettingSpec, ...], dict[str, SettingSpec]]:
+    backend = billing_backends.selected()
+    cached = _BY_BACKEND.get(backend)
+    if cached is None:
+        every = (*_NETSUITE_SPECS, *backend.settings, *_SYNC_SPECS)
+        cached = _BY_BACKEND[backend] = (every, {item.key: item for item in every})
+    return cached
+
+
+def specs() -> tuple[SettingSpec, ...]:
+    """Every setting, in page order: NetSuite's, the selected billing backend's, then the sync's."""
+    return _selected_specs()[0]
+
+
+def spec_by_key() -> dict[str, SettingSpec]:
+    return _selected_specs()[1]
 
 
 def spec(key: str) -> SettingSpec:
     try:
-        return SPEC_BY_KEY[key]
+        return spec_by_key()[key]
     except KeyError:
         raise SettingError(f"unknown setting {key!r}") from None
 
@@ -590,19 +539,21 @@ def source(key: str) -> str:
 # Where each system's secrets were entered for: a secret is only ever sent to the destination
 # it was saved with, so moving the destination forgets the secrets unless the same save
 # re-enters them.
-DESTINATIONS = {
-    "splynx": ("splynx_url",),
-    "netsuite": ("netsuite_account_id", "netsuite_base_url"),
-}
+def destinations() -> dict[str, tuple[str, ...]]:
+    """Settings group -> the settings that say where its secrets go."""
+    return {
+        billing_backends.SYSTEM: billing_backends.selected().destination_keys,
+        "netsuite": ("netsuite_account_id", "netsuite_base_url"),
+    }
 
 
 def _secrets_of(group: str) -> list[str]:
-    return [item.key for item in SPECS if item.secret and item.group == group]
+    return [item.key for item in specs() if item.secret and item.group == group]
 
 
 def _moved_systems(typed: dict[str, Any]) -> list[str]:
     moved = []
-    for group, keys in DESTINATIONS.items():
+    for group, keys in destinations().items():
         if any(key in typed and _format(typed[key]) != _format(get(key)) for key in keys):
             moved.append(group)
     return moved
@@ -627,13 +578,13 @@ def put_many(
 ) -> None:
     """Save several settings atomically: all validate, or none is written.
 
-    A changed Splynx URL, NetSuite account id or REST host forgets that system's saved
-    secrets not re-entered in the same call; one only the environment supplies must be."""
+    A changed billing address (Splynx URL), NetSuite account id or REST host forgets that
+    system's saved secrets not re-entered in the same call; one only the environment supplies
+    must be."""
     typed = {key: spec(key).validate(value, (options or {}).get(key)) for key, value in values.items()}
-    if "splynx_url" in typed or "splynx_allow_http" in typed:
-        url = typed["splynx_url"] if "splynx_url" in typed else get("splynx_url")
-        allow = typed["splynx_allow_http"] if "splynx_allow_http" in typed else get("splynx_allow_http")
-        check_splynx_transport(url, allow)
+    backend = billing_backends.selected()
+    if backend.check is not None and any(item.key in typed for item in backend.settings):
+        backend.check(lambda key: typed[key] if key in typed else get(key))
     forget = []
     for group in _moved_systems(typed):
         for key in _secrets_of(group):
@@ -667,7 +618,7 @@ def snapshot(keys: Iterable[str] | None = None) -> dict[str, Any]:
 
     An undecryptable secret is ``UNREADABLE`` here; the client builders refuse it by name."""
     values = {}
-    for key in keys or SPEC_BY_KEY:
+    for key in keys or spec_by_key():
         try:
             values[key] = get(key)
         except SecretUnreadable:

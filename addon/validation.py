@@ -201,12 +201,18 @@ class OptionsUnavailable(Exception):
 
 def billing_options(list_name: str) -> list[tuple[str, str]]:
     """(id, name) of each value of a billing list ('partners', 'payment_methods'), read now."""
-    from addon.billing import BillingError
-    from addon.splynx import SplynxError
+    from addon.billing import BillingError, Partner, PaymentMethod
     from addon.sync.context import SyncContext
 
     try:
         billing = SyncContext.from_settings().billing
-        return [(str(item.id), item.name) for item in getattr(billing, list_name)()]
-    except (BillingError, SplynxError) as exc:
+        items: Iterable[Partner | PaymentMethod]
+        if list_name == "partners":
+            items = billing.partners()
+        elif list_name == "payment_methods":
+            items = billing.payment_methods()
+        else:
+            raise ValueError(f"no billing list named {list_name!r}")
+        return [(str(item.id), item.name) for item in items]
+    except BillingError as exc:
         raise OptionsUnavailable(f"billing could not be asked for it ({exc})") from exc

@@ -129,10 +129,10 @@ class NetSuiteProcess(SandboxProcess):
     def client(self, concurrency: int = 1):
         """A NetSuiteClient of its own (for seeding NetSuite-side payments)."""
         from addon.netsuite import NetSuiteClient
-        from addon.settings import SPEC_BY_KEY
+        from addon.settings import spec_by_key
         from addon.sync.context import netsuite_config
 
-        values = {key: spec.default for key, spec in SPEC_BY_KEY.items()}
+        values = {key: spec.default for key, spec in spec_by_key().items()}
         values.update(self.settings(concurrency))
         return NetSuiteClient(netsuite_config(values))
 

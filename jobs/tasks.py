@@ -49,9 +49,9 @@ def connection_errors() -> tuple[type[BaseException], ...]:
     import requests
     import sqlalchemy.exc
 
+    from addon.billing import BillingConnectionError
     from addon.netsuite import NetSuiteConnectionError
     from addon.netsuite.errors import GovernorTimeout
-    from addon.splynx import SplynxConnectionError
 
     return (
         ConnectionError,
@@ -64,7 +64,7 @@ def connection_errors() -> tuple[type[BaseException], ...]:
         sqlalchemy.exc.DisconnectionError,
         sqlalchemy.exc.InterfaceError,
         NetSuiteConnectionError,
-        SplynxConnectionError,
+        BillingConnectionError,
         GovernorTimeout,
     )
 

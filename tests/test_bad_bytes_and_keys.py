@@ -117,7 +117,7 @@ def test_unreadable_secrets_can_be_entered_again_and_work(rotated):
 def test_no_secret_in_the_repr_or_str_of_configs_contexts_tokens_and_errors(configured):
     from addon.netsuite import NetSuiteConfigError
     from addon.splynx import auth as splynx_auth
-    from addon.sync.context import netsuite_config, splynx_config
+    from addon.sync.context import billing_system, netsuite_config
 
     ctx = configured.context()
     values = ctx.values
@@ -125,7 +125,7 @@ def test_no_secret_in_the_repr_or_str_of_configs_contexts_tokens_and_errors(conf
         values[key] for key in ("netsuite_consumer_secret", "netsuite_token_secret", "splynx_api_secret")
     ]
     token = splynx_auth.Token("access-SECRET-1", 9e9, "refresh-SECRET-2", 9e9, 0)
-    objects = [ctx, netsuite_config(values), splynx_config(values), token, ctx.netsuite.config]
+    objects = [ctx, netsuite_config(values), billing_system(values).client.config, token, ctx.netsuite.config]
     try:
         netsuite_config({**values, "netsuite_token_id": ""})  # the secrets are there, the token id is not
     except NetSuiteConfigError as exc:

@@ -88,7 +88,7 @@ def test_customer_record_is_typed(billing, splynx_sandbox):
 
 def test_invoices_are_typed_with_line_categories_from_transactions(billing, splynx_sandbox):
     state = splynx_sandbox.state
-    invoices = list(billing.invoices())
+    invoices = list(billing.documents("invoice"))
     raw_by_id = {int(r["id"]): r for r in state.all("invoices")}
     assert [i.id for i in invoices] == sorted(raw_by_id)
     transactions = {int(t["id"]): t for t in state.all("transactions")}
@@ -111,20 +111,20 @@ def test_documents_filter_by_date_customer_and_creation(billing, splynx_sandbox)
     state = splynx_sandbox.state
     raws = state.all("invoices")
     start, end = date(2024, 2, 1), date(2024, 3, 31)
-    got = [i.id for i in billing.invoices(date_from=start, date_to=end)]
+    got = [i.id for i in billing.documents("invoice", date_from=start, date_to=end)]
     assert got == sorted(
         int(r["id"]) for r in raws if start.isoformat() <= r["date_created"] <= end.isoformat()
     )
     customer = int(raws[0]["customer_id"])
-    assert {i.customer_id for i in billing.invoices(customer_id=customer)} == {customer}
+    assert {i.customer_id for i in billing.documents("invoice", customer_id=customer)} == {customer}
     cut = sorted(r["real_create_datetime"] for r in raws)[-5]
-    recent = list(billing.invoices(created_since=datetime.fromisoformat(cut)))
+    recent = list(billing.documents("invoice", created_since=datetime.fromisoformat(cut)))
     assert len(recent) == 5
 
 
 def test_credit_notes_and_soft_deleted_documents(billing, splynx_sandbox):
     state = splynx_sandbox.state
-    notes = list(billing.credit_notes())
+    notes = list(billing.documents("credit_note"))
     assert [n.id for n in notes] == sorted(int(r["id"]) for r in state.all("credit_notes"))
     assert all(n.kind == "credit_note" and n.total > 0 for n in notes)
     state.delete("credit_notes", notes[0].id)
@@ -147,7 +147,7 @@ def test_payments_filter_by_method_and_date(billing, splynx_sandbox):
 
 def test_create_payment_pays_the_invoice(billing, splynx_sandbox):
     state = splynx_sandbox.state
-    invoice = next(i for i in billing.invoices() if i.status == "not_paid" and i.amount_due)
+    invoice = next(i for i in billing.documents("invoice") if i.status == "not_paid" and i.amount_due)
     payment_id = billing.create_payment(
         invoice.customer_id,
         invoice.amount_due,
@@ -222,7 +222,7 @@ def test_payment_statement_lines_round_trip(billing, splynx_sandbox):
 def test_string_ids_from_older_servers_still_come_out_as_ints(make_splynx_sandbox):
     sandbox = make_splynx_sandbox(customers=6, seed=2, string_ids=True)
     billing = billing_for(sandbox)
-    invoice = next(billing.invoices())
+    invoice = next(billing.documents("invoice"))
     assert isinstance(invoice.id, int) and isinstance(invoice.customer_id, int)
     assert all(isinstance(line.category_id, int) for line in invoice.lines)
     assert all(isinstance(c.partner_id, int) for c in billing.customers())

@@ -176,7 +176,7 @@ def test_documents_with_200_lines_a_page_need_no_long_request_line(make_splynx_s
     sandbox = make_splynx_sandbox(customers=60, seed=3, invoices=240)
     state = sandbox.state
     billing = billing_for(sandbox, page_size=150)
-    documents = list(billing.invoices())
+    documents = list(billing.documents("invoice"))
     first_page = sorted(state.all("invoices"), key=lambda i: i["id"])[:150]
     assert sum(len(i["items"]) for i in first_page) > 200
     assert len(documents) == 240

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from addon.billing import (
+    ACCOUNTING_IDS,
+    COUNT,
+    PAYMENT_STATEMENTS,
     BillingCustomer,
     BillingDocument,
     BillingPayment,
@@ -69,10 +73,58 @@ def _wanted_ids(ids: Iterable[int] | None, id_above: int | None) -> list[int] | 
     return sorted({int(i) for i in ids}) if ids is not None else None
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """Which Splynx column each of the engine's neutral filters searches, for one listing.
+
+    ``search`` turns the filters into Splynx's search conditions; None means that nothing can
+    match (an empty ``ids`` or ``method_ids``), so no request need be sent.
+    """
+
+    dated: str
+    updated: str
+    method: str | None = None
+    created: str = "real_create_datetime"
+
+    def search(
+        self,
+        *,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        created_since: datetime | None = None,
+        updated_since: date | datetime | None = None,
+        id_above: int | None = None,
+        customer_id: int | None = None,
+        ids: Iterable[int] | None = None,
+        method_ids: Iterable[int] | None = None,
+    ) -> dict[str, Any] | None:
+        if method_ids is not None and self.method is None:
+            raise ValueError("this listing has no payment method to filter on")
+        wanted = _wanted_ids(ids, id_above)
+        methods = sorted(set(method_ids)) if method_ids is not None else None
+        if wanted == [] or methods == []:
+            return None
+        conditions = {
+            self.dated: _date_range(date_from, date_to),
+            **({self.method: ["IN", methods] if methods else None} if self.method else {}),
+            self.created: [">=", created_since],
+            self.updated: [">=", updated_since],
+            "id": ["IN", wanted] if wanted else [">", id_above],
+            "customer_id": ["=", customer_id],
+        }
+        return _filters(**conditions)
+
+
+# Documents keep only a date in date_updated (docs/splynx-api.md §9): callers re-check the same day.
+DOCUMENT_COLUMNS = _Columns(dated="date_created", updated="date_updated")
+PAYMENT_COLUMNS = _Columns(dated="date", updated="updated_at", method="payment_type")
+
+
 class SplynxBilling:
     """The Splynx implementation of the billing interface, over a :class:`SplynxClient`."""
 
     name = "Splynx"
+    capabilities = frozenset({COUNT, PAYMENT_STATEMENTS, ACCOUNTING_IDS})
 
     def __init__(self, client: SplynxClient):
         self.client = client
@@ -143,35 +195,11 @@ class SplynxBilling:
 
     # ------------------------------------------------------------------ documents
 
-    def invoices(
-        self,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        created_since: datetime | None = None,
-        updated_since: date | None = None,
-        id_above: int | None = None,
-        customer_id: int | None = None,
-        ids: Iterable[int] | None = None,
-    ) -> Iterator[BillingDocument]:
-        """Invoices filtered by document date, creation time, update date, id and customer."""
-        return self._documents(
-            "invoice", date_from, date_to, created_since, updated_since, id_above, customer_id, ids
-        )
-
-    def credit_notes(
-        self,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        created_since: datetime | None = None,
-        updated_since: date | None = None,
-        id_above: int | None = None,
-        customer_id: int | None = None,
-        ids: Iterable[int] | None = None,
-    ) -> Iterator[BillingDocument]:
-        """Credit notes, with the same filters as :meth:`invoices`."""
-        return self._documents(
-            "credit_note", date_from, date_to, created_since, updated_since, id_above, customer_id, ids
-        )
+    def documents(self, kind: DocumentKind, **filters: Any) -> Iterator[BillingDocument]:
+        """Invoices or credit notes filtered by document date, creation time, update date, id and
+        customer (the filters of :class:`addon.billing.BillingSystem.documents`)."""
+        path = DOCUMENT_PATHS[kind]  # an unknown kind fails here, before the first page is asked for
+        return self._documents(kind, path, DOCUMENT_COLUMNS.search(**filters))
 
     def get_document(self, kind: DocumentKind, document_id: int) -> BillingDocument:
         """One invoice or credit note with its lines; raises SplynxNotFound."""
@@ -179,59 +207,25 @@ class SplynxBilling:
         return records.document(kind, raw, self._line_transactions([raw]))
 
     def _documents(
-        self,
-        kind: DocumentKind,
-        date_from: date | None,
-        date_to: date | None,
-        created_since: datetime | None,
-        updated_since: date | None,
-        id_above: int | None,
-        customer_id: int | None,
-        ids: Iterable[int] | None = None,
+        self, kind: DocumentKind, path: str, search: dict[str, Any] | None
     ) -> Iterator[BillingDocument]:
-        wanted = _wanted_ids(ids, id_above)
-        if wanted == []:
+        if search is None:
             return
-        search = self._document_search(
-            date_from, date_to, created_since, updated_since, id_above, customer_id, wanted
-        )
-        for page in self.client.pages(DOCUMENT_PATHS[kind], search):
+        for page in self.client.pages(path, search):
             transactions = self._line_transactions(page)
             for raw in page:
                 yield records.document(kind, raw, transactions)
 
-    @staticmethod
-    def _document_search(
-        date_from: date | None = None,
-        date_to: date | None = None,
-        created_since: datetime | None = None,
-        updated_since: date | None = None,
-        id_above: int | None = None,
-        customer_id: int | None = None,
-        wanted: list[int] | None = None,
-    ) -> dict[str, Any]:
-        return _filters(
-            date_created=_date_range(date_from, date_to),
-            real_create_datetime=[">=", created_since],
-            # date_updated holds a date only (docs/splynx-api.md §9): callers re-check the same day.
-            date_updated=[">=", updated_since],
-            id=["IN", wanted] if wanted else [">", id_above],
-            customer_id=["=", customer_id],
-        )
-
     def count(self, listing: str, **filters: Any) -> int:
-        """How many records ``listing`` ('invoices', 'credit_notes', 'payments', 'customers') would yield with
-        the same ``filters``, before any page is read: one HEAD answered with X-total-count
-        (docs/splynx-api.md §5.3)."""
-        if listing in ("invoices", "credit_notes"):
-            path = DOCUMENT_PATHS["invoice" if listing == "invoices" else "credit_note"]
-            return self.client.count(path, self._document_search(**filters))
-        if listing == "payments":
-            methods = filters.pop("method_ids", None)
-            methods = sorted(set(methods)) if methods is not None else None
-            if methods == []:
-                return 0
-            return self.client.count(PAYMENTS, self._payment_search(methods, **filters))
+        """How many records ``listing`` ('invoice', 'credit_note', 'payments', 'customers') would
+        yield with the same ``filters``, before any page is read: one HEAD answered with
+        X-total-count (docs/splynx-api.md §5.3)."""
+        if listing in DOCUMENT_PATHS or listing == "payments":
+            path, columns = (PAYMENTS, PAYMENT_COLUMNS) if listing == "payments" else (
+                DOCUMENT_PATHS[listing], DOCUMENT_COLUMNS
+            )  # fmt: skip
+            search = columns.search(**filters)
+            return 0 if search is None else self.client.count(path, search)
         if listing == "customers":
             excluded = set(filters.pop("partner_ids_excluded", ()))
             search = {}
@@ -275,34 +269,19 @@ class SplynxBilling:
         ids: Iterable[int] | None = None,
     ) -> Iterator[BillingPayment]:
         """Payments filtered by date, payment method, creation/update time, id and customer."""
-        methods = sorted(set(method_ids)) if method_ids is not None else None
-        wanted = _wanted_ids(ids, id_above)
-        if methods == [] or wanted == []:
-            return
-        search = self._payment_search(
-            methods, date_from, date_to, created_since, updated_since, id_above, customer_id, wanted
+        search = PAYMENT_COLUMNS.search(
+            date_from=date_from,
+            date_to=date_to,
+            method_ids=method_ids,
+            created_since=created_since,
+            updated_since=updated_since,
+            id_above=id_above,
+            customer_id=customer_id,
+            ids=ids,
         )
-        yield from map(records.payment, self.client.list(PAYMENTS, search))
-
-    @staticmethod
-    def _payment_search(
-        methods: list[int] | None,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        created_since: datetime | None = None,
-        updated_since: datetime | None = None,
-        id_above: int | None = None,
-        customer_id: int | None = None,
-        wanted: list[int] | None = None,
-    ) -> dict[str, Any]:
-        return _filters(
-            date=_date_range(date_from, date_to),
-            payment_type=["IN", methods] if methods else None,
-            real_create_datetime=[">=", created_since],
-            updated_at=[">=", updated_since],
-            id=["IN", wanted] if wanted else [">", id_above],
-            customer_id=["=", customer_id],
-        )
+        if search is None:
+            return iter(())
+        return map(records.payment, self.client.list(PAYMENTS, search))
 
     def get_payment(self, payment_id: int) -> BillingPayment:
         """One payment; raises SplynxNotFound."""

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 from addon.billing import (
     BillingAuthError,
+    BillingConfigError,
+    BillingConnectionError,
     BillingError,
     BillingNotFound,
     BillingUnavailable,
@@ -43,7 +45,7 @@ class SplynxError(BillingError):
         return f"{self.message}{where}"
 
 
-class SplynxConfigError(SplynxError):
+class SplynxConfigError(SplynxError, BillingConfigError):
     """The client configuration is unusable (missing URL, key or secret)."""
 
 
@@ -71,5 +73,5 @@ class SplynxServerError(SplynxError, BillingUnavailable):
     """5xx that persisted through the bounded retries."""
 
 
-class SplynxConnectionError(SplynxError, BillingUnavailable):
+class SplynxConnectionError(SplynxError, BillingConnectionError):
     """No usable response: connection refused/dropped or timed out, after the retries."""

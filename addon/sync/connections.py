@@ -7,14 +7,14 @@ that these credentials work; a failure remembers which credentials failed
 
 from __future__ import annotations
 
-from addon import settings
+from addon import billing_backends, settings
+from addon.billing import BillingError
 from addon.netsuite import NetSuiteError
-from addon.splynx import SplynxError
 from addon.sync.context import SyncContext
 from addon.sync.credentials import record_status
 from addon.sync.operations import describe_stop
 
-SYSTEMS = ("netsuite", "splynx")
+SYSTEMS = ("netsuite", billing_backends.SYSTEM)
 
 
 def check_connection(system: str, context: SyncContext | None = None) -> tuple[bool, str]:
@@ -25,7 +25,7 @@ def check_connection(system: str, context: SyncContext | None = None) -> tuple[b
     try:
         ctx = context or SyncContext.from_settings()
         line = ctx.netsuite.test_connection() if system == "netsuite" else ctx.billing.test_connection()
-    except (NetSuiteError, SplynxError) as exc:
+    except (NetSuiteError, BillingError) as exc:
         line = describe_stop(exc)
         record_status(system, True, line, ctx.values if ctx else None)
         return False, line

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from addon import settings
-from addon.billing import BillingSystem
+from addon import billing_backends, settings
+from addon.billing import ACCOUNTING_IDS, BillingConfigError, BillingSystem
+from addon.billing_backends import BillingBackend
 from addon.extension import config as addon_config
 from addon.netsuite import LocalGovernor, NetSuiteClient, NetSuiteConfig, NetSuiteConfigError, RedisGovernor
-from addon.splynx import SplynxBilling, SplynxClient, SplynxConfig, SplynxConfigError
 
 # One in-process governor per account when there is no Redis, so every run in
 # this process shares the account's budget (the jobs run in-process then).
@@ -24,7 +24,7 @@ _LOCAL_GOVERNORS: dict[tuple[str, int], LocalGovernor] = {}
 def _refuse_unreadable(values: dict[str, Any], group: str, error: type[Exception]) -> None:
     unreadable = [
         item.label
-        for item in settings.SPECS
+        for item in settings.specs()
         if item.group == group and values.get(item.key) is settings.UNREADABLE
     ]
     if unreadable:
@@ -52,17 +52,11 @@ def netsuite_config(values: dict[str, Any]) -> NetSuiteConfig:
     )
 
 
-def splynx_config(values: dict[str, Any]) -> SplynxConfig:
-    _refuse_unreadable(values, "splynx", SplynxConfigError)
-    try:
-        settings.check_splynx_transport(values["splynx_url"], values.get("splynx_allow_http", False))
-    except settings.SettingError as exc:
-        raise SplynxConfigError(str(exc)) from None
-    return SplynxConfig(
-        base_url=values["splynx_url"],
-        api_key=values["splynx_api_key"],
-        api_secret=values["splynx_api_secret"],
-    )
+def billing_system(values: dict[str, Any], backend: BillingBackend | None = None) -> BillingSystem:
+    """The billing system from settings, built by its backend; raises ``BillingConfigError``."""
+    backend = backend or billing_backends.selected()
+    _refuse_unreadable(values, billing_backends.SYSTEM, BillingConfigError)
+    return backend.build(values)
 
 
 def governor_for(config: NetSuiteConfig, redis_url: str | None):
@@ -85,11 +79,22 @@ class SyncContext:
     redis_url: str | None = field(default=None, repr=False)
     _netsuite: NetSuiteClient | None = field(default=None, repr=False)
     _billing: BillingSystem | None = field(default=None, repr=False)
+    # Resolved in the app context: worker threads build the client without one.
+    backend: BillingBackend = field(default_factory=billing_backends.selected, repr=False)
 
     @classmethod
     def from_settings(cls, **overrides) -> SyncContext:
         """Read every setting once (app context required)."""
         return cls(values=settings.snapshot(), redis_url=addon_config("REDIS_URL"), **overrides)
+
+    @property
+    def accounting_id_attribute(self) -> str:
+        """The billing field the NetSuite id is written back into; "" when there is none (the
+        operator named none, or the billing system cannot store one)."""
+        key = self.backend.accounting_id_setting
+        if not key or ACCOUNTING_IDS not in self.billing.capabilities:
+            return ""
+        return self.values.get(key) or ""
 
     def setting(self, key: str) -> Any:
         return self.values[key]
@@ -115,4 +120,4 @@ class SyncContext:
     def billing(self) -> BillingSystem:
         if self._billing is not None:
             return self._billing
-        return SplynxBilling(SplynxClient(splynx_config(self.values)))
+        return billing_system(self.values, self.backend)

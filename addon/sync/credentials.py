@@ -12,30 +12,36 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from addon import billing_backends
 from addon.extension import session
 from addon.models import ConnectionStatus, utcnow
 
-CREDENTIAL_KEYS = {
-    "netsuite": (
-        "netsuite_account_id",
-        "netsuite_auth_mode",
-        "netsuite_consumer_key",
-        "netsuite_consumer_secret",
-        "netsuite_token_id",
-        "netsuite_token_secret",
-        "netsuite_client_id",
-        "netsuite_certificate_id",
-        "netsuite_private_key",
-        "netsuite_base_url",
-    ),
-    "splynx": ("splynx_url", "splynx_api_key", "splynx_api_secret"),
-}
+NETSUITE_CREDENTIAL_KEYS = (
+    "netsuite_account_id",
+    "netsuite_auth_mode",
+    "netsuite_consumer_key",
+    "netsuite_consumer_secret",
+    "netsuite_token_id",
+    "netsuite_token_secret",
+    "netsuite_client_id",
+    "netsuite_certificate_id",
+    "netsuite_private_key",
+    "netsuite_base_url",
+)
 
 
 def fingerprint(system: str, values: dict[str, Any]) -> str:
-    """A stable digest of ``system``'s credentials in ``values`` (a settings snapshot)."""
-    digest = hashlib.sha256(f"netsuite-sync credentials {system}".encode())
-    for key in CREDENTIAL_KEYS[system]:
+    """A stable digest of ``system``'s credentials in ``values`` (a settings snapshot).
+
+    The billing digest is salted with the backend's name, so the fingerprints stored while the
+    connection status was named after Splynx still match its credentials."""
+    if system == billing_backends.SYSTEM:
+        backend = billing_backends.selected()
+        salt, keys = backend.name, backend.credential_keys
+    else:
+        salt, keys = system, NETSUITE_CREDENTIAL_KEYS
+    digest = hashlib.sha256(f"netsuite-sync credentials {salt}".encode())
+    for key in keys:
         text = str(values.get(key) or "").encode()
         digest.update(len(text).to_bytes(4, "big") + text)
     return digest.hexdigest()

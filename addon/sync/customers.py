@@ -215,7 +215,7 @@ def customer_write(
         payload = {"isPerson": True, **_fit({"firstName": first, "lastName": last}, notes)}
     payload["email"] = email
     payload["phone"] = phone
-    attribute = run.setting("splynx_accounting_id_attribute")
+    attribute = run.ctx.accounting_id_attribute
     accounting_id = (customer.additional or {}).get(attribute, "") if attribute else None
     if is_paired(run, customer, link):
         notes.append(

@@ -47,13 +47,12 @@ class DocumentKind:
 
     entity: BillingDocumentKind
     noun: str
-    lister: str  # BillingSystem method listing them
     has_due_date: bool
 
 
 KINDS = {
-    "invoice": DocumentKind("invoice", "invoice", "invoices", True),
-    "credit_note": DocumentKind("credit_note", "credit note", "credit_notes", False),
+    "invoice": DocumentKind("invoice", "invoice", True),
+    "credit_note": DocumentKind("credit_note", "credit note", False),
 }
 
 
@@ -281,7 +280,7 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
         header["taxDetailsOverride"] = True
         header["taxDetails"] = {"items": details}
         replace = ("item", "taxDetails")
-    attribute = run.setting("splynx_accounting_id_attribute")
+    attribute = run.ctx.accounting_id_attribute
     return Write(
         payload=header,
         label=label,
@@ -314,11 +313,13 @@ def export_documents(run: ExportRun, kind_name: str, ids: Collection[str] | None
     """Export every document of one kind dated on or after export-from (filtered by billing);
     ``ids``: only these (a live run)."""
     kind = KINDS[kind_name]
-    total = totals.documents_count(run, kind.lister) if ids is None else len(ids)
+    total = totals.documents_count(run, kind.entity) if ids is None else len(ids)
     run.ledger.phase(f"Exporting {kind.noun}s", total=total)
     sanity.usual_amount(run, kind.entity)  # before the pass: it may need its own billing read
-    lister = getattr(run.ctx.billing, kind.lister)
-    records = by_ids(lambda chunk: lister(date_from=run.setting("export_from"), ids=chunk), ids)
+    records = by_ids(
+        lambda chunk: run.ctx.billing.documents(kind.entity, date_from=run.setting("export_from"), ids=chunk),
+        ids,
+    )
     counts = run_export(run, document_export(run, kind), records, only=ids)
     sanity.remember_usual_amount(run, kind.entity)
     return counts

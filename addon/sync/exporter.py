@@ -20,7 +20,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from addon.billing import BillingAuthError, BillingError, BillingUnavailable
+from addon.billing import (
+    BillingAuthError,
+    BillingConfigError,
+    BillingConnectionError,
+    BillingError,
+    BillingUnavailable,
+)
 from addon.extension import session
 from addon.models import Mapping
 from addon.netsuite import (
@@ -30,7 +36,6 @@ from addon.netsuite import (
     NetSuiteConnectionError,
     NetSuiteError,
 )
-from addon.splynx import SplynxConfigError, SplynxConnectionError
 from addon.sync import links
 from addon.sync.context import SyncContext
 from addon.sync.ledger import Cause, RunLedger
@@ -48,7 +53,7 @@ QUEUED_PER_SLOT = 3
 # A governor timeout means the account's slots stayed taken for many minutes: a retry
 # of the whole job later (RQ's policy) is right, not a failed record.
 STOPPING_NETSUITE = (NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError, GovernorTimeout)
-STOPPING_BILLING = (BillingAuthError, SplynxConfigError, SplynxConnectionError)
+STOPPING_BILLING = (BillingAuthError, BillingConfigError, BillingConnectionError)
 
 # What NetSuite's REST record types are called per entity.
 RECORD_TYPES = {
@@ -386,7 +391,7 @@ def _push(ctx: SyncContext, export: Export, billing_id: str, write: Write, link:
             replace=write.replace,
         )
     note = write.note
-    attribute = ctx.setting("splynx_accounting_id_attribute")
+    attribute = ctx.accounting_id_attribute
     if attribute and write.billing_accounting_id is not None and write.billing_accounting_id != netsuite_id:
         try:
             ctx.billing.record_accounting_id(export.entity, int(billing_id), netsuite_id, attribute)

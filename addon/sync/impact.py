@@ -140,7 +140,7 @@ def _source(entity: str, run: ExportRun) -> tuple[Export, Iterable[Any]]:
     if entity == "payment":
         return payment_export(run), payment_records(run)
     kind = KINDS[entity]
-    records = getattr(run.ctx.billing, kind.lister)(date_from=run.setting("export_from"))
+    records = run.ctx.billing.documents(kind.entity, date_from=run.setting("export_from"))
     return document_export(run, kind), records
 
 

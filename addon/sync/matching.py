@@ -186,8 +186,8 @@ def _exported_records(ctx: SyncContext, billing_id: str) -> int:
     billing = ctx.billing
     count = 0
     for entity, records in (
-        ("invoice", billing.invoices(customer_id=customer_id)),
-        ("credit_note", billing.credit_notes(customer_id=customer_id)),
+        ("invoice", billing.documents("invoice", customer_id=customer_id)),
+        ("credit_note", billing.documents("credit_note", customer_id=customer_id)),
         ("payment", billing.payments(customer_id=customer_id)),
     ):
         for page in _chunks((str(r.id) for r in records), PAGE):

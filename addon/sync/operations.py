@@ -12,11 +12,11 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from addon import alerts, settings
+from addon import alerts, billing_backends, settings
+from addon.billing import BillingAuthError, BillingConfigError, BillingConnectionError, BillingError
 from addon.extension import session
 from addon.models import SyncRun
 from addon.netsuite import NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError, NetSuiteError
-from addon.splynx import SplynxAuthError, SplynxConfigError, SplynxConnectionError, SplynxError
 from addon.sync import credentials
 from addon.sync.context import SyncContext
 from addon.sync.ledger import RunLedger, start_run
@@ -32,14 +32,22 @@ class Operation:
     # Operations that must not run at the same time as this one (besides itself).
     conflicts: frozenset[str] = field(default_factory=frozenset)
     # Which systems it talks to: a connection needing attention stops it.
-    systems: tuple[str, ...] = ("netsuite", "splynx")
+    systems: tuple[str, ...] = ("netsuite", billing_backends.SYSTEM)
 
     def load(self) -> Callable[..., None]:
         module, _, function = self.target.partition(":")
         return getattr(importlib.import_module(module), function)
 
 
-SYSTEM_NAMES = {"netsuite": "NetSuite", "splynx": "Splynx"}  # as the products spell themselves
+def system_name(system: str) -> str:
+    """How the product behind a connection spells itself ('NetSuite', the billing backend's label)."""
+    return (
+        billing_backends.label()
+        if system == billing_backends.SYSTEM
+        else {"netsuite": "NetSuite"}.get(system, system)
+    )
+
+
 LIVE = {
     "live_customers": "customers",
     "live_invoices": "invoices",
@@ -183,24 +191,28 @@ def conflicting(name: str) -> set[str]:
     return names
 
 
-AUTH_ERRORS = (NetSuiteAuthError, SplynxAuthError)
+AUTH_ERRORS = (NetSuiteAuthError, BillingAuthError)
 STOPPING_ERRORS = (
     NetSuiteAuthError,
     NetSuiteConfigError,
     NetSuiteConnectionError,
-    SplynxAuthError,
-    SplynxConfigError,
-    SplynxConnectionError,
+    BillingAuthError,
+    BillingConfigError,
+    BillingConnectionError,
 )
 
 
 def describe_stop(exc: Exception) -> str:
     system = (
-        "NetSuite" if isinstance(exc, NetSuiteError) else "Splynx" if isinstance(exc, SplynxError) else ""
+        "NetSuite"
+        if isinstance(exc, NetSuiteError)
+        else billing_backends.label()
+        if isinstance(exc, BillingError)
+        else ""
     )
     if isinstance(exc, AUTH_ERRORS):
         return f"{system} refused the credentials: {exc}. Fix them on the module config page and test the connection."
-    if isinstance(exc, NetSuiteConfigError | SplynxConfigError):
+    if isinstance(exc, NetSuiteConfigError | BillingConfigError):
         return f"{system} is not configured: {exc}"
     return f"{system} could not be reached: {exc}"
 
@@ -233,7 +245,7 @@ def run_operation(
         return _stop(
             ledger,
             blocked.system,
-            f"{SYSTEM_NAMES.get(blocked.system, blocked.system)} connection needs attention: {blocked.message}. "
+            f"{system_name(blocked.system)} connection needs attention: {blocked.message}. "
             "Enter corrected credentials (or test the connection) on the module config page.",
         )
     ctx = None
@@ -242,7 +254,7 @@ def run_operation(
         op.load()(ctx, ledger, **params)
     except STOPPING_ERRORS as exc:
         session().rollback()
-        system = "netsuite" if isinstance(exc, NetSuiteError) else "splynx"
+        system = "netsuite" if isinstance(exc, NetSuiteError) else billing_backends.SYSTEM
         if isinstance(exc, AUTH_ERRORS):
             credentials.record_status(system, True, str(exc), ctx.values if ctx else values)
         if system != "netsuite" or not isinstance(exc, AUTH_ERRORS):

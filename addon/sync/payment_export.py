@@ -109,7 +109,7 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
         if lines:
             payload["apply"] = {"items": lines}
         note = capped or note
-    attribute = run.setting("splynx_accounting_id_attribute")
+    attribute = run.ctx.accounting_id_attribute
     return Write(
         payload=payload,
         label=label,

@@ -3,8 +3,9 @@
 Each NetSuite payment becomes one or more pieces on the billing side: a billing
 payment on every billing invoice it was applied to (matched through the
 invoice links), and the rest either as a payment on the customer's account
-(setting ``payments_without_documents``) or as a line of the month's/day's
-payment statement ("NetSuite payments 2025-03"). Money applied to an invoice that
+(setting ``payments_without_documents``, and always for a billing system without
+payment statements) or as a line of the month's/day's payment statement
+("NetSuite payments 2025-03"). Money applied to an invoice that
 billing shows as (partly) paid already goes there only up to the invoice's due
 amount; the excess follows the same rule as unapplied money.
 
@@ -46,7 +47,13 @@ from itertools import islice
 
 from sqlalchemy import Integer, cast, func, select
 
-from addon.billing import BillingError, BillingNotFound, BillingValidationError, PaymentStatementLine
+from addon.billing import (
+    PAYMENT_STATEMENTS,
+    BillingError,
+    BillingNotFound,
+    BillingValidationError,
+    PaymentStatementLine,
+)
 from addon.extension import session
 from addon.models import Link, Mapping, Problem, ProblemRecord, utcnow
 from addon.sync.context import SyncContext
@@ -182,7 +189,11 @@ def _resolve_intents(ctx: SyncContext, ledger: RunLedger) -> None:
     for intent in pending:
         key = intent.external_id or ""
         payment = ctx.billing.find_payment(key)
-        line = None if payment is not None else ctx.billing.find_payment_statement_line(key)
+        line = (
+            ctx.billing.find_payment_statement_line(key)
+            if payment is None and PAYMENT_STATEMENTS in ctx.billing.capabilities
+            else None
+        )
         if payment is None and line is None:
             # Kept: this run creates the piece anew under the same intent (its id is retried
             # below the cursor), and a kill before that leaves it for the next run again.
@@ -291,6 +302,11 @@ class _Importer:
         self._mapped: dict[str, int] | None = None
         self._default_method: int | None = None
         self._due: dict[int, Decimal | None] = {}  # billing invoice -> due once this run's pieces land
+        # Unapplied money lands on the customer's account when asked to, or when the billing
+        # system has no payment statements to hold it for pairing.
+        self.on_account = bool(ctx.setting("payments_without_documents")) or (
+            PAYMENT_STATEMENTS not in ctx.billing.capabilities
+        )
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -482,7 +498,7 @@ class _Importer:
             why = f" (invoice {piece.paid_invoice_id} is paid in billing)" if piece.paid_invoice_id else ""
             if piece.billing_invoice_id is not None:
                 parts.append(f"{piece.amount} on invoice {piece.billing_invoice_id}")
-            elif self.ctx.setting("payments_without_documents"):
+            elif self.on_account:
                 parts.append(f"{piece.amount} on the customer's account{why}")
             else:
                 parts.append(f"{piece.amount} as a payment statement line{why}")
@@ -553,9 +569,7 @@ class _Importer:
         steps = []
         for piece in todo.pieces:
             key = self._piece_key(payment, piece)
-            as_payment = piece.billing_invoice_id is not None or self.ctx.setting(
-                "payments_without_documents"
-            )
+            as_payment = piece.billing_invoice_id is not None or self.on_account
             statement_id = None if as_payment else self._statement_for(payment.date, method_id)
             intent = left.pop(key, None) or Link(
                 entity="payment", billing_id=f"{PENDING}:{key}", netsuite_id=payment.id, external_id=key,

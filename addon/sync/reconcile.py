@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import islice
+from typing import cast
 
 from sqlalchemy import select
 
+from addon.billing import DocumentKind
 from addon.extension import session
 from addon.models import Link
 from addon.sync.context import SyncContext
@@ -90,8 +92,7 @@ def _billing_records(ctx: SyncContext, entity: str, date_from: date, date_to: da
                     continue
                 found[str(p.id)] = Side(str(p.id), p.receipt_number, p.date, abs(p.amount))
         return found
-    documents = billing.invoices if entity == "invoice" else billing.credit_notes
-    for doc in documents(date_from=start, date_to=date_to):
+    for doc in billing.documents(cast(DocumentKind, entity), date_from=start, date_to=date_to):
         if doc.is_deleted or doc.date is None:
             continue
         found[str(doc.id)] = Side(str(doc.id), doc.number, doc.date, abs(doc.total))

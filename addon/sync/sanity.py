@@ -16,10 +16,11 @@ from __future__ import annotations
 import statistics
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import delete, select
 
-from addon.billing import BillingDocument
+from addon.billing import BillingDocument, DocumentKind
 from addon.extension import session
 from addon.models import AmountConfirmation, Problem, ProblemRecord, Setting, utcnow
 from addon.sync.exporter import ExportRun, Skip
@@ -111,10 +112,9 @@ def usual_amount(run: ExportRun, entity: str) -> Decimal | None:
         else:
             # Nothing known yet (the first export): read the window from billing, or, when it is
             # too quiet (an old installation), everything since export-from, once.
-            lister = {"invoice": run.ctx.billing.invoices, "credit_note": run.ctx.billing.credit_notes}
             median = None
             for since in (date.today() - _months(run), run.setting("export_from")):
-                docs = lister[entity](date_from=since)
+                docs = run.ctx.billing.documents(cast(DocumentKind, entity), date_from=since)
                 median = _recent_median(run, [(d.date, d.total) for d in docs if d.date and d.total > 0])
                 if median is not None:
                     break

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from addon.billing import BillingError
+from addon.billing import COUNT, BillingError, DocumentKind
 from addon.sync.exporter import STOPPING_BILLING, ExportRun
 
 
 def billing_count(run: ExportRun, listing: str, **filters: Any) -> int | None:
-    """How many records ``listing`` will yield (asked once per run), or None when unknown."""
+    """How many records ``listing`` will yield (asked once per run), or None when unknown
+    (a billing system that does not declare COUNT cannot tell)."""
+    if COUNT not in run.ctx.billing.capabilities:
+        return None
     key = ("count", listing, tuple(sorted((k, repr(v)) for k, v in filters.items())))
     if key not in run.cache:
         try:
@@ -30,8 +33,8 @@ def customers_count(run: ExportRun) -> int | None:
     return billing_count(run, "customers", partner_ids_excluded=tuple(sorted(run.ignored_partners())))
 
 
-def documents_count(run: ExportRun, listing: str) -> int | None:
-    return billing_count(run, listing, date_from=run.setting("export_from"))
+def documents_count(run: ExportRun, kind: DocumentKind) -> int | None:
+    return billing_count(run, kind, date_from=run.setting("export_from"))
 
 
 def payments_count(run: ExportRun) -> int | None:
@@ -47,8 +50,8 @@ def plan_full_sync(run: ExportRun) -> None:
     """Every export phase's count up front, so the full sync's percentage means something."""
     counts = [
         customers_count(run),
-        documents_count(run, "invoices"),
-        documents_count(run, "credit_notes"),
+        documents_count(run, "invoice"),
+        documents_count(run, "credit_note"),
         payments_count(run),
     ]
     known = [count for count in counts if count is not None]

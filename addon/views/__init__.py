@@ -127,6 +127,22 @@ def logout_url():
         return None
 
 
+@blueprint.app_template_global("ns_system_name")
+def system_name(system: str) -> str:
+    """'NetSuite', or the billing backend's label for the billing connection."""
+    from addon.sync.operations import system_name as name
+
+    return name(system)
+
+
+@blueprint.app_template_global("ns_billing_label")
+def billing_label() -> str:
+    """How the configured billing system spells itself ("Splynx")."""
+    from addon import billing_backends
+
+    return billing_backends.label()
+
+
 @blueprint.app_template_global("ns_links")
 def request_links():
     """The request's deep-link builder (templates and hosts read once per request)."""

@@ -16,9 +16,9 @@ from addon.sync import certificate_rotation
 from addon.sync import impact as impact_engine
 from addon.sync.connections import SYSTEMS, check_connection
 from addon.sync.context import SyncContext
+from addon.sync.operations import system_name
 from addon.views import blueprint
 
-SYSTEM_LABELS = {"netsuite": "NetSuite", "splynx": "Splynx"}
 # Where the last successful NetSuite test leaves its concurrency suggestion for the page.
 CONCURRENCY_HINT_KEY = "netsuite_concurrency_hint"
 
@@ -48,13 +48,13 @@ def concurrency_hint() -> tuple[str, int] | None:
 def _render(form, status: int = 200, impact=None):
     form.forget_secrets()
     statuses = {row.system: row for row in session().query(ConnectionStatus).all()}
-    sources = {item.key: settings.source(item.key) for item in settings.SPECS}
+    sources = {item.key: settings.source(item.key) for item in settings.specs()}
     return (
         render_template(
             "netsuite/config.html",
             form=form,
             action_form=ActionForm(),
-            systems=[(key, SYSTEM_LABELS[key], statuses.get(key)) for key in SYSTEMS],
+            systems=[(key, system_name(key), statuses.get(key)) for key in SYSTEMS],
             sources=sources,
             auth_fields={key: mode for mode, keys in AUTH_MODE_FIELDS.items() for key in keys},
             concurrency_hint=browser_session.get(CONCURRENCY_HINT_KEY),
@@ -122,7 +122,7 @@ def config_test(system: str):
         return redirect(url_for("netsuite.config"))
     ActionForm().validate()
     ok, line = check_connection(system)
-    flash(f"{SYSTEM_LABELS[system]}: {line}", "info" if ok else "error")
+    flash(f"{system_name(system)}: {line}", "info" if ok else "error")
     if system == "netsuite":
         hint = concurrency_hint() if ok else None
         if hint:

@@ -10,13 +10,12 @@ from addon.extension import session
 from addon.forms import ActionForm, CustomerSearchForm, PairForm
 from addon.models import Link, ListCache
 from addon.netsuite import NetSuiteError
-from addon.splynx import SplynxError
 from addon.sync import matching
 from addon.sync.context import SyncContext
 from addon.sync.suggestions import suggest
 from addon.views import blueprint
 
-ENGINE_ERRORS = (BillingError, SplynxError, NetSuiteError, LookupError, ValueError)
+ENGINE_ERRORS = (BillingError, NetSuiteError, LookupError, ValueError)
 
 
 BILLING_PAGE = 20

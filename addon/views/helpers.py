@@ -75,6 +75,6 @@ def fix_url(fix_kind: str | None, fix_ref: str | None) -> str | None:
         return url_for("netsuite.config")
     from addon import settings
 
-    if fix_kind in settings.SPEC_BY_KEY:  # a setting, e.g. the rounding item
+    if fix_kind in settings.spec_by_key():  # a setting, e.g. the rounding item
         return url_for("netsuite.config", _anchor=fix_kind)
     return None

@@ -15,7 +15,6 @@ from addon.extension import session
 from addon.forms import ActionForm
 from addon.models import ListCache, SyncRun
 from addon.netsuite import NetSuiteError
-from addon.splynx import SplynxError
 from addon.sync import mappings as engine
 from addon.sync.context import SyncContext
 from addon.sync.impact import SCOPES
@@ -106,7 +105,7 @@ def mappings(page: str):
     error = None
     try:
         sections = _sections(page, SyncContext.from_settings())
-    except (BillingError, SplynxError, NetSuiteError) as exc:
+    except (BillingError, NetSuiteError) as exc:
         sections, error = [], f"The billing system's lists could not be read: {exc}"
     return render_template(
         "netsuite/mappings.html",
@@ -161,7 +160,7 @@ def mappings_save(page: str):
     if changes:
         try:
             impact = preview_change(ctx, mappings={(k, b): v or None for k, b, _, v in changes})
-        except (BillingError, SplynxError) as exc:
+        except BillingError as exc:
             flash(
                 f"Nothing was saved: the records this change touches could not be counted ({exc}).", "error"
             )
@@ -175,7 +174,7 @@ def mappings_save(page: str):
                 engine.save_mapping(kind, billing_id, value, billing_name=name)
             else:
                 engine.unmap(kind, billing_id)
-    except (BillingError, SplynxError, NetSuiteError, engine.MappingError) as exc:
+    except (BillingError, NetSuiteError, engine.MappingError) as exc:
         session().rollback()
         flash(f"Saving stopped: {exc}", "error")
         return redirect(url_for("netsuite.mappings", page=page))

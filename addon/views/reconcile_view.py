@@ -14,7 +14,6 @@ from flask import render_template
 
 from addon.billing import BillingError
 from addon.netsuite import NetSuiteError
-from addon.splynx import SplynxError
 from addon.views.helpers import ENTITY_LABELS
 
 
@@ -157,7 +156,7 @@ def render_reconciliation(form, date_from: date | None, date_to: date | None):
               "date_to": date_to.isoformat() if date_to else None}  # fmt: skip
     try:
         run = run_operation("reconcile", trigger="manual", params=params)
-    except (BillingError, SplynxError, NetSuiteError) as exc:
+    except (BillingError, NetSuiteError) as exc:
         return _page(form, None, error=f"The reconciliation could not read both systems: {exc}")
     if run.status != "succeeded" or not run.result:
         return _page(form, None, error=f"The reconciliation could not read both systems: {run.message}")

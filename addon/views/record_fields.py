@@ -7,7 +7,6 @@ from typing import Any
 
 from addon.billing import BillingError
 from addon.netsuite import NetSuiteError
-from addon.splynx import SplynxError
 from addon.sync import record_actions
 from addon.sync.context import SyncContext
 
@@ -55,7 +54,7 @@ def sent_and_now(entity: str, billing_id: str, item, link) -> Fields:
     now, error = {}, None
     try:
         payload, skipped = record_actions.preview(SyncContext.from_settings(), entity, item)
-    except (BillingError, SplynxError, NetSuiteError, LookupError, ValueError) as exc:
+    except (BillingError, NetSuiteError, LookupError, ValueError) as exc:
         payload, skipped = None, f"could not be prepared: {exc}"
     if payload is not None:
         now = flatten(payload)

@@ -7,7 +7,6 @@ page's billing records by id. A text search looks for a number, name, login, ema
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
@@ -22,7 +21,6 @@ from addon.extension import session
 from addon.forms import ActionForm
 from addon.models import Link, LogEntry, ProblemRecord
 from addon.netsuite import NetSuiteError
-from addon.splynx import SplynxError
 from addon.sync import record_actions
 from addon.sync.context import SyncContext
 from addon.views import blueprint
@@ -31,7 +29,7 @@ from addon.views.helpers import ENTITY_LABELS
 RECORDS_PER_PAGE = 50
 # A text search reads billing records until it has a page of matches or has read this many.
 SEARCH_SCAN_LIMIT = 5000
-READ_ERRORS = (BillingError, SplynxError, NetSuiteError)
+READ_ERRORS = (BillingError, NetSuiteError)
 STATES = {
     "synced": "Synced",
     "failed": "Failed",
@@ -195,13 +193,11 @@ def fetch_one(ctx: SyncContext, entity: str, billing_id: int):
 
 def _source(ctx: SyncContext, entity: str, after: int | None):
     billing = ctx.billing
-    listers: dict[str, Callable[..., Iterable[Any]]] = {
-        "customer": billing.customers,
-        "invoice": billing.invoices,
-        "credit_note": billing.credit_notes,
-        "payment": billing.payments,
-    }
-    return listers[entity](id_above=after)
+    if entity == "customer":
+        return billing.customers(id_above=after)
+    if entity == "payment":
+        return billing.payments(id_above=after)
+    return billing.documents(cast(DocumentKind, entity), id_above=after)
 
 
 def _fetch_many(ctx: SyncContext, entity: str, ids: list[str]) -> dict[str, object | None]:

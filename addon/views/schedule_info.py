@@ -106,7 +106,7 @@ def next_run(operation: str, now: datetime | None = None) -> NextRun | None:
     from addon import settings
     from addon.extension import CONFIG_PREFIX, DEFAULT_CRON
 
-    if f"cron_{operation}" not in settings.SPEC_BY_KEY:
+    if f"cron_{operation}" not in settings.spec_by_key():
         return None
     configured = current_app.config.get(f"{CONFIG_PREFIX}CRON_{operation.upper()}")
     expression = (DEFAULT_CRON.get(operation, "") if configured is None else configured or "").strip()

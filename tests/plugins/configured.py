@@ -30,7 +30,7 @@ class Configured:
         an operator moving a test setup would."""
         from addon import settings
 
-        for group, keys in settings.DESTINATIONS.items():
+        for group, keys in settings.destinations().items():
             if any(key in values for key in keys):
                 for key in settings._secrets_of(group):
                     if key not in values and settings.source(key) == "saved":
