@@ -164,10 +164,9 @@ def db_revision(message: str):
 @click.option("--system", type=click.Choice(["netsuite", "billing", "splynx", "both"]), default="both")
 def test_connection(system: str):
     """Check both systems' credentials; one line each, exit 2 on any failure."""
-    from addon.sync.connections import SYSTEMS, check_connection
+    from addon.sync.connections import SYSTEMS, check_connection, system_named
 
-    system = "billing" if system == "splynx" else system
-    systems = SYSTEMS if system == "both" else (system,)
+    systems = SYSTEMS if system == "both" else (system_named(system) or system,)
     failed = False
     for name in systems:
         ok, line = check_connection(name)

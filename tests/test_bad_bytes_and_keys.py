@@ -87,7 +87,7 @@ def test_after_a_secret_key_change_every_page_and_test_connection_still_answer(r
     assert not broken, "\n".join(broken)
     page = client.get("/netsuite/config").get_data(as_text=True)
     assert settings.UNREADABLE_TEXT in page
-    for system in ("netsuite", "splynx"):
+    for system in ("netsuite", "billing"):
         token = csrf_token_from(client.get("/netsuite/config").get_data(as_text=True))
         assert client.post(f"/netsuite/config/test/{system}", data={"csrf_token": token}).status_code == 302
     assert "enter it again" in client.get("/netsuite/config").get_data(as_text=True)
@@ -104,10 +104,10 @@ def test_after_a_secret_key_change_config_show_names_the_unreadable_secrets(rota
 def test_unreadable_secrets_can_be_entered_again_and_work(rotated):
     from addon.sync.connections import check_connection
 
-    ok, line = check_connection("splynx")
+    ok, line = check_connection("billing")
     assert not ok and "enter it again" in line
     rotated.settings(splynx_api_secret=rotated.splynx.api_secret)
-    ok, line = check_connection("splynx")
+    ok, line = check_connection("billing")
     assert ok, line
 
 

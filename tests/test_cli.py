@@ -16,7 +16,7 @@ def test_test_connection_reports_both_systems_in_one_line_each(configured, runne
     result = invoke(runner, "test-connection")
     assert result.exit_code == EXIT_OK, result.output
     lines = result.output.strip().splitlines()
-    assert [line.split(":")[0] for line in lines] == ["netsuite", "splynx"]
+    assert [line.split(":")[0] for line in lines] == ["netsuite", "billing"]
 
 
 def test_test_connection_names_the_refused_credentials_and_exits_2(configured, runner):

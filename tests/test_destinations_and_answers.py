@@ -87,7 +87,7 @@ def test_a_new_splynx_url_with_the_secret_left_blank_forgets_it_and_sends_it_now
     assert settings.secret_state("splynx_api_secret") == "not set"
     assert settings.secret_state("netsuite_token_secret") == "set", "the other system keeps its secrets"
     token = csrf_token_from(client.get("/netsuite/config").get_data(as_text=True))
-    client.post("/netsuite/config/test/splynx", data={"csrf_token": token})
+    client.post("/netsuite/config/test/billing", data={"csrf_token": token})
     assert stranger.seen == [], "a login signed with the old secret went to the new host"
 
 
@@ -226,7 +226,7 @@ ODD_ANSWERS = {
 }
 
 
-@pytest.mark.parametrize("system", ["netsuite", "splynx"])
+@pytest.mark.parametrize("system", ["netsuite", "billing"])
 @pytest.mark.parametrize("odd", sorted(ODD_ANSWERS))
 def test_test_connection_fails_unless_the_answer_is_well_formed(configured, client, auth, hosts, system, odd):
     host = hosts(lambda environ: ODD_ANSWERS[odd])

@@ -142,9 +142,9 @@ def test_the_csrf_token_changes_at_login(app, client, auth):
     client.post("/login", data={"username": ADMIN_USER, "password": ADMIN_PASSWORD, "csrf_token": before})
     after = csrf_token_from(client.get("/netsuite/").get_data(as_text=True))
     assert after != before
-    refused = client.post("/netsuite/config/test/splynx", data={"csrf_token": before})
+    refused = client.post("/netsuite/config/test/billing", data={"csrf_token": before})
     assert refused.status_code == 400, "a token planted before login must not work after it"
-    accepted = client.post("/netsuite/config/test/splynx", data={"csrf_token": after})
+    accepted = client.post("/netsuite/config/test/billing", data={"csrf_token": after})
     assert accepted.status_code == 302
 
 
@@ -172,6 +172,6 @@ def test_the_addon_checks_csrf_itself_in_a_host_without_csrfprotect(tmp_path):
         assert client.post(url, data={}).status_code == 400, url
         assert client.post(url, data={"csrf_token": "forged"}).status_code == 400, url
     token = csrf_token_from(client.get("/netsuite/config").get_data(as_text=True))
-    answer = client.post("/netsuite/config/test/splynx", data={"csrf_token": token})
+    answer = client.post("/netsuite/config/test/billing", data={"csrf_token": token})
     assert answer.status_code == 302, "a genuine token passes"
     assert isinstance(answer, Response)

@@ -87,7 +87,7 @@ def test_test_connection_shows_one_line_for_each_system(client, auth, configured
     auth.login()
     for system, expected in (
         ("netsuite", "Connected to NetSuite account"),
-        ("splynx", "Connected to Splynx at 127.0.0.1"),
+        ("billing", "Connected to Splynx at 127.0.0.1"),
     ):
         response = client.post(f"/netsuite/config/test/{system}", data={"csrf_token": auth.csrf_token()})
         assert response.status_code == 302

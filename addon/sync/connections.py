@@ -15,12 +15,22 @@ from addon.sync.credentials import record_status
 from addon.sync.operations import describe_stop
 
 SYSTEMS = ("netsuite", billing_backends.SYSTEM)
+# What the billing connection was called before billing systems were backends (scripts, bookmarks).
+FORMER_NAMES = {"splynx": billing_backends.SYSTEM}
+
+
+def system_named(name: str) -> str | None:
+    """The connection ``name`` means (a former name too), or None for none."""
+    name = FORMER_NAMES.get(name, name)
+    return name if name in SYSTEMS else None
 
 
 def check_connection(system: str, context: SyncContext | None = None) -> tuple[bool, str]:
     """Return (ok, one-line result) and record it for the dashboard."""
-    if system not in SYSTEMS:
+    named = system_named(system)
+    if named is None:
         raise ValueError(f"unknown system {system!r}")
+    system = named
     ctx = None
     try:
         ctx = context or SyncContext.from_settings()

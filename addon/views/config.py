@@ -14,7 +14,7 @@ from addon.netsuite import NetSuiteError, default_limit_from_governance
 from addon.netsuite.certificates import KEY_TYPES
 from addon.sync import certificate_rotation
 from addon.sync import impact as impact_engine
-from addon.sync.connections import SYSTEMS, check_connection
+from addon.sync.connections import SYSTEMS, check_connection, system_named
 from addon.sync.context import SyncContext
 from addon.sync.operations import system_name
 from addon.views import blueprint
@@ -117,9 +117,11 @@ def config_save():
 
 @blueprint.post("/config/test/<system>")
 def config_test(system: str):
-    if system not in SYSTEMS:
+    named = system_named(system)
+    if named is None:
         flash("Unknown system.", "error")
         return redirect(url_for("netsuite.config"))
+    system = named
     ActionForm().validate()
     ok, line = check_connection(system)
     flash(f"{system_name(system)}: {line}", "info" if ok else "error")
