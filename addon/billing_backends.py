@@ -99,19 +99,25 @@ def backends() -> dict[str, BillingBackend]:
     return dict(_BACKENDS)
 
 
+_last_configured: str | None = None
+
+
 def selected_name() -> str:
-    """The configured backend's name (the host's config, else the environment, else Splynx)."""
+    """The configured backend's name: the host's config, else the environment, else Splynx.
+
+    A run's worker threads have no app context: they get what the process was last configured
+    with in one (a process serves one host app)."""
+    global _last_configured
     if has_app_context():
-        name = current_app.config.get(CONFIG_KEY)
-        if name:
-            return str(name)
-    return os.environ.get(CONFIG_KEY) or DEFAULT_BACKEND
+        _last_configured = str(current_app.config.get(CONFIG_KEY) or "") or None
+    return _last_configured or os.environ.get(CONFIG_KEY) or DEFAULT_BACKEND
 
 
 def selected() -> BillingBackend:
     """The backend this deployment syncs from; a name nothing registered is a config error."""
     name = selected_name()
-    found = backends().get(name)
+    _load_builtins()
+    found = _BACKENDS.get(name)
     if found is None:
         raise BillingConfigError(
             f"{CONFIG_KEY} names billing system {name!r}, which is not registered "

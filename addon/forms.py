@@ -61,8 +61,9 @@ CACHED_LIST_SETTINGS = {"subsidiary": "subsidiary", "currency": "currency", "rou
 CHOICE_LABELS = {
     "tba": "Token-based authentication (OAuth 1.0a)",
     "oauth2": "OAuth 2.0 client credentials (certificate)",
-    "splynx_to_netsuite": "Splynx → NetSuite",
-    "netsuite_to_splynx": "NetSuite → Splynx",
+    # The stored values keep their Splynx names; the words are the billing backend's label.
+    "splynx_to_netsuite": "{billing} → NetSuite",
+    "netsuite_to_splynx": "NetSuite → {billing}",
     "bidirectional": "Bidirectional",
     "starttls": "STARTTLS (usually port 587)",
     "ssl": "SSL/TLS (usually port 465)",
@@ -101,7 +102,8 @@ def _field_for(spec: settings.SettingSpec, options: dict):
         choices = [(name, name.capitalize()) for name in validation.SEGMENTS]
         return MultiChoiceField(spec.label, choices=choices, description="Hold Ctrl or ⌘ to choose several.")
     if spec.choices:
-        choices = [(c, CHOICE_LABELS.get(c, c)) for c in spec.choices]
+        label = billing_backends.label()
+        choices = [(c, CHOICE_LABELS.get(c, c).format(billing=label)) for c in spec.choices]
         return ChoiceField(spec.label, choices=choices, description=description)
     if _is_bool(spec):
         return BooleanField(spec.label, description=description)

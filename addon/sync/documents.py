@@ -211,7 +211,7 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
         header["dueDate"] = doc.due_date.isoformat()
     if doc.number:
         header["otherRefNum"] = doc.number[:45]
-    header["memo"] = f"Splynx {kind.noun} {doc.number or doc.id}"[:999]
+    header["memo"] = f"{run.ctx.backend.label} {kind.noun} {doc.number or doc.id}"[:999]
     missing = []
     for name in SEGMENTS:
         value = segment(run, doc.customer_id, name)

@@ -18,16 +18,19 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from addon import billing_backends
 from addon.extension import session
 from addon.models import Link, utcnow
 
 # Deterministic externalIds (engine contract): letters, digits and '-' only, so `eid:` URLs work
 # (docs/netsuite-rest.md §4.3, §9.16).
-EXTERNAL_ID_PREFIXES = {
-    "customer": "splynx-customer-",
-    "invoice": "splynx-invoice-",
-    "credit_note": "splynx-creditnote-",
-    "payment": "splynx-payment-",
+# The billing backend's prefix comes first ("splynx-invoice-17"), so two billing systems
+# feeding one account never share an externalId.
+EXTERNAL_ID_WORDS = {
+    "customer": "customer",
+    "invoice": "invoice",
+    "credit_note": "creditnote",
+    "payment": "payment",
 }
 # SQL IN lists stay well below every database's parameter limit.
 _IN_CHUNK = 500
@@ -47,7 +50,7 @@ class LinkInfo:
 
 def external_id(entity: str, billing_id: int | str) -> str:
     """The externalId every NetSuite record created from ``entity`` ``billing_id`` carries."""
-    return f"{EXTERNAL_ID_PREFIXES[entity]}{billing_id}"
+    return f"{billing_backends.selected().external_id_prefix}-{EXTERNAL_ID_WORDS[entity]}-{billing_id}"
 
 
 def _canonical(value: Any) -> str:

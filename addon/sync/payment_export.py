@@ -89,7 +89,7 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
         "undepFunds": False,
         "account": {"id": account},
         "autoApply": False,
-        "memo": f"Splynx payment {payment.receipt_number or payment.id}"[:999],
+        "memo": f"{run.ctx.backend.label} payment {payment.receipt_number or payment.id}"[:999],
     }
     if payment.date is not None:
         payload["tranDate"] = payment.date.isoformat()

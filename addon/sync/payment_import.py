@@ -131,7 +131,7 @@ def import_all_payments(ctx: SyncContext, ledger: RunLedger) -> None:
 def _import(ctx: SyncContext, ledger: RunLedger, everything: bool) -> None:
     direction = ctx.setting("payment_direction")
     if direction not in IMPORTING_DIRECTIONS:
-        message = "payment import is off: direction is Splynx→NetSuite"
+        message = f"payment import is off: direction is {ctx.backend.label}→NetSuite"
         ledger.phase(message)
         ledger.note(message)
         return
