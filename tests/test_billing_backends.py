@@ -157,7 +157,12 @@ TOY = BillingBackend(
     settings=(
         SettingSpec("toy_ledger_address", "Toy ledger address", parse_str, "", group="billing"),
         SettingSpec("toy_ledger_token", "Toy ledger token", parse_str, "", secret=True, group="billing"),
+        # Named, but the toy does not declare ACCOUNTING_IDS: nothing may be written back.
+        SettingSpec(
+            "toy_ledger_ref_field", "Toy ledger field for the NetSuite ID", parse_str, "", group="billing"
+        ),
     ),
+    accounting_id_setting="toy_ledger_ref_field",
     build=_build,
     external_id_prefix="toy",
     credential_keys=("toy_ledger_address", "toy_ledger_token"),
@@ -219,7 +224,7 @@ def test_the_settings_page_shows_the_selected_backends_settings(toy, client, aut
     auth.login()
     page = client.get("/netsuite/config").get_data(as_text=True)
     assert "Toy ledger connection" in page
-    for key in ("toy_ledger_address", "toy_ledger_token"):
+    for key in ("toy_ledger_address", "toy_ledger_token", "toy_ledger_ref_field"):
         assert f'id="{key}"' in page, key
     for key in ("splynx_url", "splynx_api_key", "splynx_api_secret", "splynx_accounting_id_attribute"):
         assert f'id="{key}"' not in page, key
@@ -240,6 +245,7 @@ def test_a_toy_backend_is_configured_tested_and_exported_through_the_cli(toy, ru
 
     assert cli("config", "set", "toy_ledger_address", "memory://ledger").exit_code == 0
     assert cli("config", "set", "toy_ledger_token", "t0y-s3cret").exit_code == 0
+    assert cli("config", "set", "toy_ledger_ref_field", "netsuite_id").exit_code == 0
     shown = cli("config", "show").output
     assert "toy_ledger_address" in shown and "t0y-s3cret" not in shown and "splynx_url" not in shown
     tested = cli("test-connection", "--system", "billing")
