@@ -66,6 +66,10 @@ class NetSuiteAddon:
         app.config.setdefault(CONFIG_PREFIX + "URL_PREFIX", "/netsuite")
         app.config.setdefault(CONFIG_PREFIX + "REDIS_URL", os.environ.get("REDIS_URL") or None)
         app.config.setdefault(CONFIG_PREFIX + "QUEUE", "netsuite")
+        # The registered billing backend to sync from (addon/billing_backends.py).
+        app.config.setdefault(
+            CONFIG_PREFIX + "BILLING_SYSTEM", os.environ.get(CONFIG_PREFIX + "BILLING_SYSTEM")
+        )
         for operation, expression in DEFAULT_CRON.items():
             key = f"{CONFIG_PREFIX}CRON_{operation.upper()}"
             app.config.setdefault(key, os.environ.get(key, expression))

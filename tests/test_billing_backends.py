@@ -291,3 +291,71 @@ def test_a_backend_name_registers_once_and_an_unknown_selection_is_refused(app_c
     app.config[billing_backends.CONFIG_KEY] = "toy"
     with pytest.raises(BillingConfigError, match="'toy', which is not registered"):
         billing_backends.selected()
+
+
+def test_nothing_outside_the_splynx_package_imports_it():
+    """The engine, the pages and the jobs reach Splynx only through the registry (lazy imports
+    inside functions included)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for path in sorted([*root.glob("addon/**/*.py"), *root.glob("jobs/**/*.py")]):
+        if path.is_relative_to(root / "addon" / "splynx"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            if any(name == "addon.splynx" or name.startswith("addon.splynx.") for name in names):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == [], found
+
+
+def _fingerprint_as_stored_before(system: str, values: dict[str, str]) -> str:
+    """The digest the add-on stored when the connection was named after Splynx."""
+    import hashlib
+
+    digest = hashlib.sha256(f"netsuite-sync credentials {system}".encode())
+    for key in ("splynx_url", "splynx_api_key", "splynx_api_secret"):
+        text = values[key].encode()
+        digest.update(len(text).to_bytes(4, "big") + text)
+    return digest.hexdigest()
+
+
+def test_a_splynx_connection_flag_survives_the_rename_to_billing(tmp_path):
+    """A halt stored under the former name 'splynx' is the billing connection's after the
+    migration, and the fingerprint of the credentials it was raised for still matches."""
+    from sqlalchemy import text
+
+    from addon import migrate, settings
+    from addon.extension import engine, session
+    from addon.sync import credentials
+    from wsgi import create_app
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.sqlite'}",
+            "SECRET_KEY": "x",
+            "TESTING": True,
+        }
+    )
+    with app.app_context():
+        migrate.upgrade("0007_deferred_runs")
+        values = {"splynx_url": "https://isp.example.com", "splynx_api_key": "k", "splynx_api_secret": "s"}
+        with engine().begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO ns_connection_status (system, needs_attention, message, checked_at, "
+                    "failed_fingerprint) VALUES ('splynx', true, 'refused', CURRENT_TIMESTAMP, :digest)"
+                ),
+                {"digest": _fingerprint_as_stored_before("splynx", values)},
+            )
+        migrate.upgrade()
+        halted = credentials.halted(("netsuite", "billing"), {**settings.snapshot(), **values})
+        assert halted is not None and (halted.system, halted.message) == ("billing", "refused")
+        session().remove()
+        engine().dispose()
