@@ -127,5 +127,9 @@ def selected() -> BillingBackend:
 
 
 def label() -> str:
-    """How the configured billing system spells itself ("Splynx")."""
-    return selected().label
+    """How the configured billing system spells itself ("Splynx"); its configured name when
+    nothing registered it (so the refusal that says so can still be worded)."""
+    try:
+        return selected().label
+    except BillingConfigError:
+        return selected_name()
