@@ -118,6 +118,12 @@ class _Columns:
 # Documents keep only a date in date_updated (docs/splynx-api.md §9): callers re-check the same day.
 DOCUMENT_COLUMNS = _Columns(dated="date_created", updated="date_updated")
 PAYMENT_COLUMNS = _Columns(dated="date", updated="updated_at", method="payment_type")
+# The listings searched through a column map: listing -> (path, columns).
+SEARCHED: dict[str, tuple[str, _Columns]] = {
+    "invoice": (INVOICES, DOCUMENT_COLUMNS),
+    "credit_note": (CREDIT_NOTES, DOCUMENT_COLUMNS),
+    "payments": (PAYMENTS, PAYMENT_COLUMNS),
+}
 
 
 class SplynxBilling:
@@ -167,9 +173,7 @@ class SplynxBilling:
         excluded partners become ``partner_id IN (all others)``, and ``ids`` (only these
         customers) cannot be combined with ``id_above``.
         """
-        if ids is not None and id_above is not None:
-            raise ValueError("ids and id_above both filter on id; pass one")
-        wanted = sorted(set(ids)) if ids is not None else None
+        wanted = _wanted_ids(ids, id_above)
         if wanted == []:
             return
         excluded = set(partner_ids_excluded)
@@ -220,10 +224,8 @@ class SplynxBilling:
         """How many records ``listing`` ('invoice', 'credit_note', 'payments', 'customers') would
         yield with the same ``filters``, before any page is read: one HEAD answered with
         X-total-count (docs/splynx-api.md §5.3)."""
-        if listing in DOCUMENT_PATHS or listing == "payments":
-            path, columns = (PAYMENTS, PAYMENT_COLUMNS) if listing == "payments" else (
-                DOCUMENT_PATHS[listing], DOCUMENT_COLUMNS
-            )  # fmt: skip
+        if listing in SEARCHED:
+            path, columns = SEARCHED[listing]
             search = columns.search(**filters)
             return 0 if search is None else self.client.count(path, search)
         if listing == "customers":
