@@ -6,7 +6,9 @@ import pytest
 
 from addon.extension import session
 from addon.models import LogEntry
-from jobs import AlreadyRunning, run_progress, run_with_progress_bar, submit
+from addon.cli import run_with_progress_bar
+from addon.runs import AlreadyRunning, run_progress
+from jobs import submit
 from jobs.inprocess import executor
 
 

@@ -270,7 +270,7 @@ def test_a_live_run_waits_for_a_running_full_sync(live, receiver):
     from addon.extension import session
     from addon.models import SyncRun
     from jobs.live import _submit, after_run
-    from jobs.runs import lane_of
+    from addon.sync.operations import lane_of
 
     blocking = SyncRun(operation="sync", status="running", trigger="manual", lane=lane_of("sync"))
     session().add(blocking)

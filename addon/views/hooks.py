@@ -66,10 +66,10 @@ def splynx():
         return _answer(400, "type must be ping or event")
     event = live.record_event(payload)  # committed: from here a crash loses nothing
     if event.status == "waiting":
-        from jobs.live import nudge
+        from addon.runs import dispatcher
 
         try:
-            nudge([event.entity])
+            dispatcher().nudge_live([event.entity])
         except Exception:  # stored all the same; the next event or run end starts its run
             log.warning("could not start the live %s run", event.entity, exc_info=True)
     return _answer(200, "ok")

@@ -27,7 +27,8 @@ def test_sigkilled_worker_five_times_then_finishes_with_one_record_each(isp, pri
     from addon.extension import session
     from addon.models import SyncRun
     from addon.sync.operations import run_operation
-    from jobs import run_progress, submit
+    from addon.runs import run_progress
+    from jobs import submit
     from jobs.locks import lock_holder
     from jobs.sweeper import sweep
 

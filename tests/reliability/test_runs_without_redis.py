@@ -110,8 +110,9 @@ def test_two_clis_started_together_never_both_run(slow_isp, database_url, trial,
 def test_a_full_sync_and_a_single_export_conflict_with_a_clear_message(slow_isp):
     from addon.extension import session
     from addon.models import SyncRun
-    from jobs import AlreadyRunning, submit
-    from jobs.runs import lane_of
+    from addon.runs import AlreadyRunning
+    from addon.sync.operations import lane_of
+    from jobs import submit
 
     # A sync this very process is running (alive pid): the export must wait for it.
     sync = SyncRun(operation="sync", trigger="cli", status="running", lane=lane_of("sync"), pid=os.getpid())
