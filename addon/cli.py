@@ -7,7 +7,7 @@ Exit codes: 0 when every record succeeded, 1 when some failed (see the log),
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from addon import settings
 from addon.certificate_cli import certificate_group
@@ -251,10 +251,9 @@ def operation_command(op) -> click.Command:
         other.cli.option: other for other in OPERATIONS.values() if other.cli and other.cli.of == op.name
     }
     params: list[click.Parameter] = [
-        click.Option([param.cli_option, param.name], is_flag=param.flag, default=None if not param.flag else False,
-                     required=param.required, help=param.help)
+        click.Option([param.cli_option, param.name], is_flag=param.flag, required=param.required, help=param.help)
         for param in op.params
-    ]  # fmt: skip
+    ]
     params += [
         click.Option([option, f"switch_{other.name}"], is_flag=True, help=other.cli.help)
         for option, other in switches.items()
@@ -275,7 +274,7 @@ def operation_command(op) -> click.Command:
         wanted = {p.name: values[p.name] for p in op.params if values.get(p.name) not in (None, False)}
         _run_from_cli(name, dry_run and OPERATIONS[name].dry_run, wanted)
 
-    return click.Command(op.command, callback=run, params=params, help=op.description)
+    return click.Command(op.command, callback=with_appcontext(run), params=params, help=op.description)
 
 
 # --- mappings, pairing and problems, for scripted deployments ------------------------------

@@ -344,6 +344,19 @@ def describe_stop(exc: Exception) -> str:
     return f"{system} could not be reached: {exc}"
 
 
+def refused_params(op: Operation, params: dict) -> str | None:
+    """Why ``params`` cannot run ``op`` (a keyword it does not declare, a required one missing), or None."""
+    declared = {param.name for param in op.params}
+    unknown = sorted(set(params) - declared)
+    if unknown:
+        takes = f"it takes {', '.join(sorted(declared))}" if declared else "it takes none"
+        return f"{op.label} was given parameter {', '.join(unknown)}; {takes}."
+    missing = [param.name for param in op.params if param.required and params.get(param.name) in (None, "")]
+    if missing:
+        return f"{op.label} needs parameter {', '.join(missing)}."
+    return None
+
+
 def run_operation(
     name: str,
     *,
@@ -366,6 +379,9 @@ def run_operation(
     if run is None:
         run = start_run(op.name, trigger=trigger, dry_run=dry_run and op.dry_run, params=params)
     ledger = RunLedger(run, progress=progress)
+    refused = refused_params(op, params)
+    if refused is not None:
+        return ledger.finish("failed", refused)
     values = context.values if context is not None else settings.snapshot()
     blocked = credentials.halted(op.systems, values)
     if blocked is not None:
