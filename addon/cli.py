@@ -251,7 +251,9 @@ def operation_command(op) -> click.Command:
         other.cli.option: other for other in OPERATIONS.values() if other.cli and other.cli.of == op.name
     }
     params: list[click.Parameter] = [
-        click.Option([param.cli_option, param.name], is_flag=param.flag, required=param.required, help=param.help)
+        click.Option(
+            [param.cli_option, param.name], is_flag=param.flag, required=param.required, help=param.help
+        )
         for param in op.params
     ]
     params += [

@@ -183,9 +183,10 @@ def waiting_for(runs: Iterable[SyncRun | None]) -> dict[int, str]:
     for run in runs:
         if run is None or run.status != DEFERRED:
             continue
-        if run.lane not in blockers:
-            blockers[run.lane] = blocking(run.lane)
-        blocker = blockers[run.lane]
+        lane = run.lane or lane_of(run.operation)
+        if lane not in blockers:
+            blockers[lane] = blocking(lane)
+        blocker = blockers[lane]
         shown[run.id] = (
             f"{label(blocker.operation)} (run {blocker.id})" if blocker is not None else "its turn"
         )

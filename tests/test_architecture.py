@@ -65,7 +65,11 @@ def test_the_engine_imports_neither_the_web_layer_nor_the_queue():
 
 def test_jobs_imports_the_add_on_and_nothing_of_the_harnesses():
     assert violations("jobs", ("bench", "sandbox", "demo", "tests")) == []
-    assert any(_within(module, ("addon",)) for path in (REPO / "jobs").rglob("*.py") for _, module in imports_of(path))
+    assert any(
+        _within(module, ("addon",))
+        for path in (REPO / "jobs").rglob("*.py")
+        for _, module in imports_of(path)
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from addon.cli import run_with_progress_bar
 from addon.extension import session
 from addon.models import LogEntry
-from addon.cli import run_with_progress_bar
 from addon.runs import AlreadyRunning, run_progress
 from jobs import submit
 from jobs.inprocess import executor

@@ -30,7 +30,10 @@ TOY = Operation(
     "Paint the fence",
     paint,
     "Paint it, in a colour.",
-    params=(Param("colour", "Which colour.", required=True), Param("loud", "Sing while painting.", flag=True)),
+    params=(
+        Param("colour", "Which colour.", required=True),
+        Param("loud", "Sing while painting.", flag=True),
+    ),
     cron="5 3 * * *",
     card=5,
     systems=(),
@@ -71,7 +74,9 @@ def test_a_registered_operation_has_its_card_and_runs_from_it(client, auth, toy)
     assert "Paint the fence" in card and "Cron is off (schedule At 03:05 UTC)" in card
 
     client.post("/netsuite/run", data={"csrf_token": auth.csrf_token(), "operation": "paint_fence"})
-    started = re.search(r"Paint the fence started \(run (\d+)\)", client.get("/netsuite/").get_data(as_text=True))
+    started = re.search(
+        r"Paint the fence started \(run (\d+)\)", client.get("/netsuite/").get_data(as_text=True)
+    )
     assert started, "the card's button starts it"
     deadline = time.monotonic() + 30
     while not (progress := client.get(f"/netsuite/runs/{started.group(1)}/progress").get_json())["finished"]:

@@ -65,7 +65,7 @@ def splynx():
     if kind != "event":
         return _answer(400, "type must be ping or event")
     event = live.record_event(payload)  # committed: from here a crash loses nothing
-    if event.status == "waiting":
+    if event.status == "waiting" and event.entity is not None:  # waiting: its entity is known
         from addon.runs import dispatcher
 
         try:
