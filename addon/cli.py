@@ -274,7 +274,7 @@ def operation_command(op) -> click.Command:
             raise click.UsageError("choose one of " + ", ".join(switches))
         name = chosen[0] if chosen else op.name
         wanted = {p.name: values[p.name] for p in op.params if values.get(p.name) not in (None, False)}
-        _run_from_cli(name, dry_run and OPERATIONS[name].dry_run, wanted)
+        _run_from_cli(name, dry_run, wanted)
 
     return click.Command(op.command, callback=with_appcontext(run), params=params, help=op.description)
 

@@ -2,8 +2,8 @@
 
 ``submit`` fails this host's runs whose process is gone, lets a deferred schedule of the lane go
 first, admits the run (``addon.runs.admit``: the add-on's lane rule and refusal) and either
-runs it here and now (``wait``, the CLI) or ``hand_off``\\ s it: to RQ with Redis configured,
-else to this app's in-process queue (one thread, runs in submission order).
+runs it here and now (``wait``, the CLI) or hands it off (``hand_off``): to RQ with Redis
+configured, else to this app's in-process queue (one thread, runs in submission order).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 
-from addon.runs import ACTIVE, RunLost, admit, progress_of, this_host
+from addon.runs import ACTIVE, AlreadyRunning, RunLost, admit, progress_of, this_host
 from addon.sync.operations import label, lane_of
 from addon.sync.operations import operation as lookup
 from jobs import failures, runtime
@@ -91,8 +91,6 @@ def submit(
     ``defer=True`` (the schedules) instead returns a ``deferred`` row that starts when the
     lane frees (``jobs.deferred``).
     """
-    from addon.runs import AlreadyRunning
-
     op = lookup(operation)
     sweep_gone_processes()
     if not wait or runtime.redis_url():

@@ -13,7 +13,7 @@ from addon import settings
 from addon.extension import session
 from addon.models import SyncRun
 from addon.sync import operations
-from addon.sync.operations import Operation, Param, register
+from addon.sync.operations import Operation, Param, Switch, register
 
 MAKEFILE = Path(__file__).resolve().parents[1] / "Makefile"
 # Targets that run `flask netsuite ...` but are the job processes, not operations.
@@ -40,13 +40,26 @@ TOY = Operation(
 )
 
 
+# A variant run from the toy's command, as `import-payments --all` runs import_all_payments.
+TWICE = Operation(
+    "paint_fence_twice",
+    "Paint the fence twice",
+    paint,
+    params=TOY.params,
+    cli=Switch("paint_fence", "--twice", "Two coats."),
+    systems=(),
+)
+
+
 @pytest.fixture
 def toy(monkeypatch):
-    """The toy registered for one test only (the registry and the settings put back after)."""
+    """The toys registered for one test only (the registry and the settings put back after)."""
     monkeypatch.setattr(operations, "OPERATIONS", dict(operations.OPERATIONS))
     monkeypatch.setattr(settings, "SPECS", settings.SPECS)
     monkeypatch.setattr(settings, "SPEC_BY_KEY", dict(settings.SPEC_BY_KEY))
-    return register(TOY)
+    registered = register(TOY)
+    register(TWICE)
+    return registered
 
 
 def test_a_registered_operation_has_its_command_with_its_parameters_as_options(app_ctx, toy):
@@ -62,6 +75,12 @@ def test_a_registered_operation_has_its_command_with_its_parameters_as_options(a
     run = session().query(SyncRun).filter_by(operation="paint_fence").one()
     assert (run.trigger, run.dry_run, run.params) == ("cli", True, {"colour": "red", "loud": True})
     assert run.result == {"colour": "red", "loud": True}
+
+    assert "paint-fence-twice" not in listing.output, "a switch, not a command of its own"
+    twice = runner.invoke(args=["netsuite", "paint-fence", "--twice", "--colour", "blue"])
+    assert twice.exit_code == 0, twice.output
+    again = session().query(SyncRun).filter_by(operation="paint_fence_twice").one()
+    assert again.params == {"colour": "blue"}
 
 
 def test_a_registered_operation_has_its_card_and_runs_from_it(client, auth, toy):
@@ -97,9 +116,11 @@ def test_a_scheduled_operation_has_its_toggle_and_its_cron_job(app_ctx, toy):
     assert "netsuite-sync:cron:paint_fence" not in {job["name"] for job in periodic_jobs()}
 
 
-def test_a_name_is_registered_once():
+def test_a_name_is_registered_once_and_a_switch_needs_its_command():
     with pytest.raises(ValueError, match="'sync' is registered already"):
         register(Operation("sync", "Again", paint))
+    with pytest.raises(ValueError, match="its CLI switch belongs to 'paint_fence', which is not registered"):
+        register(TWICE)
 
 
 def makefile_runs() -> dict[str, tuple[str, ...]]:

@@ -10,11 +10,12 @@ The run path, one name per step:
 
 1. ``dispatcher().submit(name, ...)`` (``addon.runs``): admission, one run row in the
    operation's lane, refused with ``AlreadyRunning`` while the lane is busy;
-2. the dispatcher ``hand_off``\\ s the row: an RQ job, or this process's in-process queue
-   (``jobs/runs.py``, ``jobs/inprocess.py``);
+2. the dispatcher hands the row off (``hand_off``): an RQ job, or this process's in-process
+   queue (``jobs/runs.py``, ``jobs/inprocess.py``);
 3. a worker runs the job, ``jobs.tasks.run_job(run_id)``: it claims the row and takes the lock;
-4. the engine, :func:`run_operation` below: builds the context and calls
-   ``operation.function(ctx, ledger, **params)``; the run row is always closed.
+4. the engine, :func:`run_operation` below: checks the parameters against the declaration,
+   builds the context and calls ``operation.function(ctx, ledger, **params)``; the run row
+   is always closed.
 """
 
 from __future__ import annotations
