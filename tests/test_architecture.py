@@ -86,3 +86,45 @@ def test_the_walk_sees_every_way_of_importing(tmp_path, source):
     module = tmp_path / "probe.py"
     module.write_text(source)
     assert any(_within(name, OUTSIDE_THE_ADDON) for _, name in imports_of(module))
+
+
+class RecordingDispatcher:
+    """Takes the add-on's work and keeps it: no queue, no worker."""
+
+    def __init__(self):
+        self.submitted: list[tuple[str, dict]] = []
+        self.nudged: list[str] = []
+
+    def submit(self, operation, **options):
+        from addon.extension import session
+        from addon.models import SyncRun
+
+        self.submitted.append((operation, options))
+        run = SyncRun(operation=operation, trigger=options["trigger"], status="queued", params={})
+        session().add(run)
+        session().commit()
+        return run
+
+    def nudge_live(self, entities):
+        self.nudged.extend(entities)
+
+    def worker_listening(self):
+        return None
+
+
+def test_the_add_on_hands_its_work_to_the_dispatcher_it_is_given(app, client, auth):
+    from addon.extension import use_dispatcher
+
+    given = RecordingDispatcher()
+    use_dispatcher(app, given)
+    auth.login()
+    client.post("/netsuite/run", data={"csrf_token": auth.csrf_token(), "operation": "export_invoices"})
+    assert given.submitted == [("export_invoices", {"trigger": "manual", "dry_run": False})]
+    app.test_cli_runner().invoke(args=["netsuite", "reconcile", "--from", "2025-01-01"])
+    operation, options = given.submitted[-1]
+    assert (operation, options["trigger"], options["params"], options["wait"]) == (
+        "reconcile",
+        "cli",
+        {"date_from": "2025-01-01"},
+        True,
+    )
