@@ -149,3 +149,9 @@ def test_the_makefile_reader_sees_every_target_it_should():
     assert runs["import-all-payments"] == ("import-payments", "--all")
     assert runs["export-invoices"] == ("export-invoices",)
     assert {"worker", "scheduler", "sweep"} <= set(runs)
+
+
+def test_the_readme_states_the_registered_cron_defaults():
+    readme = (MAKEFILE.parent / "README.md").read_text()
+    stated = dict(re.findall(r"^\| `NETSUITE_ADDON_CRON_(\w+)` \| `([^`]*)` \|$", readme, re.M))
+    assert stated == {op.name.upper(): op.cron for op in operations.scheduled()}
