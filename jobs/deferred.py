@@ -5,7 +5,7 @@ not vanish: it leaves a run row in state ``deferred``. The partial unique index
 ``uq_ns_sync_run_deferred_operation`` keeps one per operation, so ticks that pile up while
 the lane stays busy collapse into one. Whenever a run ends (``tasks.run_job``) and at every
 sweep, :func:`start_waiting` moves the oldest deferred row of each free lane to ``queued``
-and dispatches it like any submission; the lane's own unique index
+and hands it off like any submission; the lane's own unique index
 (``uq_ns_sync_run_active_lane``) makes that move the admission, so two processes promoting
 at once start it once. The rows live in the database: a restart, the absence of Redis or
 several workers on several hosts change nothing.
