@@ -274,6 +274,8 @@ def run_with_progress_bar(
     """Run ``operation`` synchronously with a tqdm bar (the CLI); returns the finished run."""
     from tqdm import tqdm
 
+    from addon.sync.progress import phase_label
+
     bar = tqdm(total=None, desc=_label(operation.replace("-", "_")), unit=" records", file=file, leave=True)
 
     def show(ledger) -> None:
@@ -281,7 +283,7 @@ def run_with_progress_bar(
         bar.total = run.total
         bar.n = run.done or 0
         if run.phase:
-            bar.set_description(run.phase, refresh=False)
+            bar.set_description(phase_label(run), refresh=False)
         bar.set_postfix({k: v for k, v in sorted((run.counts or {}).items())}, refresh=False)
         bar.refresh()
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from addon.sync.progress import FINISHED, percent, progress_text
 from jobs import failures, live, runtime
 from jobs.locks import LockHeld, RunLock
 
@@ -19,28 +20,21 @@ log = logging.getLogger(__name__)
 
 def progress_of(run) -> dict:
     """What a page or ``job.meta`` shows about a run's progress."""
-    finished = run.status in FINISHED
-    total = run.total
-    percent: int | None
-    if total:
-        percent = min(100, int(100 * (run.done or 0) / total))
-    else:
-        percent = 100 if finished else None
     return {
         "run_id": run.id,
         "operation": run.operation,
         "status": run.status,
         "phase": run.phase,
+        "phase_done": run.phase_done,
+        "phase_total": run.phase_total,
+        "text": progress_text(run),
         "done": run.done or 0,
-        "total": total,
-        "percent": percent,
+        "total": run.total,
+        "percent": percent(run),
         "counts": dict(run.counts or {}),
         "message": run.message,
-        "finished": finished,
+        "finished": run.status in FINISHED,
     }
-
-
-FINISHED = frozenset({"succeeded", "partial", "failed", "cancelled"})
 
 
 def connection_errors() -> tuple[type[BaseException], ...]:
@@ -150,6 +144,7 @@ def _run(run_id: int, progress: Callable | None, job, seen: dict) -> str:
         return run.status
     if run.done:  # an RQ retry of a run that stopped on a connection failure starts over
         run.done, run.total, run.counts, run.phase = 0, None, None, None
+        run.phase_done = run.phase_total = None
     if job is not None:
         run.job_id = job.id
     from jobs.runs import claim_process

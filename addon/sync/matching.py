@@ -22,7 +22,7 @@ from addon.extension import session
 from addon.models import Link, ListCache, LogEntry, utcnow
 from addon.sync.context import SyncContext
 from addon.sync.ledger import Cause, RunLedger, clear_record_problems
-from addon.sync.mappings import fetch_list, refresh_list, store_list
+from addon.sync.mappings import read_list, refresh_list, store_list
 
 CUSTOMER_EXTERNAL_ID = "splynx-customer-{}"
 PAGE = 500
@@ -50,7 +50,8 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 
 
 def load_netsuite_customers(ctx: SyncContext, ledger: RunLedger) -> None:
-    """Operation: cache NetSuite's customers (id, name, email, externalId) for matching and pairing."""
+    """Operation: cache NetSuite's customers (id, name, email, externalId, default billing address)
+    for matching and pairing."""
     ledger.phase("Loading NetSuite customers", total=1)
     changes = refresh_list(ctx, ledger, "customer")
     ledger.set_result(
@@ -99,7 +100,7 @@ def match_customers(ctx: SyncContext, ledger: RunLedger) -> None:
     cache); billing customers are paged with their links loaded per page.
     """
     ledger.phase("Reading NetSuite customers")
-    rows = list(fetch_list(ctx, "customer"))
+    rows, _ = read_list(ctx, "customer")  # without addresses where the account refuses them
     store_list("customer", rows, dry_run=ledger.dry_run)
     index = _Index(rows)
     taken = {

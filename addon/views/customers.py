@@ -12,8 +12,9 @@ from addon.models import Link, ListCache
 from addon.netsuite import NetSuiteError
 from addon.splynx import SplynxError
 from addon.sync import matching
+from addon.sync.addresses import billing_address
 from addon.sync.context import SyncContext
-from addon.sync.suggestions import suggest
+from addon.sync.suggestions import addresses_loaded, suggest
 from addon.views import blueprint
 
 ENGINE_ERRORS = (BillingError, SplynxError, NetSuiteError, LookupError, ValueError)
@@ -102,6 +103,8 @@ def customers():
         names=names,
         chosen=chosen,
         suggestions=suggestions,
+        chosen_address=billing_address(chosen) if chosen is not None else None,
+        addresses_loaded=addresses_loaded(),
         billing_found=billing_found,
         error=error,
         pair_form=pair_form,
