@@ -194,3 +194,12 @@ def test_an_account_that_refuses_addresses_still_loads_its_customers(client, aut
     # Matching reads the same list the same way.
     assert run_operation("match_customers").status == "succeeded"
     assert links()["3"].netsuite_id == address_twins["name"]
+
+
+def test_a_customer_the_join_gives_twice_is_cached_once(configured):
+    """Two address-book entries both marked default billing make the join answer the customer twice."""
+    netsuite_customer(configured, "Twice Ltd", addressBook={"items": [_with_address("1 Quay Street", "BS1 4DJ"),
+                                                                      _with_address("2 Quay Street", "BS1 4DJ")]})  # fmt: skip
+    run = run_operation("load_netsuite_customers")
+    assert run.status == "succeeded", run.message
+    assert [r["name"] for r in search_netsuite_customers("Twice")] == ["Twice Ltd"]

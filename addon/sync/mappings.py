@@ -235,6 +235,8 @@ def store_list(kind: str, rows: Iterable[CachedRow], *, dry_run: bool = False) -
     }
     changes, seen = CacheChanges(), set()
     for row in rows:
+        if row.netsuite_id in seen:
+            continue  # a join gave the record twice (two default addresses): the first row stands
         seen.add(row.netsuite_id)
         cached = existing.get(row.netsuite_id)
         values = {
