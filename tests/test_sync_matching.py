@@ -203,3 +203,21 @@ def test_a_customer_the_join_gives_twice_is_cached_once(configured):
     run = run_operation("load_netsuite_customers")
     assert run.status == "succeeded", run.message
     assert [r["name"] for r in search_netsuite_customers("Twice")] == ["Twice Ltd"]
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        (("12 High Street", "SW1A 1AA"), ("12, High St.", "sw1a1aa"), True),
+        (("Hauptstraße 5", "10115"), ("Hauptstr. 5", "10115"), True),
+        (("Calle de la Église 3", "41001"), ("calle de la eglise 3", "41001"), True),
+        (("1 Main Street", "12345-6789"), ("1 main st", "12345"), True),
+        (("12 High Street", "SW1A 1AA"), ("14 High Street", "SW1A 1AA"), False),
+        (("12 High Street", "SW1A 1AA"), ("12 High Road", "SW1A 1AA"), False),
+    ],
+)
+def test_addresses_compare_as_a_person_reads_them(one, other, same):
+    from addon.sync.addresses import address_key
+
+    assert (address_key(*one) == address_key(*other)) is same
+    assert address_key("12 High Street", "") is None and address_key("", "SW1A 1AA") is None
