@@ -30,7 +30,7 @@ AMBIGUOUS = Cause(
     key="ambiguous:customer",
     kind="ambiguous",
     title="Billing customers match more than one NetSuite customer",
-    fix_hint="Pick the right NetSuite customer for each on the Customers page (manual pairing).",
+    fix_hint="Pick the right NetSuite customer for each on the Customer pairing page.",
     fix_kind="customer",
 )
 
