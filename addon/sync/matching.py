@@ -280,8 +280,9 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_netsuite_customers(text: str, limit: int = 25) -> list[dict]:
-    """Cached NetSuite customers whose name, email or externalId contains ``text`` (an exact id first).
+def search_netsuite_customers(text: str, limit: int = 25, offset: int = 0) -> list[dict]:
+    """Cached NetSuite customers whose name, email or externalId contains ``text`` (an exact id first),
+    ``limit`` of them from ``offset`` on.
 
     Bound parameters only (LIKE wildcards in ``text`` are escaped), so any input is just text.
     """
@@ -307,6 +308,7 @@ def search_netsuite_customers(text: str, limit: int = 25) -> list[dict]:
             ListCache.id,
         )
         .limit(max(1, min(int(limit), 200)))
+        .offset(max(0, int(offset)))
     )
     found = list(session().scalars(query))
     linked = {
