@@ -2,7 +2,7 @@
 
 One text for the page as first rendered, the progress JSON the page then polls, and the CLI, so the
 three never disagree. A full sync's phase label carries that phase's counts ("Exporting invoices:
-120 of 520"), and the run's ("run: 302 of 1196, 25%"); a run of one phase says its counts once.
+120 of 520"), then the run's ("run: 302 of 1196 (25%)"); a run of one phase says its counts once.
 """
 
 from __future__ import annotations
