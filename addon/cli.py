@@ -210,6 +210,7 @@ def run_with_progress_bar(name: str, *, dry_run: bool = False, params: dict | No
 
     from addon.runs import AlreadyRunning, RunLost, dispatcher
     from addon.sync.operations import operation
+    from addon.sync.progress import phase_label
 
     op = operation(name)
     bar = tqdm(total=None, desc=op.label, unit=" records", file=file, leave=True)
@@ -219,7 +220,7 @@ def run_with_progress_bar(name: str, *, dry_run: bool = False, params: dict | No
         bar.total = run.total
         bar.n = run.done or 0
         if run.phase:
-            bar.set_description(run.phase, refresh=False)
+            bar.set_description(phase_label(run), refresh=False)
         bar.set_postfix(dict(sorted((run.counts or {}).items())), refresh=False)
         bar.refresh()
 

@@ -22,9 +22,9 @@ from addon.extension import session, state
 from addon.models import SyncRun
 from addon.sync.ledger import RunLedger
 from addon.sync.operations import Operation, label, lane_of
+from addon.sync.progress import FINISHED, percent, progress_text
 
 ACTIVE = ("queued", "running")
-FINISHED = frozenset({"succeeded", "partial", "failed", "cancelled"})
 # A scheduled run that found its lane busy waits in this state until the lane frees.
 DEFERRED = "deferred"
 
@@ -145,24 +145,20 @@ def admit(
 
 def progress_of(run: SyncRun) -> dict:
     """What a page (or an RQ job's meta) shows about a run's progress."""
-    finished = run.status in FINISHED
-    total = run.total
-    percent: int | None
-    if total:
-        percent = min(100, int(100 * (run.done or 0) / total))
-    else:
-        percent = 100 if finished else None
     return {
         "run_id": run.id,
         "operation": run.operation,
         "status": run.status,
         "phase": run.phase,
+        "phase_done": run.phase_done,
+        "phase_total": run.phase_total,
+        "text": progress_text(run),
         "done": run.done or 0,
-        "total": total,
-        "percent": percent,
+        "total": run.total,
+        "percent": percent(run),
         "counts": dict(run.counts or {}),
         "message": run.message,
-        "finished": finished,
+        "finished": run.status in FINISHED,
     }
 
 

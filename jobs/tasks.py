@@ -129,6 +129,7 @@ def _claim_and_run(run_id: int, progress: Callable | None, job, seen: dict) -> s
         return run.status
     if run.done:  # an RQ retry of a run that stopped on a connection failure starts over
         run.done, run.total, run.counts, run.phase = 0, None, None, None
+        run.phase_done = run.phase_total = None
     if job is not None:
         run.job_id = job.id
     claim_process(run)
