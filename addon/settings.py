@@ -161,13 +161,6 @@ OPTION_WORDS = {"partners": "partner", "payment_methods": "payment method"}
 
 
 S = SettingSpec
-CRON_OPERATIONS = (
-    "export_customers",
-    "export_invoices",
-    "export_credit_notes",
-    "export_payments",
-    "import_payments",
-)
 LIVE_ENTITIES = (
     ("customer", "customer"),
     ("invoice", "invoice"),
@@ -442,11 +435,6 @@ _SYNC_SPECS: tuple[SettingSpec, ...] = (
         help='Receives {"text": ...} as JSON, as Slack\'s incoming webhooks do; kept encrypted, it holds a token',
         check=validation.url,
     ),
-    # Cron toggles: all off by default, as in the add-on accountants know.
-    *(
-        S(f"cron_{op}", f"Cron: {op.replace('_', ' ')}", _parse_bool, False, group="cron")
-        for op in CRON_OPERATIONS
-    ),
     # Live sync from Splynx webhooks (docs/splynx-webhooks.md): off by default like the cron toggles.
     S(
         "splynx_hook_secret",
@@ -472,15 +460,21 @@ _SYNC_SPECS: tuple[SettingSpec, ...] = (
         help="Events arriving within this window after the first become one run per record type",
     ),
 )
-_BY_BACKEND: dict[Any, tuple[tuple[SettingSpec, ...], dict[str, SettingSpec]]] = {}
+# Every setting but the billing backend's; other registries add theirs (``add_specs``).
+SPECS: tuple[SettingSpec, ...] = (*_NETSUITE_SPECS, *_SYNC_SPECS)
+SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
+_COMPOSED: dict[Any, tuple[tuple[SettingSpec, ...], dict[str, SettingSpec]]] = {}
 
 
 def _selected_specs() -> tuple[tuple[SettingSpec, ...], dict[str, SettingSpec]]:
     backend = billing_backends.selected()
-    cached = _BY_BACKEND.get(backend)
+    key = (backend, id(SPECS), len(SPEC_BY_KEY))
+    cached = _COMPOSED.get(key)
     if cached is None:
-        every = (*_NETSUITE_SPECS, *backend.settings, *_SYNC_SPECS)
-        cached = _BY_BACKEND[backend] = (every, {item.key: item for item in every})
+        netsuite = tuple(item for item in SPECS if item.group == "netsuite")
+        rest = tuple(item for item in SPECS if item.group != "netsuite")
+        every = (*netsuite, *backend.settings, *rest)
+        cached = _COMPOSED[key] = (every, {item.key: item for item in every})
     return cached
 
 
@@ -491,6 +485,20 @@ def specs() -> tuple[SettingSpec, ...]:
 
 def spec_by_key() -> dict[str, SettingSpec]:
     return _selected_specs()[1]
+
+
+def cron_toggle(operation: str) -> SettingSpec:
+    """The switch of a scheduled operation (addon/sync/operations.py): off by default, as in
+    the add-on accountants know."""
+    return S(f"cron_{operation}", f"Cron: {operation.replace('_', ' ')}", _parse_bool, False, group="cron")
+
+
+def add_specs(*added: SettingSpec) -> None:
+    """Settings declared by another registry (a scheduled operation's toggle), once each."""
+    global SPECS
+    new = tuple(item for item in added if item.key not in SPEC_BY_KEY)
+    SPECS = (*SPECS, *new)
+    SPEC_BY_KEY.update({item.key: item for item in new})
 
 
 def spec(key: str) -> SettingSpec:

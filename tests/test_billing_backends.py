@@ -129,6 +129,11 @@ class ToyBilling:
             raise BillingNotFound(f"no {kind} {document_id}")
         return doc
 
+    def document_totals(
+        self, kind: DocumentKind, date_from: date | None = None
+    ) -> Iterator[tuple[date | None, Decimal]]:
+        return ((doc.date, doc.total) for doc in self.documents(kind, date_from=date_from))
+
     def payments(self, **filters: Any) -> Iterator[BillingPayment]:
         return iter(())
 

@@ -210,6 +210,15 @@ class SplynxBilling:
         raw = self.client.get(DOCUMENT_PATHS[kind], document_id)
         return records.document(kind, raw, self._line_transactions([raw]))
 
+    def document_totals(
+        self, kind: DocumentKind, date_from: date | None = None
+    ) -> Iterator[tuple[date | None, Decimal]]:
+        """Headers only: no transaction lookups for the lines, which a total does not need."""
+        search = DOCUMENT_COLUMNS.search(date_from=date_from)
+        for page in self.client.pages(DOCUMENT_PATHS[kind], search or {}):
+            for raw in page:
+                yield records.to_date(raw.get("date_created")), records.document_total(raw)
+
     def _documents(
         self, kind: DocumentKind, path: str, search: dict[str, Any] | None
     ) -> Iterator[BillingDocument]:

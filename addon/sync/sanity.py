@@ -16,7 +16,6 @@ from __future__ import annotations
 import statistics
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import cast
 
 from sqlalchemy import delete, select
 
@@ -73,7 +72,7 @@ def check(run: ExportRun, entity: str, doc: BillingDocument, label: str) -> Skip
             action="skip",
         )
     factor = Decimal(str(run.setting("amount_hold_factor") or 0))
-    usual = usual_amount(run, entity)
+    usual = usual_amount(run, doc.kind)
     if factor <= 0 or usual is None or usual <= 0 or doc.total <= usual * factor:
         return None
     if _confirmed(run, entity, str(doc.id), doc.total):
@@ -102,7 +101,7 @@ def _recent_median(run: ExportRun, dated: list[tuple[date, Decimal]]) -> Decimal
     return _median([total for day, total in dated if day >= start])
 
 
-def usual_amount(run: ExportRun, entity: str) -> Decimal | None:
+def usual_amount(run: ExportRun, entity: DocumentKind) -> Decimal | None:
     """The median total of ``entity`` documents of the last months (None: not enough known)."""
     key = ("usual_amount", entity)
     if key not in run.cache:
@@ -114,8 +113,8 @@ def usual_amount(run: ExportRun, entity: str) -> Decimal | None:
             # too quiet (an old installation), everything since export-from, once.
             median = None
             for since in (date.today() - _months(run), run.setting("export_from")):
-                docs = run.ctx.billing.documents(cast(DocumentKind, entity), date_from=since)
-                median = _recent_median(run, [(d.date, d.total) for d in docs if d.date and d.total > 0])
+                totals = run.ctx.billing.document_totals(entity, date_from=since)
+                median = _recent_median(run, [(day, total) for day, total in totals if day and total > 0])
                 if median is not None:
                     break
             run.cache[key] = median

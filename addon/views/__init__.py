@@ -143,6 +143,14 @@ def billing_label() -> str:
     return billing_backends.label()
 
 
+@blueprint.app_template_global("ns_progress_text")
+def progress_text(run) -> str:
+    """A run's progress in words, as the progress JSON gives it (``addon.sync.progress``)."""
+    from addon.sync.progress import progress_text as text
+
+    return text(run)
+
+
 @blueprint.app_template_global("ns_links")
 def request_links():
     """The request's deep-link builder (templates and hosts read once per request)."""
