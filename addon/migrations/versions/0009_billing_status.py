@@ -1,15 +1,15 @@
 """the billing connection status: named 'billing' (the backend gives its label), not 'splynx'
 
-Revision ID: 0008_billing_status
-Revises: 0007_deferred_runs
+Revision ID: 0009_billing_status
+Revises: 0008_first16_phase_counts
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_billing_status"
-down_revision = "0007_deferred_runs"
+revision = "0009_billing_status"
+down_revision = "0008_first16_phase_counts"
 branch_labels = None
 depends_on = None
 
