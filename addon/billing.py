@@ -27,7 +27,6 @@ Day = date
 
 # Entities that can carry a back-written accounting id (see record_accounting_id).
 AccountingEntity = Literal["customer", "invoice", "credit_note", "payment"]
-DOCUMENT_KINDS: tuple[DocumentKind, ...] = ("invoice", "credit_note")
 
 # Optional capabilities a billing system declares in ``capabilities``; callers check the
 # declaration before calling the methods that belong to one.

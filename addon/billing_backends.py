@@ -116,12 +116,12 @@ def selected_name() -> str:
 def selected() -> BillingBackend:
     """The backend this deployment syncs from; a name nothing registered is a config error."""
     name = selected_name()
-    _load_builtins()
-    found = _BACKENDS.get(name)
+    known = backends()
+    found = known.get(name)
     if found is None:
         raise BillingConfigError(
             f"{CONFIG_KEY} names billing system {name!r}, which is not registered "
-            f"(registered: {', '.join(sorted(_BACKENDS)) or 'none'})"
+            f"(registered: {', '.join(sorted(known)) or 'none'})"
         )
     return found
 
