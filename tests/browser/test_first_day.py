@@ -218,7 +218,7 @@ def test_an_accountants_first_day(browser, live, seeded_netsuite, splynx_sandbox
     page.click("text=Test NetSuite connection")
     assert page.locator("text=Connected to NetSuite account").first.is_visible()
     page.click("text=Test Splynx connection")
-    assert page.locator(".ns-test-result[data-system=splynx] >> text=OK:").is_visible()
+    assert page.locator(".ns-test-result[data-system=billing] >> text=OK:").is_visible()
     walk.shot("connections-tested")
 
     # -- load NetSuite's lists; the dashboard then asks for the subsidiary ------------------------
