@@ -1,7 +1,8 @@
 """A billing system is a registered backend: a toy one, declared in this module only, is
 configured on the settings page, tested and exported to the NetSuite sandbox through the CLI.
 
-The toy offers none of the optional capabilities and does not even have their methods, so an
+The toy offers none of the optional capabilities (count, payment statements, accounting-id
+write-back) and does not even have their methods, so an
 engine that called them without checking the declaration would fail here.
 """
 
@@ -83,6 +84,7 @@ class ToyBilling:
             )
         }  # fmt: skip
         self.documents_by_id = {d.id: d for d in (_invoice(10, 1, "40.00"), _invoice(11, 2, "25.50", "4.50"))}
+        self.created: list[BillingPayment] = []  # payments imported from NetSuite
 
     def test_connection(self) -> str:
         return f"Connected to the toy ledger at {self.address}"
@@ -140,6 +142,19 @@ class ToyBilling:
     def get_payment(self, payment_id: int) -> BillingPayment:
         raise BillingNotFound(f"no payment {payment_id}")
 
+    def create_payment(
+        self, customer_id: int, amount: Decimal, date: date, method_id: int, **rest: Any
+    ) -> int:
+        payment_id = len(self.created) + 1
+        self.created.append(
+            BillingPayment(payment_id, customer_id, date, Decimal(amount), method_id,
+                           invoice_id=rest.get("invoice_id"), receipt_number=rest.get("reference", ""))
+        )  # fmt: skip
+        return payment_id
+
+    def find_payment(self, reference: str, customer_id: int | None = None) -> BillingPayment | None:
+        return next((p for p in self.created if p.receipt_number == reference), None)
+
     def payment_methods(self) -> Iterator[PaymentMethod]:
         return iter((PaymentMethod(1, "Bank transfer"),))
 
@@ -150,10 +165,14 @@ class ToyBilling:
         return iter((TaxRate(TAX, "Standard 20%", Decimal("20")),))
 
 
+LEDGERS: dict[str, ToyBilling] = {}  # one ledger per address, as a real system keeps its records
+
+
 def _build(values: Mapping[str, Any]) -> ToyBilling:
-    if not values["toy_ledger_address"]:
+    address = values["toy_ledger_address"]
+    if not address:
         raise BillingConfigError("Toy ledger address: not set")
-    return ToyBilling(values["toy_ledger_address"])
+    return LEDGERS.setdefault(address, ToyBilling(address))
 
 
 TOY = BillingBackend(
@@ -283,6 +302,36 @@ def test_a_toy_backend_is_configured_tested_and_exported_through_the_cli(toy, ru
     assert [line["amount"] for line in second["item"]] == [Decimal("25.50"), Decimal("4.50")]
     assert second["total"] == Decimal("36.00") and second["otherRefNum"] == "TOY-11"
     assert second["memo"] == "Toy ledger invoice TOY-11"  # the backend's label, not Splynx's
+
+
+def test_without_payment_statements_unmatched_netsuite_money_lands_on_the_customers_account(toy):
+    """Splynx would hold it on a payment statement for pairing; the toy declares none, so the
+    import never asks for one and books the money to the customer's account."""
+    from addon import settings
+    from addon.extension import session
+    from addon.models import Link
+    from addon.sync.operations import run_operation
+
+    LEDGERS.pop("memory://payments", None)
+    settings.put_many(
+        {"toy_ledger_address": "memory://payments", "payment_direction": "netsuite_to_splynx",
+         "import_from": "2025-01-01"}
+    )  # fmt: skip
+    assert settings.get("payments_without_documents") is False
+    store = toy.state.store
+    customer = store.create("customer", {"companyName": "Ada Lovelace", "subsidiary": {"id": "1"},
+                                         "currency": {"id": "1"}}).id  # fmt: skip
+    session().add(Link(entity="customer", billing_id="1", netsuite_id=customer))
+    session().commit()
+    store.create(
+        "customerPayment",
+        {"customer": {"id": customer}, "tranDate": "2025-03-07", "payment": Decimal("15"),
+         "undepFunds": False, "account": {"id": "1"}, "autoApply": False},
+    )  # fmt: skip
+    run = run_operation("import_payments")
+    assert run.counts == {"imported": 1}, run.message
+    [payment] = LEDGERS["memory://payments"].created
+    assert (payment.customer_id, payment.amount, payment.invoice_id) == (1, Decimal("15"), None)
 
 
 def test_a_backend_name_registers_once_and_an_unknown_selection_is_refused(app_ctx, app):
