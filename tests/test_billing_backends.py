@@ -2,8 +2,8 @@
 configured on the settings page, tested and exported to the NetSuite sandbox through the CLI.
 
 The toy offers none of the optional capabilities (count, payment statements, accounting-id
-write-back) and does not even have their methods, so an
-engine that called them without checking the declaration would fail here.
+write-back) and does not even have their methods, so an engine that called them without
+checking the declaration would fail here.
 """
 
 from __future__ import annotations
