@@ -29,7 +29,7 @@ from addon.billing import BillingDocument, BillingNotFound
 from addon.billing import DocumentKind as BillingDocumentKind
 from addon.extension import session
 from addon.models import ListCache
-from addon.sync import sanity, totals
+from addon.sync import entities, sanity, totals
 from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers, segment
 from addon.sync.exporter import Export, ExportRun, Skip, Write, by_ids, run_export
 from addon.sync.ledger import Cause, RunLedger
@@ -43,17 +43,20 @@ DESCRIPTION_LIMIT = 4000  # NetSuite's line description limit (UI; unconfirmed f
 
 @dataclass(frozen=True)
 class DocumentKind:
-    """What differs between invoices and credit notes."""
+    """What differs between invoices and credit notes in their NetSuite bodies."""
 
     entity: BillingDocumentKind
-    noun: str
-    lister: str  # BillingSystem method listing them
+    listing: str  # what billing counts them as (progress totals)
     has_due_date: bool
+
+    @property
+    def noun(self) -> str:
+        return entities.get(self.entity).noun
 
 
 KINDS = {
-    "invoice": DocumentKind("invoice", "invoice", "invoices", True),
-    "credit_note": DocumentKind("credit_note", "credit note", "credit_notes", False),
+    "invoice": DocumentKind("invoice", "invoices", True),
+    "credit_note": DocumentKind("credit_note", "credit_notes", False),
 }
 
 
@@ -66,12 +69,12 @@ SUITETAX = "suitetax_override"
 
 def _tax_codes(run: ExportRun) -> dict[str, dict]:
     """NetSuite tax code id -> what 'Load mappings' cached of it (legacy ``rate``, SuiteTax ``taxtype``)."""
-    cached = run.cache.get("tax_codes")
+    cached = run.state.lookups.tax_codes
     if cached is None:
         rows = session().execute(
             select(ListCache.netsuite_id, ListCache.extra).where(ListCache.kind == "tax_code")
         )
-        cached = run.cache["tax_codes"] = {
+        cached = run.state.lookups.tax_codes = {
             netsuite_id: extra if isinstance(extra, dict) else {} for netsuite_id, extra in rows
         }
     return cached
@@ -310,15 +313,21 @@ def document_export(run: ExportRun, kind: DocumentKind) -> Export:
     )
 
 
+def document_records(run: ExportRun, kind_name: str, ids: Collection[str] | None = None):
+    """The billing documents of one kind an export reads (lazily): dated on or after
+    export-from (filtered by billing); ``ids``: only those."""
+    entity = entities.get(kind_name)
+    export_from = run.setting("export_from")
+    return by_ids(lambda chunk: entity.list(run.ctx.billing, date_from=export_from, ids=chunk), ids)
+
+
 def export_documents(run: ExportRun, kind_name: str, ids: Collection[str] | None = None) -> dict[str, int]:
-    """Export every document of one kind dated on or after export-from (filtered by billing);
-    ``ids``: only these (a live run)."""
+    """Export every document of one kind dated on or after export-from; ``ids``: only these (a live run)."""
     kind = KINDS[kind_name]
-    total = totals.documents_count(run, kind.lister) if ids is None else len(ids)
-    run.ledger.phase(f"Exporting {kind.noun}s", total=total)
+    total = totals.documents_count(run, kind.listing) if ids is None else len(ids)
+    run.ledger.phase(f"Exporting {entities.get(kind_name).plural}", total=total)
     sanity.usual_amount(run, kind.entity)  # before the pass: it may need its own billing read
-    lister = getattr(run.ctx.billing, kind.lister)
-    records = by_ids(lambda chunk: lister(date_from=run.setting("export_from"), ids=chunk), ids)
+    records = document_records(run, kind_name, ids)
     counts = run_export(run, document_export(run, kind), records, only=ids)
     sanity.remember_usual_amount(run, kind.entity)
     return counts

@@ -20,15 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from addon.extension import session
 from addon.models import Link, utcnow
+from addon.sync import entities
 
-# Deterministic externalIds (engine contract): letters, digits and '-' only, so `eid:` URLs work
-# (docs/netsuite-rest.md §4.3, §9.16).
-EXTERNAL_ID_PREFIXES = {
-    "customer": "splynx-customer-",
-    "invoice": "splynx-invoice-",
-    "credit_note": "splynx-creditnote-",
-    "payment": "splynx-payment-",
-}
 # SQL IN lists stay well below every database's parameter limit.
 _IN_CHUNK = 500
 
@@ -46,8 +39,12 @@ class LinkInfo:
 
 
 def external_id(entity: str, billing_id: int | str) -> str:
-    """The externalId every NetSuite record created from ``entity`` ``billing_id`` carries."""
-    return f"{EXTERNAL_ID_PREFIXES[entity]}{billing_id}"
+    """The externalId every NetSuite record created from ``entity`` ``billing_id`` carries.
+
+    Deterministic (engine contract): the type's prefix and the billing id, letters, digits and
+    '-' only, so `eid:` URLs work (docs/netsuite-rest.md §4.3, §9.16).
+    """
+    return f"{entities.get(entity).external_prefix}{billing_id}"
 
 
 def _canonical(value: Any) -> str:

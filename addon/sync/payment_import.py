@@ -49,10 +49,11 @@ from sqlalchemy import Integer, cast, func, select
 from addon.billing import BillingError, BillingNotFound, BillingValidationError, PaymentStatementLine
 from addon.extension import session
 from addon.models import Link, Mapping, Problem, ProblemRecord, utcnow
+from addon.sync import entities
 from addon.sync.context import SyncContext
 from addon.sync.ledger import Cause, RunLedger
 
-ECHO_PREFIX = "splynx-payment-"
+ECHO_PREFIX = entities.PAYMENT.external_prefix
 BATCH = 200
 PENDING = "pending"
 # Statement-line statuses Splynx lets an admin pair by hand (docs/splynx-installations.md):
@@ -134,7 +135,7 @@ def _import(ctx: SyncContext, ledger: RunLedger, everything: bool) -> None:
     # Voided payments and unapproved ones (status A, not posting) are no money received
     # (docs/netsuite-oauth2-and-payments.md).
     where = [
-        "t.type = 'CustPymt'",
+        f"t.type = '{entities.PAYMENT.tran_type}'",
         f"(t.externalid IS NULL OR t.externalid NOT LIKE '{ECHO_PREFIX}%')",
         "t.voided = 'F'",
         "t.posting = 'T'",
@@ -302,7 +303,8 @@ class _Importer:
         ids = ", ".join(str(int(i)) for i in payment_ids)
         query = (
             "SELECT l.nextdoc, l.previousdoc, l.foreignamount FROM nexttransactionlinelink l "  # noqa: S608
-            f"WHERE l.nexttype = 'CustPymt' AND l.previoustype = 'CustInvc' AND l.nextdoc IN ({ids}) "
+            f"WHERE l.nexttype = '{entities.PAYMENT.tran_type}' AND l.previoustype = '{entities.INVOICE.tran_type}' "
+            f"AND l.nextdoc IN ({ids}) "
             "ORDER BY l.nextdoc ASC, l.previousdoc ASC"
         )
         for row in self.ctx.netsuite.suiteql(query):

@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 from addon.extension import session
 from addon.forms import ReconcileForm, RunForm, parsed_date
 from addon.models import ConnectionStatus, ListCache, Problem, ProblemRecord, SyncRun
+from addon.sync import entities
 from addon.sync.live import live_status
 from addon.sync.operations import OPERATIONS
 from addon.views import blueprint
-from addon.views.helpers import ACTIVE_STATUSES, ENTITY_LABELS
+from addon.views.helpers import ACTIVE_STATUSES
 from addon.views.schedule_info import last_runs, next_run, worker_listening
 
 # The cards of the dashboard, in the order an accountant works through them.
@@ -39,7 +40,7 @@ def sync_counts() -> list[dict]:
     return [
         {"entity": entity, "label": label, "synced": count(entity, "synced"), "failed": count(entity, "failed"),
          "held_back": count(entity, "held_back"), "ignored": count(entity, "ignored")}
-        for entity, label in ENTITY_LABELS.items()
+        for entity, label in entities.labels().items()
     ]  # fmt: skip
 
 
