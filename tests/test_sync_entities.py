@@ -24,7 +24,7 @@ def test_every_entity_type_is_declared_once_with_its_own_external_id_prefix():
     declared = list(entities.all_types())
     assert [t.name for t in declared] == ["customer", "invoice", "credit_note", "payment"]
     assert links.external_id("credit_note", 7) == "splynx-creditnote-7"
-    assert {t.name: t.tran_type for t in entities.transactions()} == {
+    assert {t.name: t.tran_type for t in entities.reconciled()} == {
         "invoice": "CustInvc",
         "credit_note": "CustCred",
         "payment": "CustPymt",
@@ -34,7 +34,9 @@ def test_every_entity_type_is_declared_once_with_its_own_external_id_prefix():
     # Reconciliation reads NetSuite by externalId prefix: one type's prefix may not start another's.
     with pytest.raises(ValueError, match="overlaps"):
         entities.register(_memo_type(_MemoBook([]), item="1", prefix="splynx-invoice-x-"))
-    assert "memo" not in entities.names()
+    with pytest.raises(ValueError, match="letters, digits"):
+        entities.register(_memo_type(_MemoBook([]), item="1", prefix="toy memo/"))
+    assert "memo" not in entities.labels()
 
 
 # --------------------------------------------------------------------------- a toy type

@@ -1,7 +1,7 @@
 """Every synced entity type, declared once: what it is called, where it lives, how it is exported.
 
-The exporter, links, reconciliation, the log filter, the record pages, problem keys and the CLI
-read these declarations; none keeps its own list of entity names. The registry is open: a type
+The exporter, links, reconciliation, the full sync and live runs, the log filter, the dashboard,
+the record pages and the CLI read these declarations; none keeps its own list of entity names. The registry is open: a type
 given to :func:`register` flows through the same export and shows on the same pages.
 
 The declarations name their modules' functions through small functions that import when
@@ -10,6 +10,7 @@ called: those modules import the exporter, and the exporter reads this registry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -85,10 +86,14 @@ class EntityType:
 
 
 _REGISTRY: dict[str, EntityType] = {}
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9-]+")
 
 
 def register(entity_type: EntityType) -> EntityType:
     """Add a type; its name and externalId prefix must be new (each is declared once)."""
+    if not _EXTERNAL_ID.fullmatch(entity_type.external_prefix):
+        # An externalId goes into `eid:` URLs (docs/netsuite-rest.md §4.3).
+        raise ValueError(f"externalId prefix {entity_type.external_prefix!r} is not letters, digits and '-'")
     if entity_type.name in _REGISTRY:
         raise ValueError(f"entity type {entity_type.name!r} is declared already")
     prefixes = [t.external_prefix for t in _REGISTRY.values()]
@@ -120,16 +125,12 @@ def all_types() -> Iterator[EntityType]:
     return iter(list(_REGISTRY.values()))
 
 
-def names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
-
-
 def labels() -> dict[str, str]:
     """name -> label of every type, for filters and page titles."""
     return {t.name: t.label for t in _REGISTRY.values()}
 
 
-def transactions() -> list[EntityType]:
+def reconciled() -> list[EntityType]:
     """The types a reconciliation compares."""
     return [t for t in _REGISTRY.values() if t.reconcile_sides is not None]
 
@@ -142,22 +143,28 @@ def amount_held() -> list[EntityType]:
 # --------------------------------------------------------------------------- what the built-in types use
 
 
-def _customer_export(run: ExportRun) -> Export:
-    from addon.sync.customers import customer_export
+def _customers():
+    from addon.sync import customers
 
-    return customer_export(run)
-
-
-def _customer_records(run: ExportRun, ids: Collection[str] | None) -> Iterable[Any]:
-    from addon.sync.customers import customer_records
-
-    return customer_records(run, ids)
+    return customers
 
 
-def _export_customers(run: ExportRun, ids: Collection[str] | None) -> dict:
-    from addon.sync.customers import export_customer_records
+def _documents():
+    from addon.sync import documents
 
-    return export_customer_records(run, ids)
+    return documents
+
+
+def _payments():
+    from addon.sync import payment_export
+
+    return payment_export
+
+
+def _reconcile():
+    from addon.sync import reconcile
+
+    return reconcile
 
 
 def _describe_customer(customer: Any) -> Words:
@@ -165,30 +172,17 @@ def _describe_customer(customer: Any) -> Words:
     return Words(title=customer.name, detail=detail, amount=None, date=None, customer_id=customer.id)
 
 
-def _document_type(name: DocumentKind, noun: str, label: str, record_type: str, prefix: str,
-                   tran_type: str, sales_sign: int, list_documents: Callable[..., Iterable[Any]]) -> EntityType:  # fmt: skip
+def _document_type(
+    name: DocumentKind,
+    noun: str,
+    label: str,
+    record_type: str,
+    prefix: str,
+    tran_type: str,
+    sales_sign: int,
+    list_documents: Callable[..., Iterable[Any]],
+) -> EntityType:
     """Invoices and credit notes differ only in these words and their billing lister."""
-
-    def export(run: ExportRun) -> Export:
-        from addon.sync.documents import KINDS, document_export
-
-        return document_export(run, KINDS[name])
-
-    def records(run: ExportRun, ids: Collection[str] | None) -> Iterable[Any]:
-        from addon.sync.documents import document_records
-
-        return document_records(run, name, ids)
-
-    def export_records(run: ExportRun, ids: Collection[str] | None) -> dict:
-        from addon.sync.documents import export_documents
-
-        return export_documents(run, name, ids)
-
-    def reconcile_sides(ctx: SyncContext, start: date, end: date) -> dict[str, Side]:
-        from addon.sync.reconcile import document_sides
-
-        return document_sides(ctx, name, start, end)
-
     return EntityType(
         name=name,
         noun=noun,
@@ -197,46 +191,22 @@ def _document_type(name: DocumentKind, noun: str, label: str, record_type: str, 
         external_prefix=prefix,
         list=list_documents,
         fetch=lambda billing, billing_id: billing.get_document(name, billing_id),
-        export=export,
-        records=records,
-        export_records=export_records,
+        export=lambda run: _documents().document_export(run, _documents().KINDS[name]),
+        records=lambda run, ids: _documents().document_records(run, name, ids),
+        export_records=lambda run, ids: _documents().export_documents(run, name, ids),
         describe=lambda doc: Words(
             title=doc.number or f"#{doc.id}",
             detail="",
             amount=doc.total,
             date=doc.date,
             customer_id=doc.customer_id,
-        ),  # fmt: skip
+        ),
         is_deleted=lambda doc: doc.is_deleted,
         tran_type=tran_type,
-        reconcile_sides=reconcile_sides,
+        reconcile_sides=lambda ctx, start, end: _reconcile().document_sides(ctx, name, start, end),
         sales_sign=sales_sign,
         holds_amounts=True,
     )
-
-
-def _payment_export(run: ExportRun) -> Export:
-    from addon.sync.payment_export import payment_export
-
-    return payment_export(run)
-
-
-def _payment_records(run: ExportRun, ids: Collection[str] | None) -> Iterable[Any]:
-    from addon.sync.payment_export import payment_records
-
-    return payment_records(run, ids)
-
-
-def _export_payments(run: ExportRun, ids: Collection[str] | None) -> dict:
-    from addon.sync.payment_export import export_payment_records
-
-    return export_payment_records(run, ids)
-
-
-def _payment_sides(ctx: SyncContext, start: date, end: date) -> dict[str, Side]:
-    from addon.sync.reconcile import payment_sides
-
-    return payment_sides(ctx, start, end)
 
 
 # --------------------------------------------------------------------------- the built-in types
@@ -250,9 +220,9 @@ CUSTOMER = register(
         external_prefix="splynx-customer-",
         list=lambda billing, **filters: billing.customers(**filters),
         fetch=lambda billing, billing_id: billing.get_customer(billing_id),
-        export=_customer_export,
-        records=_customer_records,
-        export_records=_export_customers,
+        export=lambda run: _customers().customer_export(run),
+        records=lambda run, ids: _customers().customer_records(run, ids),
+        export_records=lambda run, ids: _customers().export_customer_records(run, ids),
         describe=_describe_customer,
         search_words=lambda customer: (customer.login, customer.email, customer.billing_email),
         bulk_fetch=True,
@@ -268,7 +238,7 @@ INVOICE = register(
         "CustInvc",
         +1,
         lambda billing, **filters: billing.invoices(**filters),
-    )  # fmt: skip
+    )
 )
 CREDIT_NOTE = register(
     _document_type(
@@ -280,7 +250,7 @@ CREDIT_NOTE = register(
         "CustCred",
         -1,
         lambda billing, **filters: billing.credit_notes(**filters),
-    )  # fmt: skip
+    )
 )
 PAYMENT = register(
     EntityType(
@@ -291,17 +261,17 @@ PAYMENT = register(
         external_prefix="splynx-payment-",
         list=lambda billing, **filters: billing.payments(**filters),
         fetch=lambda billing, billing_id: billing.get_payment(billing_id),
-        export=_payment_export,
-        records=_payment_records,
-        export_records=_export_payments,
+        export=lambda run: _payments().payment_export(run),
+        records=lambda run, ids: _payments().payment_records(run, ids),
+        export_records=lambda run, ids: _payments().export_payment_records(run, ids),
         describe=lambda payment: Words(
             title=payment.receipt_number or f"Payment {payment.id}",
             detail="",
             amount=payment.amount,
             date=payment.date,
             customer_id=payment.customer_id,
-        ),  # fmt: skip
+        ),
         tran_type="CustPymt",
-        reconcile_sides=_payment_sides,
+        reconcile_sides=lambda ctx, start, end: _reconcile().payment_sides(ctx, start, end),
     )
 )

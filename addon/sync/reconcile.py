@@ -145,8 +145,8 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
     by_entity: dict[str, dict] = {}
     discrepancies: list[dict] = []
     monthly: dict[str, dict] = defaultdict(dict)
-    for spec in entities.transactions():
-        assert spec.reconcile_sides is not None  # what transactions() chooses by
+    for spec in entities.reconciled():
+        assert spec.reconcile_sides is not None  # what reconciled() chooses by
         billing = spec.reconcile_sides(ctx, date_from, date_to)
         netsuite = _netsuite_records(ctx, spec, date_from, date_to)
         links = _links(spec.name, sorted(billing))
@@ -221,7 +221,7 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
 
 def _month(month: str, values: dict) -> dict:
     """One chart bar pair: net sales (invoices less credit notes) per side, plus each type's totals."""
-    signs = {t.name: t.sales_sign for t in entities.transactions() if t.sales_sign}
+    signs = {t.name: t.sales_sign for t in entities.reconciled() if t.sales_sign}
     net = {
         side: sum(
             (sign * values[entity][side] for entity, sign in signs.items() if entity in values), Decimal(0)
@@ -239,7 +239,7 @@ def _month(month: str, values: dict) -> dict:
 
 def reconcile(ctx: SyncContext, ledger: RunLedger, date_from=None, date_to=None) -> None:
     """Operation: build the reconciliation report, log one row per entity type, keep the report."""
-    compared = entities.transactions()
+    compared = entities.reconciled()
     ledger.phase("Reconciling", total=len(compared))
     report = reconciliation(ctx, date_from, date_to)
     from addon.money import Formatter
