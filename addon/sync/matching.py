@@ -20,11 +20,11 @@ from sqlalchemy import case, or_, select
 
 from addon.extension import session
 from addon.models import Link, ListCache, LogEntry, utcnow
+from addon.sync import links
 from addon.sync.context import SyncContext
 from addon.sync.ledger import Cause, RunLedger, clear_record_problems
 from addon.sync.mappings import fetch_list, refresh_list, store_list
 
-CUSTOMER_EXTERNAL_ID = "splynx-customer-{}"
 PAGE = 500
 AMBIGUOUS = Cause(
     key="ambiguous:customer",
@@ -79,7 +79,7 @@ class _Index:
 
     def candidates(self, customer) -> tuple[str, list[str]]:
         """(how, NetSuite ids) for the first rule that finds anyone."""
-        own = self.by_external.get(CUSTOMER_EXTERNAL_ID.format(customer.id))
+        own = self.by_external.get(links.external_id("customer", customer.id))
         if own:
             return "externalId", [own]
         for how, index, value in (
