@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from addon.billing import BillingDocument, BillingNotFound
+from addon.billing import BillingDocument
 from addon.billing import DocumentKind as BillingDocumentKind
 from addon.extension import session
 from addon.models import ListCache
@@ -296,20 +296,13 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
 
 
 def document_export(run: ExportRun, kind: DocumentKind) -> Export:
-    billing = run.ctx.billing
-
-    def confirm_deleted(billing_id: str) -> bool:
-        try:
-            return billing.get_document(kind.entity, int(billing_id)).is_deleted
-        except BillingNotFound:
-            return True
-
+    entity = entities.get(kind.entity)
     return Export(
         entity=kind.entity,
         prepare=lambda doc, link: document_write(run, kind, doc),
         before_page=lambda page: prepare_customers(run, [doc.customer_id for doc in page]),
-        confirm_deleted=confirm_deleted,
-        is_deleted=lambda doc: doc.is_deleted,
+        confirm_deleted=lambda billing_id: entity.gone(run.ctx.billing, int(billing_id)),
+        is_deleted=entity.is_deleted,
     )
 
 
