@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
+import jobs
 from addon import netsuite_addon
 from portal import auth, db, migrate
 
@@ -80,4 +81,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db)
     auth.init_app(app)
     netsuite_addon.init_app(app, db=db, authorize=auth.require_admin)
+    jobs.init_app(app)  # runs go to RQ with Redis, else to an in-process queue
     return app

@@ -322,6 +322,13 @@ class BillingSystem(Protocol):
 
     def get_document(self, kind: DocumentKind, document_id: int) -> BillingDocument: ...
 
+    def document_totals(
+        self, kind: DocumentKind, date_from: date | None = None
+    ) -> Iterator[tuple[date | None, Decimal]]:
+        """(document date, gross total) of every ``kind`` document dated from ``date_from``:
+        headers only, for statistics that need no lines (the usual amount)."""
+        ...
+
     def payments(
         self,
         date_from: date | None = None,

@@ -7,7 +7,7 @@ Exit codes: 0 when every record succeeded, 1 when some failed (see the log),
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from addon import settings
 from addon.certificate_cli import certificate_group
@@ -17,7 +17,10 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
 class _NetSuiteGroup(AppGroup):
-    """Command arguments are one entrance for control characters: refused before any command runs."""
+    """The add-on's commands, and one per registered operation (built when asked for, so an
+    operation registered after import has its command too).
+
+    Command arguments are one entrance for control characters: refused before any command runs."""
 
     def parse_args(self, ctx, args):
         from addon.untrusted import first_control
@@ -26,6 +29,23 @@ class _NetSuiteGroup(AppGroup):
         if hostile is not None:
             raise click.UsageError(f"an argument holds a control character: {hostile!r}")
         return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_operation_commands()})
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in _operation_commands():
+            from addon.sync.operations import operation
+
+            command = operation_command(operation(cmd_name))
+        return command
+
+
+def _operation_commands() -> set[str]:
+    from addon.sync.operations import OPERATIONS
+
+    return {op.command for op in OPERATIONS.values() if op.cli is None}
 
 
 netsuite_cli = _NetSuiteGroup("netsuite", help="NetSuite accounting add-on.")
@@ -184,17 +204,36 @@ def exit_code_for(run) -> int:
     return EXIT_SOME_FAILED if (run.counts or {}).get("failed") else EXIT_OK
 
 
-def run_with_progress_bar(name: str, dry_run: bool, params: dict):
-    """Run an operation here and now, with a progress bar; refuses to overlap a running one."""
-    from jobs import AlreadyRunning
-    from jobs import run_with_progress_bar as run_with_bar
-    from jobs.runs import RunLost
+def run_with_progress_bar(name: str, *, dry_run: bool = False, params: dict | None = None, file=None):
+    """Run an operation here and now with a tqdm bar; returns the finished run. A refusal to
+    overlap a running one, or a run the database lost, exits 2 with its reason."""
+    from tqdm import tqdm
+
+    from addon.runs import AlreadyRunning, RunLost, dispatcher
+    from addon.sync.operations import operation
+    from addon.sync.progress import phase_label
+
+    op = operation(name)
+    bar = tqdm(total=None, desc=op.label, unit=" records", file=file, leave=True)
+
+    def show(ledger) -> None:
+        run = ledger.run
+        bar.total = run.total
+        bar.n = run.done or 0
+        if run.phase:
+            bar.set_description(phase_label(run), refresh=False)
+        bar.set_postfix(dict(sorted((run.counts or {}).items())), refresh=False)
+        bar.refresh()
 
     try:
-        return run_with_bar(name, trigger="cli", dry_run=dry_run, params=params)
+        return dispatcher().submit(
+            op.name, trigger="cli", dry_run=dry_run, params=params, wait=True, progress=show
+        )
     except (AlreadyRunning, RunLost) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_CONFIG) from exc
+    finally:
+        bar.close()
 
 
 def _run_from_cli(name: str, dry_run: bool, params: dict) -> None:
@@ -205,49 +244,41 @@ def _run_from_cli(name: str, dry_run: bool, params: dict) -> None:
     raise SystemExit(exit_code_for(run))
 
 
-def _operation_command(op):
-    options = []
-    if op.dry_run:
-        options.append(
-            click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
-        )
-    if op.name == "import_payments":
-        options.append(
-            click.option("--all", "import_all", is_flag=True, help="Every payment since import-from.")
-        )
-    if op.name == "reconcile":
-        options.append(click.option("--from", "date_from", help="First day (YYYY-MM-DD)."))
-        options.append(click.option("--to", "date_to", help="Last day (YYYY-MM-DD)."))
-
-    def command(dry_run: bool = False, import_all: bool = False, **params):
-        name = "import_all_payments" if import_all else op.name
-        _run_from_cli(name, dry_run, {k: v for k, v in params.items() if v is not None})
-
-    command.__doc__ = op.description
-    for option in options:
-        command = option(command)
-    return netsuite_cli.command(op.name.replace("_", "-"), help=op.description)(command)
-
-
-def _register_operation_commands() -> None:
+def operation_command(op) -> click.Command:
+    """``flask netsuite <op>``: its parameters as options, ``--dry-run`` if it has one, and the
+    switches of the operations that run as a variant of it (``import-payments --all``)."""
     from addon.sync.operations import OPERATIONS
 
-    for op in OPERATIONS.values():
-        if op.name != "import_all_payments":  # `import-payments --all`
-            _operation_command(op)
+    switches = {
+        other.cli.option: other for other in OPERATIONS.values() if other.cli and other.cli.of == op.name
+    }
+    params: list[click.Parameter] = [
+        click.Option(
+            [param.cli_option, param.name], is_flag=param.flag, required=param.required, help=param.help
+        )
+        for param in op.params
+    ]
+    params += [
+        click.Option([option, f"switch_{other.name}"], is_flag=True, help=other.cli.help)
+        for option, other in switches.items()
+        if other.cli is not None
+    ]
+    if op.dry_run or any(other.dry_run for other in switches.values()):
+        params.append(
+            click.Option(["--dry-run"], is_flag=True, help="Report what would change; write nothing.")
+        )
 
+    def run(dry_run: bool = False, **values) -> None:
+        chosen = [
+            name.removeprefix("switch_") for name, on in values.items() if name.startswith("switch_") and on
+        ]
+        if len(chosen) > 1:
+            raise click.UsageError("choose one of " + ", ".join(switches))
+        name = chosen[0] if chosen else op.name
+        wanted = {p.name: values[p.name] for p in op.params if values.get(p.name) not in (None, False)}
+        _run_from_cli(name, dry_run, wanted)
 
-_register_operation_commands()
-
-
-def _register_job_commands() -> None:
-    from jobs.cli import scheduler_command, sweep_command, worker_command
-
-    for command in (worker_command, scheduler_command, sweep_command):
-        netsuite_cli.add_command(command)
-
-
-_register_job_commands()
+    return click.Command(op.command, callback=with_appcontext(run), params=params, help=op.description)
 
 
 # --- mappings, pairing and problems, for scripted deployments ------------------------------

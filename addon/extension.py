@@ -4,6 +4,7 @@
 blueprint (default prefix ``/netsuite``), the models' session, the CLI group
 ``flask netsuite`` and the add-on's config defaults. It changes nothing else
 of the host: every config key it reads starts with ``NETSUITE_ADDON_``.
+Runs need a dispatcher besides (``use_dispatcher``; ``jobs.init_app`` gives one).
 """
 
 from __future__ import annotations
@@ -17,20 +18,12 @@ from flask import Flask, current_app
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
+
+    from addon.runs import Dispatcher
 from werkzeug.wrappers import Response
 
 EXTENSION_KEY = "netsuite"
 CONFIG_PREFIX = "NETSUITE_ADDON_"
-
-# Default cron schedules (standard five-field cron, in UTC as rq computes due times). Each
-# still needs its toggle switched on in the module config before it runs.
-DEFAULT_CRON = {
-    "export_customers": "0 1 * * *",
-    "export_invoices": "15 1 * * *",
-    "export_credit_notes": "30 1 * * *",
-    "export_payments": "45 1 * * *",
-    "import_payments": "0 2 * * *",
-}
 
 AuthorizeHook = Callable[[], Response | None]
 
@@ -39,6 +32,7 @@ AuthorizeHook = Callable[[], Response | None]
 class AddonState:
     db: SQLAlchemy
     authorize: AuthorizeHook | None
+    dispatcher: Dispatcher | None = None
 
 
 def _refuse_without_host_auth() -> Response:
@@ -66,9 +60,6 @@ class NetSuiteAddon:
         app.config.setdefault(CONFIG_PREFIX + "URL_PREFIX", "/netsuite")
         app.config.setdefault(CONFIG_PREFIX + "REDIS_URL", os.environ.get("REDIS_URL") or None)
         app.config.setdefault(CONFIG_PREFIX + "QUEUE", "netsuite")
-        for operation, expression in DEFAULT_CRON.items():
-            key = f"{CONFIG_PREFIX}CRON_{operation.upper()}"
-            app.config.setdefault(key, os.environ.get(key, expression))
 
         app.extensions[EXTENSION_KEY] = AddonState(db=db, authorize=authorize)
 
@@ -83,6 +74,11 @@ class NetSuiteAddon:
         if host_csrf is not None:
             host_csrf.exempt(hooks)
         app.cli.add_command(netsuite_cli)
+
+
+def use_dispatcher(app: Flask, dispatcher: Dispatcher) -> None:
+    """Hand the add-on's runs to ``dispatcher`` (after ``init_app``)."""
+    app.extensions[EXTENSION_KEY].dispatcher = dispatcher
 
 
 def state() -> AddonState:
@@ -107,3 +103,19 @@ def authorize_request() -> Response | None:
 
 def config(name: str):
     return current_app.config[CONFIG_PREFIX + name]
+
+
+def cron_expression(operation: str) -> str:
+    """The schedule of ``operation`` as configured, unchecked ('' when disabled):
+    ``NETSUITE_ADDON_CRON_<OPERATION>`` from app config, else the environment, else the
+    operation's registered default (standard cron, UTC)."""
+    from addon.sync.operations import OPERATIONS
+
+    key = f"{CONFIG_PREFIX}CRON_{operation.upper()}"
+    expression = current_app.config.get(key)
+    if expression is None:
+        expression = os.environ.get(key)
+    if expression is None:
+        op = OPERATIONS.get(operation)
+        expression = op.cron if op is not None else None
+    return (expression or "").strip()

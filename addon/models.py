@@ -173,6 +173,10 @@ class SyncRun(Base):
     status: Mapped[str] = mapped_column(String(12), nullable=False, default="queued")
     job_id: Mapped[str | None] = mapped_column(String(80))
     phase: Mapped[str | None] = mapped_column(String(120))
+    # The current phase's own progress: a full sync's "Exporting invoices" is 120 of 520 while the
+    # run is 302 of 1,196. No phase total: its records were not counted first.
+    phase_done: Mapped[int | None] = mapped_column(Integer)
+    phase_total: Mapped[int | None] = mapped_column(Integer)
     total: Mapped[int | None] = mapped_column(Integer)
     done: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     counts: Mapped[dict | None] = mapped_column(JSON)

@@ -195,13 +195,6 @@ OPTION_WORDS = {"partners": "partner", "payment_methods": "payment method"}
 
 
 S = SettingSpec
-CRON_OPERATIONS = (
-    "export_customers",
-    "export_invoices",
-    "export_credit_notes",
-    "export_payments",
-    "import_payments",
-)
 LIVE_ENTITIES = (
     ("customer", "customer"),
     ("invoice", "invoice"),
@@ -511,11 +504,6 @@ SPECS: tuple[SettingSpec, ...] = (
         help='Receives {"text": ...} as JSON, as Slack\'s incoming webhooks do; kept encrypted, it holds a token',
         check=validation.url,
     ),
-    # Cron toggles: all off by default, as in the add-on accountants know.
-    *(
-        S(f"cron_{op}", f"Cron: {op.replace('_', ' ')}", _parse_bool, False, group="cron")
-        for op in CRON_OPERATIONS
-    ),
     # Live sync from Splynx webhooks (docs/splynx-webhooks.md): off by default like the cron toggles.
     S(
         "splynx_hook_secret",
@@ -542,6 +530,20 @@ SPECS: tuple[SettingSpec, ...] = (
     ),
 )
 SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
+
+
+def cron_toggle(operation: str) -> SettingSpec:
+    """The switch of a scheduled operation (addon/sync/operations.py): off by default, as in
+    the add-on accountants know."""
+    return S(f"cron_{operation}", f"Cron: {operation.replace('_', ' ')}", _parse_bool, False, group="cron")
+
+
+def add_specs(*added: SettingSpec) -> None:
+    """Settings declared by another registry (a scheduled operation's toggle), once each."""
+    global SPECS
+    new = tuple(item for item in added if item.key not in SPEC_BY_KEY)
+    SPECS = (*SPECS, *new)
+    SPEC_BY_KEY.update({item.key: item for item in new})
 
 
 def spec(key: str) -> SettingSpec:

@@ -11,6 +11,7 @@ escaped excerpt: never echoed whole into a page or a log line.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -32,6 +33,20 @@ def strip_controls(value: Any) -> Any:
     if isinstance(value, list):
         return [strip_controls(item) for item in value]
     return value
+
+
+# Where a JSON text can hold a control character once decoded: a strict parser refuses raw
+# C0 bytes in strings, so only a \u escape of one, or a raw DEL, can bring one in.
+_JSON_CONTROL = re.compile(r"\\u00[01][0-9a-fA-F]|\\u007[fF]|\x7f")
+
+
+def loads_clean(text: str) -> Any:
+    """``json.loads(text)`` with control characters removed from every string in it.
+
+    Most answers hold none, so the walk over every value runs only when the text could.
+    """
+    value = json.loads(text)
+    return strip_controls(value) if _JSON_CONTROL.search(text) else value
 
 
 def first_control(values) -> str | None:

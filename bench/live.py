@@ -195,7 +195,16 @@ def run(plan, echo) -> tuple[list[Measurement], dict]:
         settings.put_many(
             {"splynx_hook_secret": SECRET, "live_invoice": True, "payment_direction": "splynx_to_netsuite"}
         )
-        stand.engine.run("export_customers")
+        # Live sync is turned on after the first full sync, as the demo does: that sync also
+        # stores what an invoice usually comes to (the outsized-amount check), which a host that
+        # never exported an invoice reads from billing at the start of every run instead.
+        for operation in ("export_customers", "export_invoices"):
+            first = stand.measure("first sync", operation)
+            if first.status not in ("succeeded", "partial"):
+                raise RuntimeError(f"the first full sync ({operation}) {first.status}: {first.message}")
+        # The same writes through the same client and pool, minutes before the burst on the same
+        # machine: how close any export gets to N·L/C here, which the burst is read against.
+        figures["export_invoices_efficiency"] = first.efficiency
         customers = sorted(links.synced_billing_ids("customer"), key=int)
         server = serve_in_thread(stand.engine.app)
         try:
@@ -263,6 +272,7 @@ def run(plan, echo) -> tuple[list[Measurement], dict]:
                 "arrival_per_s": len(received) / arrival if arrival else None,
                 "netsuite_per_s": concurrency / stand.netsuite.latency,
                 "arrival_bound_s": least,
+                "export_invoices_efficiency": figures["export_invoices_efficiency"],
                 "efficiency_against_arrival": least / burst.wall if burst.wall else None,
                 "after_last_event_s": max(written.values()) - received[-1],
                 # NetSuite writes per second while the receiver was still taking events (it shares
@@ -285,6 +295,11 @@ def run(plan, echo) -> tuple[list[Measurement], dict]:
                 f"{least:.2f} s, efficiency against it {burst_figures['efficiency_against_arrival']:.3f}; "
                 f"last write {burst_figures['after_last_event_s']:.2f} s after the last event"
             )
+            if figures["export_invoices_efficiency"] is not None:
+                echo(
+                    f"  the full invoice export before it reached {figures['export_invoices_efficiency']:.3f} "
+                    "of N·L/C on this machine"
+                )
         finally:
             server.stop()
     return rows, figures

@@ -3,9 +3,9 @@
 A cron tick whose lane is taken (customers' export still going at invoices' due time) does
 not vanish: it leaves a run row in state ``deferred``. The partial unique index
 ``uq_ns_sync_run_deferred_operation`` keeps one per operation, so ticks that pile up while
-the lane stays busy collapse into one. Whenever a run ends (``tasks.execute``) and at every
+the lane stays busy collapse into one. Whenever a run ends (``tasks.run_job``) and at every
 sweep, :func:`start_waiting` moves the oldest deferred row of each free lane to ``queued``
-and dispatches it like any submission; the lane's own unique index
+and hands it off like any submission; the lane's own unique index
 (``uq_ns_sync_run_active_lane``) makes that move the admission, so two processes promoting
 at once start it once. The rows live in the database: a restart, the absence of Redis or
 several workers on several hosts change nothing.
@@ -23,15 +23,10 @@ import os
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from addon.runs import DEFERRED, blocking
+from addon.sync.operations import label
+
 log = logging.getLogger(__name__)
-
-DEFERRED = "deferred"
-
-
-def _label(name: str) -> str:
-    from jobs.runs import _label as label
-
-    return label(name)
 
 
 def defer(op, *, lane: str, trigger: str, dry_run: bool, params: dict | None):
@@ -60,7 +55,7 @@ def defer(op, *, lane: str, trigger: str, dry_run: bool, params: dict | None):
         except IntegrityError:  # another tick of the same operation deferred it first
             session().rollback()
     else:  # each time, the one waiting started between our insert and our look
-        raise RuntimeError(f"{_label(op.name)} could not be deferred; the next due time runs it.")
+        raise RuntimeError(f"{label(op.name)} could not be deferred; the next due time runs it.")
     # The lane may have freed between the refusal and this row: its end found nothing waiting.
     start_waiting(lanes=[lane])
     session().refresh(waiting)
@@ -83,7 +78,8 @@ def start_waiting(lanes=None) -> list[int]:
     ids started. Safe to call anywhere, any number of times, from any process."""
     from addon.extension import session
     from addon.models import SyncRun, utcnow
-    from jobs.runs import _blocking, dispatch, job_id_for, this_host
+    from addon.runs import this_host
+    from jobs.runs import hand_off, job_id_for
 
     query = (
         select(SyncRun)
@@ -98,7 +94,7 @@ def start_waiting(lanes=None) -> list[int]:
         oldest.setdefault(run.lane, run)
     started = []
     for lane, run in oldest.items():
-        if _blocking(lane) is not None:
+        if blocking(lane) is not None:
             continue
         if run.trigger == "cron" and not _still_scheduled(run.operation):
             _cancel(run.id, "Not run: its schedule was switched off while it waited.")
@@ -129,7 +125,7 @@ def start_waiting(lanes=None) -> list[int]:
             continue
         session().refresh(run)
         log.info("deferred run %s (%s) starts now that its lane is free", run.id, run.operation)
-        dispatch(run)
+        hand_off(run)
         started.append(run.id)
     return started
 
@@ -163,22 +159,3 @@ def _cancel(run_id: int, message: str) -> None:
         .values(status="cancelled", message=message, finished_at=utcnow())
     )
     session().commit()
-
-
-def waiting_for(runs) -> dict[int, str]:
-    """What each deferred run in ``runs`` waits for, as the pages show it:
-    ``{run id: "Export customers (run 12)"}``."""
-    from jobs.runs import _blocking
-
-    shown: dict[int, str] = {}
-    blockers: dict = {}
-    for run in runs:
-        if run is None or run.status != DEFERRED:
-            continue
-        if run.lane not in blockers:
-            blockers[run.lane] = _blocking(run.lane)
-        blocking = blockers[run.lane]
-        shown[run.id] = (
-            f"{_label(blocking.operation)} (run {blocking.id})" if blocking is not None else "its turn"
-        )
-    return shown

@@ -1,7 +1,7 @@
 """The embedded mode: no Redis, one background thread per app runs submissions in order.
 
 The web request that submits returns at once and the page polls the run row;
-the thread runs the very same ``tasks.execute`` a worker would.
+the thread runs the very same ``tasks.run_job`` a worker would.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import threading
 
 from flask import Flask, current_app
 
-from jobs.tasks import execute
+from jobs.tasks import run_job
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ class InProcessExecutor:
             run_id = self._queue.get()
             try:
                 with self.app.app_context():
-                    execute(run_id)
-            except Exception:  # execute closes the run row itself; keep the thread alive
+                    run_job(run_id)
+            except Exception:  # run_job closes the run row itself; keep the thread alive
                 log.exception("in-process run %s", run_id)
             finally:
                 self.run_ids.discard(run_id)

@@ -91,8 +91,9 @@ def tick(entity: str, deadline: float) -> str:
 
 
 def _submit(entity: str) -> str:
+    from addon.runs import AlreadyRunning
     from addon.sync.live import OPERATIONS, entities_waiting
-    from jobs.runs import AlreadyRunning, submit
+    from jobs.runs import submit
 
     try:
         if entity not in entities_waiting():

@@ -1,80 +1,28 @@
-"""Submitting runs: refuse overlaps, create the run row, hand it to RQ or the in-process executor."""
+"""The dispatcher jobs gives the add-on: admit a run, then hand it to RQ or the in-process queue.
+
+``submit`` fails this host's runs whose process is gone, lets a deferred schedule of the lane go
+first, admits the run (``addon.runs.admit``: the add-on's lane rule and refusal) and either
+runs it here and now (``wait``, the CLI) or hands it off (``hand_off``): to RQ with Redis
+configured, else to this app's in-process queue (one thread, runs in submission order).
+"""
 
 from __future__ import annotations
 
 import os
-import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from addon.runs import ACTIVE, AlreadyRunning, RunLost, admit, progress_of, this_host
+from addon.sync.operations import label, lane_of
+from addon.sync.operations import operation as lookup
 from jobs import failures, runtime
-from jobs.tasks import execute, progress_of
-
-ACTIVE = ("queued", "running")
-
-
-class RunLost(Exception):
-    """A run this process ran could not be closed because a service went away; the message
-    is the real reason, which is kept and written to the run once the database is back."""
-
-    def __init__(self, message: str, run_id: int):
-        super().__init__(message)
-        self.run_id = run_id
-
-
-class AlreadyRunning(Exception):
-    """The operation, or one it conflicts with, is queued or running; the message says which."""
-
-    def __init__(self, message: str, run_id: int):
-        super().__init__(message)
-        self.run_id = run_id
+from jobs.tasks import run_job
 
 
 def job_id_for(run_id: int) -> str:
     """RQ job id of a run: deterministic, so a run can never be enqueued twice."""
     return f"netsuite-run-{run_id}"
-
-
-def _label(name: str) -> str:
-    from addon.sync.operations import OPERATIONS
-
-    return OPERATIONS[name].label if name in OPERATIONS else name
-
-
-def _refusal(wanted: str, blocking) -> str:
-    when = blocking.started_at or blocking.created_at
-    state = "running" if blocking.status == "running" else "queued"
-    verb = "started" if blocking.status == "running" else "queued"
-    detail = f"(run {blocking.id}, {verb} {when:%H:%M} UTC); wait for it to finish"
-    if blocking.operation == wanted:
-        return f"{_label(wanted)} is already {state} {detail}."
-    return f"{_label(wanted)} cannot start while {_label(blocking.operation)} is {state} {detail}."
-
-
-# Operations that write accounting links or mappings share one lane: a full sync beside a
-# single export (or a reset) would write the same links twice. Every other operation is its
-# own lane. The partial unique index uq_ns_sync_run_active_lane admits one active run per
-# lane, on SQLite and PostgreSQL alike, with or without Redis.
-ACCOUNTING_LANE = "accounting"
-
-
-def lane_of(operation: str) -> str:
-    from addon.sync.operations import EXPORTS
-
-    if operation in EXPORTS or operation in ("reset_accounting", "match_customers"):
-        return ACCOUNTING_LANE
-    return operation
-
-
-def this_host() -> str:
-    return socket.gethostname()[:255]
-
-
-def claim_process(run) -> None:
-    """Record that this process runs ``run`` (no commit)."""
-    run.pid, run.host = os.getpid(), this_host()
 
 
 def process_alive(pid: int | None) -> bool:
@@ -125,47 +73,6 @@ def sweep_gone_processes() -> list[int]:
     return swept
 
 
-def _blocking(lane: str):
-    from addon.extension import session
-    from addon.models import SyncRun
-
-    return session().scalar(
-        select(SyncRun)
-        .where(SyncRun.lane == lane, SyncRun.status.in_(ACTIVE))
-        .order_by(SyncRun.id)
-        .limit(1)
-        .execution_options(populate_existing=True)
-    )
-
-
-def _admit(op, *, trigger: str, dry_run: bool, params: dict | None):
-    """Insert the run row; the database refuses a second active run of the lane."""
-    from addon.extension import session
-    from addon.models import SyncRun
-
-    lane = lane_of(op.name)
-    for _ in range(3):
-        blocking = _blocking(lane)
-        if blocking is not None:
-            raise AlreadyRunning(_refusal(op.name, blocking), blocking.id)
-        run = SyncRun(operation=op.name, trigger=trigger, dry_run=dry_run, params=params or {}, lane=lane)
-        claim_process(run)
-        session().add(run)
-        try:
-            session().flush()
-            run.job_id = job_id_for(run.id)
-            session().commit()
-            return run
-        except IntegrityError:
-            # Another process admitted a run of this lane between our look and our insert.
-            session().rollback()
-    blocking = _blocking(lane)
-    raise AlreadyRunning(
-        _refusal(op.name, blocking) if blocking is not None else f"{_label(op.name)} could not be admitted.",
-        blocking.id if blocking is not None else 0,
-    )
-
-
 def submit(
     operation: str,
     *,
@@ -176,18 +83,14 @@ def submit(
     progress: Callable | None = None,
     defer: bool = False,
 ):
-    """Create a run of ``operation`` and start it; returns the ``SyncRun`` row.
+    """Admit a run of ``operation`` and start it; returns the ``SyncRun`` row (see
+    ``addon.runs.Dispatcher.submit``).
 
-    With Redis configured the run goes to the RQ queue; without, to this app's
-    in-process executor (one thread, runs in submission order). ``wait=True``
-    runs it here and now (the CLI). Raises ``AlreadyRunning`` when a run of the
-    same lane is queued or running; runs of this host whose process is gone are
-    failed first, so a killed CLI never blocks the next one. ``defer=True`` (the
-    schedules) instead returns a ``deferred`` row that starts when the lane frees
-    (``jobs.deferred``).
+    Raises ``AlreadyRunning`` when a run of the same lane is queued or running; runs of this
+    host whose process is gone are failed first, so a killed CLI never blocks the next one.
+    ``defer=True`` (the schedules) instead returns a ``deferred`` row that starts when the
+    lane frees (``jobs.deferred``).
     """
-    from addon.sync.operations import operation as lookup
-
     op = lookup(operation)
     sweep_gone_processes()
     if not wait or runtime.redis_url():
@@ -196,7 +99,7 @@ def submit(
         # A schedule deferred behind a run that has ended goes first: it was due earlier.
         deferred.start_waiting(lanes=[lane_of(op.name)])
     try:
-        run = _admit(op, trigger=trigger, dry_run=dry_run and op.dry_run, params=params)
+        run = admit(op, trigger=trigger, dry_run=dry_run and op.dry_run, params=params, job_id=job_id_for)
     except AlreadyRunning:
         if not defer:
             raise
@@ -213,7 +116,7 @@ def submit(
         run_id = run.id
         # Without Redis this process ends with its run: a deferred run it started would die
         # in its in-process queue, so the scheduler's sweep starts that one.
-        execute(run_id, progress=progress, hand_on=bool(runtime.redis_url()))
+        run_job(run_id, progress=progress, hand_on=bool(runtime.redis_url()))
         try:
             session().refresh(run)
         except connection_errors() as exc:
@@ -221,11 +124,11 @@ def submit(
             kept = failures.recall_id(run_id) or failures.describe(exc)
             raise RunLost(f"run {run_id} stopped: {kept}", run_id) from None
     else:
-        dispatch(run)
+        hand_off(run)
     return run
 
 
-def dispatch(run) -> None:
+def hand_off(run) -> None:
     """Hand an admitted ('queued') run to RQ, or without Redis to this app's executor."""
     if runtime.redis_url():
         try:
@@ -243,49 +146,43 @@ def dispatch(run) -> None:
 def _enqueue(run) -> None:
     from rq import Retry
 
-    # RQ retries a run only after a connection-level failure (see tasks.execute).
+    # RQ retries a run only after a connection-level failure (see tasks.run_job).
     intervals = [round(seconds) for seconds in runtime.schedule("RETRY_INTERVALS")]
     runtime.queue().enqueue(
-        execute,
+        run_job,
         run.id,
         job_id=run.job_id,
-        description=f"{_label(run.operation)} (run {run.id})",
+        description=f"{label(run.operation)} (run {run.id})",
         job_timeout=int(runtime.tunable("JOB_TIMEOUT")),
         retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
         meta=progress_of(run),
     )
 
 
-def run_progress(run_id: int) -> dict:
-    """Progress of a run, read fresh from its row: status, phase, done, total, percent,
-    counts, message, finished. Works the same for RQ and in-process runs."""
-    from addon.extension import session
-    from addon.models import SyncRun
+def nudge_live(entities: Iterable[str]) -> None:
+    from jobs.live import nudge
 
-    run = session().get(SyncRun, run_id, populate_existing=True)
-    if run is None:
-        raise KeyError(f"no run {run_id}")
-    return progress_of(run)
+    nudge(entities)
 
 
-def run_with_progress_bar(
-    operation: str, *, trigger: str = "cli", dry_run: bool = False, params: dict | None = None, file=None
-):
-    """Run ``operation`` synchronously with a tqdm bar (the CLI); returns the finished run."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=None, desc=_label(operation.replace("-", "_")), unit=" records", file=file, leave=True)
-
-    def show(ledger) -> None:
-        run = ledger.run
-        bar.total = run.total
-        bar.n = run.done or 0
-        if run.phase:
-            bar.set_description(run.phase, refresh=False)
-        bar.set_postfix({k: v for k, v in sorted((run.counts or {}).items())}, refresh=False)
-        bar.refresh()
+def worker_listening() -> bool | None:
+    """Whether an RQ worker serves the add-on's queue: None without Redis (runs go in-process)."""
+    if runtime.redis_url() is None:
+        return None
+    from redis.exceptions import RedisError
+    from rq import Worker
 
     try:
-        return submit(operation, trigger=trigger, dry_run=dry_run, params=params, wait=True, progress=show)
-    finally:
-        bar.close()
+        workers = Worker.all(connection=runtime.redis_connection())
+    except RedisError:  # Redis unreachable: nobody can be listening
+        return False
+    queue = runtime.queue_name()
+    return any(queue in worker.queue_names() for worker in workers)
+
+
+class JobsDispatcher:
+    """The add-on's ``Dispatcher`` (``addon.runs``), given to it by ``jobs.init_app``."""
+
+    submit = staticmethod(submit)
+    nudge_live = staticmethod(nudge_live)
+    worker_listening = staticmethod(worker_listening)

@@ -6,8 +6,8 @@ name (``netsuite-sync:cron:<operation>``). What is enqueued at due time is
 ``tasks.cron_tick``, which reads the operation's toggle then: switching a
 toggle off takes effect at the next due time without restarting anything.
 Expressions are standard cron (five fields, or six with seconds last) in UTC,
-from app config / environment ``NETSUITE_ADDON_CRON_<OPERATION>``; an empty
-expression disables the schedule.
+from app config / environment ``NETSUITE_ADDON_CRON_<OPERATION>``, else the
+operation's registered default; an empty expression disables the schedule.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import os
 import socket
 import threading
 
-from flask import current_app
-
 from jobs import runtime
 from jobs.sweeper import sweep_job
 from jobs.tasks import cron_tick
@@ -26,19 +24,20 @@ from jobs.tasks import cron_tick
 log = logging.getLogger(__name__)
 
 
-def cron_operations() -> tuple[str, ...]:
-    from addon.settings import CRON_OPERATIONS
+def cron_operations() -> list[str]:
+    from addon.sync.operations import scheduled
 
-    return CRON_OPERATIONS
+    return [op.name for op in scheduled()]
 
 
 def cron_expression(operation: str) -> str:
     """The schedule of ``operation`` ('' when disabled); a malformed one stops the scheduler
     with the variable's name and why, instead of croniter's own message."""
+    from addon.extension import cron_expression as configured
     from addon.validation import cron_expression as check
 
     name = f"{runtime.PREFIX}CRON_{operation.upper()}"
-    expression = (current_app.config.get(name) or "").strip()
+    expression = configured(operation)
     try:
         check(expression)
     except ValueError as exc:

@@ -2,6 +2,9 @@
 
 They take ids, not objects, push an app context, report progress to
 ``job.meta`` and always leave the run row finished, whatever happens.
+``run_job`` is what a worker runs (step 3 of the run path in ``addon/sync/operations.py``):
+``_run_or_await_retry`` applies the retry policy for lost connections around
+``_claim_and_run``, which claims the row, takes the lock and calls the engine.
 """
 
 from __future__ import annotations
@@ -11,36 +14,11 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from addon.runs import progress_of
 from jobs import failures, live, runtime
 from jobs.locks import LockHeld, RunLock
 
 log = logging.getLogger(__name__)
-
-
-def progress_of(run) -> dict:
-    """What a page or ``job.meta`` shows about a run's progress."""
-    finished = run.status in FINISHED
-    total = run.total
-    percent: int | None
-    if total:
-        percent = min(100, int(100 * (run.done or 0) / total))
-    else:
-        percent = 100 if finished else None
-    return {
-        "run_id": run.id,
-        "operation": run.operation,
-        "status": run.status,
-        "phase": run.phase,
-        "done": run.done or 0,
-        "total": total,
-        "percent": percent,
-        "counts": dict(run.counts or {}),
-        "message": run.message,
-        "finished": finished,
-    }
-
-
-FINISHED = frozenset({"succeeded", "partial", "failed", "cancelled"})
 
 
 def connection_errors() -> tuple[type[BaseException], ...]:
@@ -89,7 +67,7 @@ def _job_meta_reporter(job, also: Callable | None) -> Callable:
     return report
 
 
-def execute(run_id: int, progress: Callable | None = None, hand_on: bool = True) -> str:
+def run_job(run_id: int, progress: Callable | None = None, hand_on: bool = True) -> str:
     """Run the operation of run ``run_id`` (status 'queued') to the end; returns its status.
 
     ``progress`` (synchronous callers only, e.g. the CLI's progress bar) is
@@ -100,7 +78,7 @@ def execute(run_id: int, progress: Callable | None = None, hand_on: bool = True)
 
     with runtime.app().app_context():
         try:
-            return _execute(run_id, progress)
+            return _run_or_await_retry(run_id, progress)
         finally:
             deferred.after_run(hand_on)
 
@@ -110,12 +88,12 @@ def execute(run_id: int, progress: Callable | None = None, hand_on: bool = True)
 RETRYING = "retrying_run"
 
 
-def _execute(run_id: int, progress: Callable | None) -> str:
+def _run_or_await_retry(run_id: int, progress: Callable | None) -> str:
     job = _current_job()
     attempt = _count_attempt(job)
     seen: dict = {}
     try:
-        return _run(run_id, progress, job, seen)
+        return _claim_and_run(run_id, progress, job, seen)
     except connection_errors() as exc:
         failures.rollback_quietly()
         reason = failures.describe(exc)
@@ -132,9 +110,10 @@ def _execute(run_id: int, progress: Callable | None) -> str:
         raise  # RQ's failure handling and retry policy take it from here
 
 
-def _run(run_id: int, progress: Callable | None, job, seen: dict) -> str:
+def _claim_and_run(run_id: int, progress: Callable | None, job, seen: dict) -> str:
     from addon.extension import session
     from addon.models import SyncRun
+    from addon.runs import claim_process
     from addon.sync.operations import conflicting, run_operation
 
     run = session().get(SyncRun, run_id)
@@ -150,10 +129,9 @@ def _run(run_id: int, progress: Callable | None, job, seen: dict) -> str:
         return run.status
     if run.done:  # an RQ retry of a run that stopped on a connection failure starts over
         run.done, run.total, run.counts, run.phase = 0, None, None, None
+        run.phase_done = run.phase_total = None
     if job is not None:
         run.job_id = job.id
-    from jobs.runs import claim_process
-
     claim_process(run)
     session().commit()
 

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, inspect, select, text
 
 from addon import NetSuiteAddon, settings
 from addon.models import Base, Setting
+from addon.sync.operations import scheduled
 from tests.plugins.app import csrf_token_from
 
 
@@ -133,7 +134,7 @@ def test_typed_settings_and_defaults(app_ctx):
     assert settings.get("payment_direction") == "splynx_to_netsuite"
     assert settings.get("statement_grouping") == "month"
     assert settings.get("customer_name_pattern") == "{name}"
-    assert all(settings.get(f"cron_{op}") is False for op in settings.CRON_OPERATIONS)
+    assert all(settings.get(f"cron_{op.name}") is False for op in scheduled())
     settings.put("partners_ignore", "2, 3")
     assert settings.get("partners_ignore") == ["2", "3"]
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from addon.cli import run_with_progress_bar
 from addon.extension import session
 from addon.models import LogEntry
-from jobs import AlreadyRunning, run_progress, run_with_progress_bar, submit
+from addon.runs import AlreadyRunning, run_progress
+from jobs import submit
 from jobs.inprocess import executor
 
 
@@ -41,12 +43,12 @@ def test_a_second_request_and_a_conflicting_one_are_refused_while_the_first_is_p
     assert run_progress(again.id)["counts"].get("unchanged") == run_progress(first.id)["counts"]["created"]
 
 
-def test_a_job_that_raises_leaves_a_failed_run_with_the_reason(ready):
+def test_a_job_given_a_parameter_it_does_not_take_fails_saying_so(ready):
     run = submit("load_mappings", params={"no_such_parameter": 1})
     executor().join()
     progress = run_progress(run.id)
     assert progress["status"] == "failed" and progress["finished"]
-    assert "unexpected error" in progress["message"] and "no_such_parameter" in progress["message"]
+    assert progress["message"] == "Load mappings was given parameter no_such_parameter; it takes none."
 
 
 def test_the_cli_path_runs_synchronously_with_a_progress_bar(ready, tmp_path):
@@ -54,3 +56,18 @@ def test_the_cli_path_runs_synchronously_with_a_progress_bar(ready, tmp_path):
         run = run_with_progress_bar("export-customers", file=bar)
     assert run.status == "succeeded" and run.trigger == "cli"
     assert "records" in (tmp_path / "bar.txt").read_text()
+
+
+def test_a_job_that_raises_leaves_a_failed_run_with_the_reason(ready, monkeypatch):
+    from addon.sync import operations
+
+    def spill(ctx, ledger) -> None:
+        raise RuntimeError("the paint ran out")
+
+    monkeypatch.setattr(operations, "OPERATIONS", dict(operations.OPERATIONS))
+    operations.register(operations.Operation("spill_paint", "Spill paint", spill, systems=()))
+    run = submit("spill_paint")
+    executor().join()
+    progress = run_progress(run.id)
+    assert progress["status"] == "failed" and progress["finished"]
+    assert progress["message"] == "Stopped by an unexpected error: RuntimeError: the paint ran out"

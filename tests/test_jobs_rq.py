@@ -10,7 +10,8 @@ from rq.job import Job
 
 from addon.extension import session
 from addon.models import SyncRun
-from jobs import AlreadyRunning, run_progress, submit
+from addon.runs import AlreadyRunning, run_progress
+from jobs import submit
 from jobs.locks import LockHeld, RunLock, lock_holder, lock_key
 from jobs.schedule import build_scheduler
 from jobs.sweeper import sweep
@@ -216,7 +217,8 @@ def test_a_connection_failure_is_retried_a_bounded_number_of_times_then_the_run_
 
 
 def test_the_scheduler_registers_each_enabled_cron_once_under_a_deterministic_name(redis_jobs, redis_conn):
-    from addon.settings import CRON_OPERATIONS
+    from addon.extension import cron_expression
+    from addon.sync.operations import scheduled
 
     app = redis_jobs.app
     app.config["NETSUITE_ADDON_CRON_EXPORT_INVOICES"] = ""  # disabled: not registered at all
@@ -224,7 +226,7 @@ def test_the_scheduler_registers_each_enabled_cron_once_under_a_deterministic_na
     first, rebuilt = build_scheduler(redis_conn), build_scheduler(redis_conn)
 
     names = [job.name for job in first.get_jobs()]
-    enabled = [op for op in CRON_OPERATIONS if app.config.get(f"NETSUITE_ADDON_CRON_{op.upper()}")]
+    enabled = [op.name for op in scheduled() if cron_expression(op.name)]
     assert "export_invoices" not in enabled and "export_customers" in enabled
     assert sorted(names) == sorted([f"netsuite-sync:cron:{op}" for op in enabled] + ["netsuite-sync:sweep"])
     assert len(names) == len(set(names))

@@ -269,8 +269,8 @@ def test_a_burst_streams_into_the_running_export_keeping_every_slot_busy(live, r
 def test_a_live_run_waits_for_a_running_full_sync(live, receiver):
     from addon.extension import session
     from addon.models import SyncRun
+    from addon.sync.operations import lane_of
     from jobs.live import _submit, after_run
-    from jobs.runs import lane_of
 
     blocking = SyncRun(operation="sync", status="running", trigger="manual", lane=lane_of("sync"))
     session().add(blocking)

@@ -663,3 +663,44 @@ def test_oauth2_assertion_signed_by_another_key_is_rejected(netsuite_sandbox):
               "iat": now, "exp": now + 60}  # fmt: skip
     forged = jwt.encode(claims, stranger, algorithm="PS256", headers={"kid": netsuite_sandbox.certificate_id})
     assert token_request(netsuite_sandbox, forged).json()["error"] == "invalid_grant"
+
+
+ADDRESS_QUERY = (
+    "SELECT c.id, a.addr1, a.zip FROM customer c "
+    "LEFT JOIN customerAddressbook b ON b.entity = c.id AND b.defaultbilling = 'T' "
+    "LEFT JOIN customerAddressbookEntityAddress a ON a.nkey = b.addressbookaddress ORDER BY c.id"
+)
+
+
+def _book(*entries: tuple[str, str, bool]) -> dict:
+    return {"items": [{"defaultBilling": default, "addressBookAddress": {"addr1": addr1, "zip": zip_code}}
+                      for addr1, zip_code, default in entries]}  # fmt: skip
+
+
+def test_suiteql_address_book_follows_the_customer(netsuite_sandbox):
+    """docs/netsuite-rest.md §6.3: the default billing address joins through the address book; a
+    replaced address book leaves no old address behind, and a postcode stays text."""
+    customer = make_customer(netsuite_sandbox, addressBook=_book(("1 Old Road", "01234", True)))
+    bare = make_customer(netsuite_sandbox)
+    rows = {row["id"]: row for row in suiteql(netsuite_sandbox, ADDRESS_QUERY).json()["items"]}
+    assert (rows[customer]["addr1"], rows[customer]["zip"]) == ("1 Old Road", "01234")
+    assert "addr1" not in rows[bare] and "zip" not in rows[bare]  # no address: no columns, no nulls
+
+    replaced = call(netsuite_sandbox, "PATCH", f"/record/v1/customer/{customer}", params={"replace": "addressBook"},
+                    body={"addressBook": _book(("9 Shop Street", "BS1 4DJ", False), ("2 New Road", "09876", True))})  # fmt: skip
+    assert replaced.status_code == 204, replaced.text
+    rows = [row for row in suiteql(netsuite_sandbox, ADDRESS_QUERY).json()["items"] if row["id"] == customer]
+    assert [(row["addr1"], row["zip"]) for row in rows] == [("2 New Road", "09876")]
+    every = suiteql(netsuite_sandbox, "SELECT nkey, addr1 FROM customerAddressbookEntityAddress").json()[
+        "items"
+    ]
+    assert sorted(row["addr1"] for row in every) == ["2 New Road", "9 Shop Street"]
+
+
+@pytest.mark.parametrize("netsuite_profile", ["suitetax-oneworld+no-addresses"], indirect=True)
+def test_suiteql_address_book_refused_when_switched_off(netsuite_sandbox):
+    make_customer(netsuite_sandbox, addressBook=_book(("1 Old Road", "01234", True)))
+    status, code, detail = error_of(suiteql(netsuite_sandbox, ADDRESS_QUERY))
+    assert (status, code) == (400, "INVALID_PARAMETER")
+    assert "Record 'customeraddressbook' was not found." in detail["detail"]
+    assert suiteql(netsuite_sandbox, "SELECT id FROM customer").status_code == 200

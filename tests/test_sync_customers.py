@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from addon.extension import session
 from addon.models import Link, LogEntry, Problem
 from tests.plugins.netsuite_sandbox import across_profiles
 
-# Customers, documents and payments behave the same in every supported account profile.
-pytestmark = across_profiles
+# Customers, documents and payments behave the same in every supported account profile and
+# with either authentication mode.
+pytestmark = [across_profiles, pytest.mark.usefixtures("both_auth_modes")]
 
 
 def log_rows(run, entity="customer"):

@@ -60,11 +60,12 @@ class _MemoBook:
     def __init__(self, memos: list[Memo]):
         self.memos = {memo.id: memo for memo in memos}
 
-    def list(self, billing, id_above=None, ids=None, **filters):
+    def list(self, billing, id_above=None, ids=None, customer_id=None, **filters):
         wanted = None if ids is None else set(ids)
-        for key in sorted(self.memos):
+        for key, memo in sorted(self.memos.items()):
             if (id_above is None or key > id_above) and (wanted is None or key in wanted):
-                yield self.memos[key]
+                if customer_id is None or memo.customer_id == customer_id:
+                    yield memo
 
     def fetch(self, billing, billing_id: int) -> Memo:
         if billing_id not in self.memos:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -120,3 +123,101 @@ def test_search_is_injection_safe(configured):
     assert search_netsuite_customers("obrien.example")[0]["email"] == "farm@obrien.example"
     assert search_netsuite_customers(obrien)[0]["name"] == "O'Brien Farms"
     assert search_netsuite_customers("   ") == []
+
+
+# --------------------------------------------------------------------------- addresses in suggestions
+
+
+def _with_address(addr1: str, zip_code: str, *, default: bool = True, city: str = "Bristol") -> dict:
+    return {"defaultBilling": default, "defaultShipping": default,
+            "addressBookAddress": {"addr1": addr1, "city": city, "zip": zip_code}}  # fmt: skip
+
+
+def _suggestion_rows(client, billing_id: int) -> tuple[str, dict[str, str]]:
+    """The pairing page for one billing customer, and its suggestions' rows by NetSuite customer name."""
+    page = client.get(f"/netsuite/customers?billing_id={billing_id}").get_data(as_text=True)
+    table = re.search(r'id="suggestions".*?</table>', page, flags=re.S)
+    rows = (
+        re.findall(r'<tr><th scope="row">(.*?)</th>(.*?)</tr>', table.group(0), flags=re.S) if table else []
+    )
+    return page, {html.unescape(name): html.unescape(re.sub(r"<[^>]+>", " ", rest)) for name, rest in rows}
+
+
+@pytest.fixture
+def address_twins(configured):
+    """Billing customer 3 lives at 183 Church Lane, BS1 5TR; NetSuite knows that door by another name."""
+    customer = configured.splynx.dataset.by_id("customers", 3)
+    assert customer["street_1"] == "183 Church Lane" and customer["zip_code"] == "BS1 5TR"
+    return {
+        "door": netsuite_customer(configured, "Western Holdings",
+                                  addressBook={"items": [_with_address("183, Church Ln.", "bs15tr")]}),
+        "other_zip": netsuite_customer(configured, "Eastern Holdings",
+                                       addressBook={"items": [_with_address("183 Church Lane", "BS2 0AA")]}),
+        "shipping_only": netsuite_customer(configured, "Northern Holdings", addressBook={"items": [
+            _with_address("1 Quay Street", "BS1 4DJ"), _with_address("183 Church Lane", "BS1 5TR", default=False)]}),
+        "name": netsuite_customer(configured, "Acme Widgets Ltd"),
+    }  # fmt: skip
+
+
+def test_suggestions_compare_the_default_billing_address(client, auth, configured, address_twins):
+    run = run_operation("load_netsuite_customers")
+    assert run.status == "succeeded", run.message
+    assert "without billing addresses" not in session().scalar(
+        select(LogEntry.message).where(LogEntry.run_id == run.id, LogEntry.entity == "customer")
+    )
+    auth.login()
+    page, rows = _suggestion_rows(client, 3)
+    assert 'id="no-addresses"' not in page
+    # The same street and postcode, written differently, is evidence on its own, shown with its reason.
+    assert "same billing address (183, Church Ln., bs15tr Bristol)" in rows["Western Holdings"]
+    # The same street in another postcode, or the address of a non-default entry, is not the same door.
+    assert "Eastern Holdings" not in rows and "Northern Holdings" not in rows
+    assert "same name" in rows["Acme Widgets Ltd"]
+    assert list(rows)[0] == "Acme Widgets Ltd"  # an equal name still weighs more than the address
+
+
+@pytest.mark.parametrize("netsuite_profile", ["suitetax-oneworld+no-addresses"], indirect=True)
+def test_an_account_that_refuses_addresses_still_loads_its_customers(client, auth, configured, address_twins):
+    run = run_operation("load_netsuite_customers")
+    assert run.status == "succeeded", run.message
+    message = session().scalar(
+        select(LogEntry.message).where(LogEntry.run_id == run.id, LogEntry.entity == "customer")
+    )
+    assert "4 in NetSuite" in message and "read without billing addresses" in message, message
+    assert "Record 'customeraddressbook' was not found" in message
+    assert [r["name"] for r in search_netsuite_customers("Holdings")] == [
+        "Eastern Holdings", "Northern Holdings", "Western Holdings"]  # fmt: skip
+    auth.login()
+    page, rows = _suggestion_rows(client, 3)
+    assert "suggestions compare email and name only" in page
+    assert "Western Holdings" not in rows and "same name" in rows["Acme Widgets Ltd"]
+    # Matching reads the same list the same way.
+    assert run_operation("match_customers").status == "succeeded"
+    assert links()["3"].netsuite_id == address_twins["name"]
+
+
+def test_a_customer_the_join_gives_twice_is_cached_once(configured):
+    """Two address-book entries both marked default billing make the join answer the customer twice."""
+    netsuite_customer(configured, "Twice Ltd", addressBook={"items": [_with_address("1 Quay Street", "BS1 4DJ"),
+                                                                      _with_address("2 Quay Street", "BS1 4DJ")]})  # fmt: skip
+    run = run_operation("load_netsuite_customers")
+    assert run.status == "succeeded", run.message
+    assert [r["name"] for r in search_netsuite_customers("Twice")] == ["Twice Ltd"]
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        (("12 High Street", "SW1A 1AA"), ("12, High St.", "sw1a1aa"), True),
+        (("Hauptstraße 5", "10115"), ("Hauptstr. 5", "10115"), True),
+        (("Calle de la Église 3", "41001"), ("calle de la eglise 3", "41001"), True),
+        (("1 Main Street", "12345-6789"), ("1 main st", "12345"), True),
+        (("12 High Street", "SW1A 1AA"), ("14 High Street", "SW1A 1AA"), False),
+        (("12 High Street", "SW1A 1AA"), ("12 High Road", "SW1A 1AA"), False),
+    ],
+)
+def test_addresses_compare_as_a_person_reads_them(one, other, same):
+    from addon.sync.addresses import address_key
+
+    assert (address_key(*one) == address_key(*other)) is same
+    assert address_key("12 High Street", "") is None and address_key("", "SW1A 1AA") is None

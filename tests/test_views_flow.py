@@ -129,6 +129,12 @@ def test_pairing_needs_the_cache_and_reports_errors(client, auth):
     auth.login()
     page = client.get("/netsuite/customers?q=acme").get_data(as_text=True)
     assert "No NetSuite customers are loaded yet" in page
+    # The operation it names is a card of the dashboard, where its link leads.
+    named, anchor = re.search(r"run “([^”]+)” on the <a href=\"/netsuite/#([\w-]+)\"", page).groups()
+    dashboard = client.get("/netsuite/").get_data(as_text=True)
+    assert re.search(
+        rf'<article class="ns-card" id="{anchor}".*?<h3[^>]*>{re.escape(named)}</h3>', dashboard, re.S
+    )
     client.post(
         "/netsuite/customers/pair",
         data={"csrf_token": auth.csrf_token(), "billing_id": "x", "netsuite_id": "5"},

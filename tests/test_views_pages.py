@@ -111,6 +111,42 @@ def test_the_billing_search_says_when_it_cut_results_off_and_pages_on(client, au
     assert 'billing_id=4"' in second and 'billing_id=1"' not in second
 
 
+def test_the_netsuite_search_says_when_there_are_more_matches_and_pages_both_ways(
+    client, auth, configured, monkeypatch
+):
+    from addon.views import customers
+
+    monkeypatch.setattr(customers, "NETSUITE_PAGE", 2)
+    for number in range(1, 6):
+        configured.netsuite.state.store.create("customer", {"companyName": f"Paging Co {number}",
+                                                            "subsidiary": {"id": "1"}})  # fmt: skip
+    assert run_operation("load_netsuite_customers").status == "succeeded"
+    auth.login()
+
+    def visit(url: str) -> tuple[list[str], str, dict[str, str]]:
+        page = client.get(url).get_data(as_text=True)
+        table = re.search(r'id="netsuite-results".*?</table>', page, flags=re.S).group(0)
+        names = [_text(n) for n in re.findall(r'<th scope="row">(.*?)</th>', table, flags=re.S)]
+        links = {
+            rel: html_lib.unescape(href)
+            for href, rel in re.findall(r'href="([^"]+)" rel="(next|prev)"', page)
+        }
+        return names, _by_id(page, "netsuite-more") if 'id="netsuite-more"' in page else "", links
+
+    names, note, links = visit("/netsuite/customers?q=Paging&billing_id=1")
+    assert names == ["Paging Co 1", "Paging Co 2"] and "Matches 1 to 2 are shown; there are more." in note
+    assert set(links) == {"next"} and "billing_id=1" in links["next"]
+    names, note, links = visit(links["next"])
+    assert names == ["Paging Co 3", "Paging Co 4"] and set(links) == {"next", "prev"}
+    names, note, links = visit(links["next"])
+    assert (
+        names == ["Paging Co 5"] and note.startswith("Matches 5 to 5 are shown.") and set(links) == {"prev"}
+    )
+    assert visit(links["prev"])[0] == ["Paging Co 3", "Paging Co 4"]
+    # One page of matches says nothing about paging.
+    assert visit("/netsuite/customers?q=Paging Co 5")[1] == ""
+
+
 # --------------------------------------------------------------------------- records
 
 

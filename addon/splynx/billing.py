@@ -178,6 +178,14 @@ class SplynxBilling:
         raw = self.client.get(DOCUMENT_PATHS[kind], document_id)
         return records.document(kind, raw, self._line_transactions([raw]))
 
+    def document_totals(
+        self, kind: DocumentKind, date_from: date | None = None
+    ) -> Iterator[tuple[date | None, Decimal]]:
+        """Headers only: no transaction lookups for the lines, which a total does not need."""
+        for page in self.client.pages(DOCUMENT_PATHS[kind], self._document_search(date_from)):
+            for raw in page:
+                yield records.to_date(raw.get("date_created")), records.document_total(raw)
+
     def _documents(
         self,
         kind: DocumentKind,

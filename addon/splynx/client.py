@@ -18,10 +18,11 @@ from typing import Any, TypedDict
 from urllib.parse import quote, urlsplit
 
 import requests
+from requests.utils import guess_json_utf
 from urllib3.exceptions import NewConnectionError
 
 from addon.billing import FieldError
-from addon.untrusted import excerpt, strip_controls
+from addon.untrusted import excerpt, loads_clean
 
 from . import auth
 from .config import SplynxConfig
@@ -475,7 +476,10 @@ class SplynxClient:
             return None
         try:
             # Control characters (a NUL in a customer name) stop here, for every record.
-            return strip_controls(response.json())
+            # As requests' own .json() decodes: the declared charset, else JSON's UTF detection
+            # (never .text's slow statistical guess).
+            encoding = response.encoding or guess_json_utf(response.content) or "utf-8"
+            return loads_clean(response.content.decode(encoding))
         except ValueError:
             raise SplynxError(
                 f"Splynx returned non-JSON: {excerpt(response.content)}",

@@ -9,7 +9,7 @@ money as 4-decimal strings, flags as ``"0"``/``"1"`` and empty dates as
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -242,6 +242,16 @@ def item_needs_transaction(item: Mapping[str, Any]) -> bool:
     return item_category_id(item) is None or (taxed and to_id(item.get("tax_id")) is None)
 
 
+def document_total(raw: Mapping[str, Any], lines: Sequence[BillingDocumentLine] | None = None) -> Decimal:
+    """The server's gross ``total``; the sum of the lines' only when it sends none."""
+    total = to_decimal(raw.get("total"))
+    if total is not None:
+        return total
+    if lines is None:
+        lines = [document_line(item, None) for item in raw.get("items") or () if isinstance(item, Mapping)]
+    return sum((line.gross_total for line in lines), ZERO)
+
+
 def document(
     kind: DocumentKind, raw: Mapping[str, Any], transactions: Mapping[int, Mapping[str, Any]] | None = None
 ) -> BillingDocument:
@@ -258,9 +268,7 @@ def document(
         if isinstance(item, Mapping)
     )
     tax_total = sum((line.tax_amount for line in lines), ZERO)
-    total = to_decimal(raw.get("total"))
-    if total is None:
-        total = sum((line.gross_total for line in lines), ZERO)
+    total = document_total(raw, lines)
     # Credit notes record the credited invoice(s) as "invoicesId" on create
     # (S6, undocumented); read it back when the server echoes it.
     related = to_id_tuple(raw.get("invoicesId") or raw.get("invoice_id")) if kind == "credit_note" else ()

@@ -150,6 +150,10 @@ class RunLedger:
         self.done = run.done or 0
         self.total = run.total or 0
         self._planned = self._counted = False
+        # The current phase: where the run's count stood when it began, and its own total.
+        self._phase_start = self.done - (run.phase_done or 0)
+        self._phase_total: int | None = run.phase_total
+        self._phase_counted = False
         self._before_commit: list[Callable[[], None]] = []
         run.status = "running"
         run.started_at = run.started_at or utcnow()
@@ -174,12 +178,21 @@ class RunLedger:
         if total is not None and not self._planned:
             self.total = self.total + total if self.done else total
         self._counted = self._planned or total is not None
+        self._phase_start, self._phase_total, self._phase_counted = self.done, total, total is not None
         self._flush(force=True)
+
+    @property
+    def phase_done(self) -> int:
+        return self.done - self._phase_start
 
     def add_total(self, count: int) -> None:
         """Grow the expected total as pages of records are discovered; a counted total only
         grows when more records come than were counted (one created meanwhile)."""
         self.total = max(self.total, self.done + count) if self._counted else self.total + count
+        if self._phase_counted:
+            self._phase_total = max(self._phase_total or 0, self.phase_done + count)
+        else:
+            self._phase_total = (self._phase_total or 0) + count
         self._flush()
 
     # -- records --------------------------------------------------------------------
@@ -264,6 +277,7 @@ class RunLedger:
         self._write_checked()
         self._problems.write()
         self.run.done, self.run.total = self.done, self.total
+        self.run.phase_done, self.run.phase_total = self.phase_done, self._phase_total
         self.run.counts = dict(self.counts)
         self.run.heartbeat_at = utcnow()
 
@@ -306,6 +320,7 @@ class RunLedger:
             # exactly as rows still in the session would (later upserts make it good).
             self._rows, self._problems._new, self._checked = [], [], {}
             self.run.done, self.run.total, self.run.counts = self.done, self.total, dict(self.counts)
+            self.run.phase_done = self.phase_done
         else:
             self._write()
         self.run.status = status

@@ -32,6 +32,7 @@ from sqlalchemy import String, delete, func, select
 from addon.extension import session
 from addon.models import Link, ListCache, LogEntry, Mapping, Problem, ProblemRecord
 from addon.netsuite import NetSuiteValidationError
+from addon.sync.addresses import netsuite_address
 from addon.sync.context import SyncContext
 from addon.sync.ledger import RunLedger, resolve_cause
 
@@ -63,6 +64,17 @@ class NetSuiteList:
     email: str | None = None
     # Columns every account has, tried when the full query names one the account lacks.
     minimal: str | None = None
+    # What a read with the minimal columns lacks, in the operator's words (the log row says it).
+    minimal_lacks: str | None = None
+    # More cache fields computed from a full row (not from a minimal one).
+    derive: Callable[[dict], dict] | None = None
+    key: str = "id"  # the keyset column (qualified when the query joins)
+
+    @property
+    def table(self) -> str:
+        """The table the list is read from (a join's other tables are not the list)."""
+        found = re.search(r"\bFROM\s+(\w+)", self.select_from, re.IGNORECASE)
+        return found.group(1).lower() if found else ""
 
 
 def _first(*columns: str) -> Callable[[dict], str]:
@@ -79,6 +91,9 @@ SALE_ITEM_TYPES = (
     "Service", "InvtPart", "NonInvtPart", "OthCharge", "Discount", "Markup", "Assembly", "Kit",
     "GiftCert", "DwnLdItem",
 )  # fmt: skip
+_CUSTOMERS = (
+    "SELECT c.id, c.entityid, c.companyname, c.firstname, c.lastname, c.email, c.isinactive, c.externalid"
+)
 # NetSuite's SuiteQL answer for a table the account does not have (a feature that is off).
 _MISSING_TABLE = re.compile(r"Record '([^']+)' was not found", re.IGNORECASE)
 
@@ -139,10 +154,17 @@ NETSUITE_LISTS: dict[str, NetSuiteList] = {
             "currency", "Currencies",
             "SELECT id, name, symbol, isinactive, externalid FROM currency", None, _first("name"), ("symbol",),
         ),
+        # docs/netsuite-rest.md §6.3: the default billing address is a join through the address book;
+        # an account or role that refuses it still lists its customers, without addresses.
         NetSuiteList(
             "customer", "NetSuite customers",
-            "SELECT id, entityid, companyname, firstname, lastname, email, isinactive, externalid FROM customer",
+            _CUSTOMERS + ", a.addr1, a.city, a.zip FROM customer c "
+            "LEFT JOIN customerAddressbook b ON b.entity = c.id AND b.defaultbilling = 'T' "
+            "LEFT JOIN customerAddressbookEntityAddress a ON a.nkey = b.addressbookaddress",
             None, _person_or_company, ("entityid",), email="email",
+            minimal=_CUSTOMERS + " FROM customer c",
+            minimal_lacks="billing addresses: pairing suggestions compare email and name only",
+            derive=netsuite_address, key="c.id",
         ),
     )
 }  # fmt: skip
@@ -172,13 +194,15 @@ def fetch_list(ctx: SyncContext, kind: str, *, minimal: bool = False) -> Iterato
     """Stream one NetSuite list, paged by id (one request per 1,000 rows)."""
     spec = list_spec(ctx, kind)
     select_from = spec.minimal if minimal and spec.minimal else spec.select_from
-    for row in ctx.netsuite.suiteql_keyset(select_from, where=spec.where):
+    derive = spec.derive if select_from == spec.select_from else None
+    for row in ctx.netsuite.suiteql_keyset(select_from, where=spec.where, key=spec.key):
+        extra = {column: row[column] for column in spec.extra if column in row}
         yield CachedRow(
             netsuite_id=str(row["id"]),
             name=str(spec.name(row))[:400],
             email=(row.get(spec.email) or None) if spec.email else None,
             external_id=row.get("externalid") or None,
-            extra={column: row[column] for column in spec.extra if column in row},
+            extra={**extra, **derive(row)} if derive else extra,
             inactive=row.get("isinactive") == "T",
         )
 
@@ -211,6 +235,8 @@ def store_list(kind: str, rows: Iterable[CachedRow], *, dry_run: bool = False) -
     }
     changes, seen = CacheChanges(), set()
     for row in rows:
+        if row.netsuite_id in seen:
+            continue  # a join gave the record twice (two default addresses): the first row stands
         seen.add(row.netsuite_id)
         cached = existing.get(row.netsuite_id)
         values = {
@@ -252,13 +278,14 @@ def read_list(ctx: SyncContext, kind: str) -> tuple[list[CachedRow], str]:
         return list(fetch_list(ctx, kind)), ""
     except NetSuiteValidationError as error:
         missing = _MISSING_TABLE.search(error.detail or "")
-        if missing:
+        if missing and missing.group(1).lower() == spec.table:
             return [], f"not in this NetSuite account (SuiteQL: Record '{missing.group(1)}' was not found)"
         if spec.minimal is None:
             raise ListUnavailable(f"NetSuite refused the query: {error.detail}") from error
         first = error.detail
+    lacking = f"read without {spec.minimal_lacks}" if spec.minimal_lacks else "read with fewer columns"
     try:
-        return list(fetch_list(ctx, kind, minimal=True)), f"read with fewer columns ({first})"
+        return list(fetch_list(ctx, kind, minimal=True)), f"{lacking} (NetSuite: {first})"
     except NetSuiteValidationError as error:
         raise ListUnavailable(f"NetSuite refused the query: {error.detail}") from error
 

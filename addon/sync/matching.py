@@ -20,17 +20,17 @@ from sqlalchemy import case, or_, select
 
 from addon.extension import session
 from addon.models import Link, ListCache, LogEntry, utcnow
-from addon.sync import links
+from addon.sync import entities, links
 from addon.sync.context import SyncContext
 from addon.sync.ledger import Cause, RunLedger, clear_record_problems
-from addon.sync.mappings import fetch_list, refresh_list, store_list
+from addon.sync.mappings import read_list, refresh_list, store_list
 
 PAGE = 500
 AMBIGUOUS = Cause(
     key="ambiguous:customer",
     kind="ambiguous",
     title="Billing customers match more than one NetSuite customer",
-    fix_hint="Pick the right NetSuite customer for each on the Customers page (manual pairing).",
+    fix_hint="Pick the right NetSuite customer for each on the Customer pairing page.",
     fix_kind="customer",
 )
 
@@ -50,7 +50,8 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 
 
 def load_netsuite_customers(ctx: SyncContext, ledger: RunLedger) -> None:
-    """Operation: cache NetSuite's customers (id, name, email, externalId) for matching and pairing."""
+    """Operation: cache NetSuite's customers (id, name, email, externalId, default billing address)
+    for matching and pairing."""
     ledger.phase("Loading NetSuite customers", total=1)
     changes = refresh_list(ctx, ledger, "customer")
     ledger.set_result(
@@ -99,7 +100,7 @@ def match_customers(ctx: SyncContext, ledger: RunLedger) -> None:
     cache); billing customers are paged with their links loaded per page.
     """
     ledger.phase("Reading NetSuite customers")
-    rows = list(fetch_list(ctx, "customer"))
+    rows, _ = read_list(ctx, "customer")  # without addresses where the account refuses them
     store_list("customer", rows, dry_run=ledger.dry_run)
     index = _Index(rows)
     taken = {
@@ -183,13 +184,11 @@ def _write_link(billing_id: str, netsuite_id: str, *, status: str, existing: Lin
 def _exported_records(ctx: SyncContext, billing_id: str) -> int:
     """How many of the customer's documents and payments are linked to NetSuite records."""
     customer_id = int(billing_id)
-    billing = ctx.billing
     count = 0
-    for entity, records in (
-        ("invoice", billing.invoices(customer_id=customer_id)),
-        ("credit_note", billing.credit_notes(customer_id=customer_id)),
-        ("payment", billing.payments(customer_id=customer_id)),
-    ):
+    for kind in entities.all_types():
+        if kind is entities.CUSTOMER:
+            continue
+        entity, records = kind.name, kind.list(ctx.billing, customer_id=customer_id)
         for page in _chunks((str(r.id) for r in records), PAGE):
             count += len(
                 session()
@@ -279,8 +278,9 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_netsuite_customers(text: str, limit: int = 25) -> list[dict]:
-    """Cached NetSuite customers whose name, email or externalId contains ``text`` (an exact id first).
+def search_netsuite_customers(text: str, limit: int = 25, offset: int = 0) -> list[dict]:
+    """Cached NetSuite customers whose name, email or externalId contains ``text`` (an exact id first),
+    ``limit`` of them from ``offset`` on.
 
     Bound parameters only (LIKE wildcards in ``text`` are escaped), so any input is just text.
     """
@@ -306,6 +306,7 @@ def search_netsuite_customers(text: str, limit: int = 25) -> list[dict]:
             ListCache.id,
         )
         .limit(max(1, min(int(limit), 200)))
+        .offset(max(0, int(offset)))
     )
     found = list(session().scalars(query))
     linked = {

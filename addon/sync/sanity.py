@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, select
 
-from addon.billing import BillingDocument
+from addon.billing import BillingDocument, DocumentKind
 from addon.extension import session
 from addon.models import AmountConfirmation, Problem, ProblemRecord, Setting, utcnow
 from addon.sync.exporter import ExportRun, Skip
@@ -72,7 +72,7 @@ def check(run: ExportRun, entity: str, doc: BillingDocument, label: str) -> Skip
             action="skip",
         )
     factor = Decimal(str(run.setting("amount_hold_factor") or 0))
-    usual = usual_amount(run, entity)
+    usual = usual_amount(run, doc.kind)
     if factor <= 0 or usual is None or usual <= 0 or doc.total <= usual * factor:
         return None
     if _confirmed(run, entity, str(doc.id), doc.total):
@@ -101,7 +101,7 @@ def _recent_median(run: ExportRun, dated: list[tuple[date, Decimal]]) -> Decimal
     return _median([total for day, total in dated if day >= start])
 
 
-def usual_amount(run: ExportRun, entity: str) -> Decimal | None:
+def usual_amount(run: ExportRun, entity: DocumentKind) -> Decimal | None:
     """The median total of ``entity`` documents of the last months (None: not enough known)."""
     state = run.state.amounts(entity)
     if not state.usual_known:
@@ -111,11 +111,10 @@ def usual_amount(run: ExportRun, entity: str) -> Decimal | None:
         else:
             # Nothing known yet (the first export): read the window from billing, or, when it is
             # too quiet (an old installation), everything since export-from, once.
-            lister = {"invoice": run.ctx.billing.invoices, "credit_note": run.ctx.billing.credit_notes}
             median = None
             for since in (date.today() - _months(run), run.setting("export_from")):
-                docs = lister[entity](date_from=since)
-                median = _recent_median(run, [(d.date, d.total) for d in docs if d.date and d.total > 0])
+                totals = run.ctx.billing.document_totals(entity, date_from=since)
+                median = _recent_median(run, [(day, total) for day, total in totals if day and total > 0])
                 if median is not None:
                     break
             state.usual = median

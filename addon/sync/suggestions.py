@@ -1,8 +1,9 @@
 """NetSuite customers that could be a billing customer, best first, each with the reason in words.
 
 Candidates come from the cached NetSuite customers (``load_netsuite_customers``): the same email,
-or a name sharing a word with the billing customer's. The score weighs an equal email above an
-equal name above a similar one; the login found in a NetSuite name or email adds a little.
+a name sharing a word with the billing customer's, or the same billing address (street and
+postcode, ``addon.sync.addresses``). The score weighs an equal email above an equal name above the
+same address or a similar name; the login found in a NetSuite name or email adds a little.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import or_, select
 
 from addon.extension import session
 from addon.models import Link, ListCache
+from addon.sync.addresses import address_key, billing_address
 
 MAX_WORDS = 4
 MAX_CANDIDATES = 300
@@ -36,6 +38,16 @@ class Suggestion:
     reasons: list[str]
     linked_billing_id: str | None
     inactive: bool
+    address: str | None = None  # NetSuite's default billing address, as loaded
+
+
+def addresses_loaded() -> bool:
+    """Whether the last load of NetSuite customers brought their addresses (an account or role may
+    refuse them; then only email and name are compared). True while nothing is loaded."""
+    extra = session().scalar(
+        select(ListCache.extra).where(ListCache.kind == "customer", ListCache.inactive.is_(False)).limit(1)
+    )
+    return extra is None or "address_key" in extra
 
 
 def suggest(customer, limit: int = 10) -> list[Suggestion]:
@@ -45,6 +57,10 @@ def suggest(customer, limit: int = 10) -> list[Suggestion]:
     words = sorted({w for w in name.split() if len(w) >= 3}, key=len, reverse=True)[:MAX_WORDS]
     filters = [ListCache.email.ilike(e, escape="\\") for e in emails]
     filters += [ListCache.name.ilike(_like(w), escape="\\") for w in words]
+    address = billing_address(customer)
+    key = address_key(address.street, address.zip) if address else None
+    if key:
+        filters.append(ListCache.extra["address_key"].as_string() == key)
     if not filters:
         return []
     rows = (
@@ -73,6 +89,10 @@ def suggest(customer, limit: int = 10) -> list[Suggestion]:
         elif ratio >= 0.6:
             score += round(40 * ratio) - 5
             reasons.append(f"similar name ({round(ratio * 100)}% alike)")
+        extra = row.extra or {}
+        if key and extra.get("address_key") == key:
+            score += 35
+            reasons.append(f"same billing address ({extra.get('address')})")
         if login and len(login) >= 3 and (login in _norm(row.name) or login in _norm(row.email)):
             score += 10
             reasons.append(f"login “{customer.login}” appears in it")
@@ -82,6 +102,6 @@ def suggest(customer, limit: int = 10) -> list[Suggestion]:
         if score <= 0 or not any(r for r in reasons if not r.startswith("inactive")):
             continue
         found.append(Suggestion(row.netsuite_id, row.name, row.email, score, reasons,
-                                linked.get(row.netsuite_id), row.inactive))  # fmt: skip
+                                linked.get(row.netsuite_id), row.inactive, extra.get("address")))  # fmt: skip
     found.sort(key=lambda s: (-s.score, s.name.casefold(), s.netsuite_id))
     return found[:limit]

@@ -127,6 +127,14 @@ def logout_url():
         return None
 
 
+@blueprint.app_template_global("ns_progress_text")
+def progress_text(run) -> str:
+    """A run's progress in words, as the progress JSON gives it (``addon.sync.progress``)."""
+    from addon.sync.progress import progress_text as text
+
+    return text(run)
+
+
 @blueprint.app_template_global("ns_links")
 def request_links():
     """The request's deep-link builder (templates and hosts read once per request)."""

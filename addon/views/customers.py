@@ -12,14 +12,16 @@ from addon.models import Link, ListCache
 from addon.netsuite import NetSuiteError
 from addon.splynx import SplynxError
 from addon.sync import matching
+from addon.sync.addresses import billing_address
 from addon.sync.context import SyncContext
-from addon.sync.suggestions import suggest
+from addon.sync.suggestions import addresses_loaded, suggest
 from addon.views import blueprint
 
 ENGINE_ERRORS = (BillingError, SplynxError, NetSuiteError, LookupError, ValueError)
 
 
 BILLING_PAGE = 20
+NETSUITE_PAGE = 25
 # The billing search reads customers until it has a page of matches or has read this many.
 BILLING_SCAN_LIMIT = 5000
 
@@ -55,7 +57,13 @@ def customers():
     who = (request.args.get("who") or "").strip()[:200]
     after = request.args.get("after", type=int)
     chosen_id = (request.args.get("billing_id") or "").strip()
-    results = matching.search_netsuite_customers(query) if query else []
+    offset = max(0, request.args.get("start", 0, type=int))
+    # One more than a page: whether there is a next page, without counting every match.
+    results = (
+        matching.search_netsuite_customers(query, limit=NETSUITE_PAGE + 1, offset=offset) if query else []
+    )
+    more = len(results) > NETSUITE_PAGE
+    results = results[:NETSUITE_PAGE]
     cached = session().scalar(select(ListCache.id).where(ListCache.kind == "customer").limit(1)) is not None
     paired = (
         session()
@@ -97,11 +105,16 @@ def customers():
         query=query,
         who=who,
         results=results,
+        results_from=offset,
+        results_more=more,
+        results_page=NETSUITE_PAGE,
         cached=cached,
         paired=paired,
         names=names,
         chosen=chosen,
         suggestions=suggestions,
+        chosen_address=billing_address(chosen) if chosen is not None else None,
+        addresses_loaded=addresses_loaded(),
         billing_found=billing_found,
         error=error,
         pair_form=pair_form,

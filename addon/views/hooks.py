@@ -65,11 +65,11 @@ def splynx():
     if kind != "event":
         return _answer(400, "type must be ping or event")
     event = live.record_event(payload)  # committed: from here a crash loses nothing
-    if event.status == "waiting":
-        from jobs.live import nudge
+    if event.status == "waiting" and event.entity is not None:  # waiting: its entity is known
+        from addon.runs import dispatcher
 
         try:
-            nudge([event.entity])
+            dispatcher().nudge_live([event.entity])
         except Exception:  # stored all the same; the next event or run end starts its run
             log.warning("could not start the live %s run", event.entity, exc_info=True)
     return _answer(200, "ok")

@@ -220,11 +220,11 @@ def _impact_page(page: str, changes, impact):
 
 @blueprint.post("/mappings/categories/automap")
 def mappings_automap():
-    from jobs.runs import AlreadyRunning, submit
+    from addon.runs import AlreadyRunning, dispatcher
 
     ActionForm().validate()
     try:
-        run = submit("automap_categories", trigger="manual", dry_run=True)
+        run = dispatcher().submit("automap_categories", trigger="manual", dry_run=True)
     except AlreadyRunning as exc:
         flash(str(exc), "error")
         return redirect(url_for("netsuite.mappings", page="categories"))

@@ -8,26 +8,13 @@ from sqlalchemy import func, select
 from addon.extension import session
 from addon.forms import ReconcileForm, RunForm, parsed_date
 from addon.models import ConnectionStatus, ListCache, Problem, ProblemRecord, SyncRun
+from addon.runs import AlreadyRunning, dispatcher, run_progress, waiting_for
 from addon.sync import entities
 from addon.sync.live import live_status
-from addon.sync.operations import OPERATIONS
+from addon.sync.operations import dashboard_cards
 from addon.views import blueprint
 from addon.views.helpers import ACTIVE_STATUSES
-from addon.views.schedule_info import last_runs, next_run, worker_listening
-
-# The cards of the dashboard, in the order an accountant works through them.
-DASHBOARD_OPERATIONS = (
-    "sync",
-    "load_mappings",
-    "export_customers",
-    "match_customers",
-    "export_invoices",
-    "export_credit_notes",
-    "export_payments",
-    "import_payments",
-    "import_all_payments",
-    "load_netsuite_customers",
-)
+from addon.views.schedule_info import last_runs, next_run
 
 
 def sync_counts() -> list[dict]:
@@ -83,17 +70,13 @@ def blocking_summary() -> tuple[int, int]:
 
 @blueprint.get("/")
 def dashboard():
-    from jobs.deferred import waiting_for
-
-    runs = last_runs(DASHBOARD_OPERATIONS)
-    cards = [
-        {"op": OPERATIONS[name], "last": runs.get(name), "next": next_run(name)}
-        for name in DASHBOARD_OPERATIONS
-    ]
+    shown_ops = dashboard_cards()
+    runs = last_runs([op.name for op in shown_ops])
+    cards = [{"op": op, "last": runs.get(op.name), "next": next_run(op.name)} for op in shown_ops]
     shown = [last.run for last in runs.values()]
     recent = session().scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(10)).all()
     queued = session().scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status == "queued"))
-    no_worker = bool(queued) and worker_listening() is False
+    no_worker = bool(queued) and dispatcher().worker_listening() is False
     connections = session().scalars(select(ConnectionStatus).order_by(ConnectionStatus.system)).all()
     open_count, blocked = blocking_summary()
     reconcile_form = ReconcileForm(formdata=request.args)
@@ -118,17 +101,15 @@ def dashboard():
 
 @blueprint.post("/run")
 def run_operation_view():
-    from jobs.runs import AlreadyRunning, submit
-
     form = RunForm()
     name = request.form.get("operation", "")
-    if name not in DASHBOARD_OPERATIONS or not form.validate():
+    op = next((card for card in dashboard_cards() if card.name == name), None)
+    if op is None or not form.validate():
         flash("Choose one of the operations on the dashboard.", "error")
         return redirect(url_for("netsuite.dashboard"))
-    op = OPERATIONS[name]
     dry_run = bool(form.dry_run.data) and op.dry_run
     try:
-        run = submit(name, trigger="manual", dry_run=dry_run)
+        run = dispatcher().submit(name, trigger="manual", dry_run=dry_run)
     except AlreadyRunning as exc:
         flash(str(exc), "error")
         return redirect(url_for("netsuite.dashboard"))
@@ -139,8 +120,6 @@ def run_operation_view():
 @blueprint.get("/runs/<int:run_id>/progress")
 def run_progress_view(run_id: int):
     """JSON for the progress bar: status, phase, done, total, percent, counts, message, finished."""
-    from jobs.runs import run_progress
-
     if session().get(SyncRun, run_id) is None:
         abort(404)
     return jsonify(run_progress(run_id))

@@ -405,12 +405,14 @@ def _back(entity: str, billing_id: str):
 
 @blueprint.post("/records/<entity>/<billing_id>/retry")
 def record_retry(entity: str, billing_id: str):
-    from jobs.runs import AlreadyRunning, submit
+    from addon.runs import AlreadyRunning, dispatcher
 
     if entities.find(entity) is None or not billing_id.isdigit():
         abort(404)
     try:
-        run = submit("export_record", trigger="manual", params={"entity": entity, "billing_id": billing_id})
+        run = dispatcher().submit(
+            "export_record", trigger="manual", params={"entity": entity, "billing_id": billing_id}
+        )
     except AlreadyRunning as exc:
         flash(f"Not retried yet: {exc}", "error")
         return _back(entity, billing_id)

@@ -1,4 +1,4 @@
-"""What the dashboard says about time and workers: last runs, next runs, who will run queued work.
+"""What the dashboard says about time: last runs and next runs.
 
 A card's last run is the newer of the operation's own run and the full sync that ran it as a
 phase. A cron schedule is standard cron evaluated in UTC (how RQ's cron computes due times);
@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app
 from sqlalchemy import select
 
 from addon.extension import session
@@ -104,12 +103,11 @@ def next_run(operation: str, now: datetime | None = None) -> NextRun | None:
     from croniter import CroniterError, croniter
 
     from addon import settings
-    from addon.extension import CONFIG_PREFIX, DEFAULT_CRON
+    from addon.extension import cron_expression
 
     if f"cron_{operation}" not in settings.SPEC_BY_KEY:
         return None
-    configured = current_app.config.get(f"{CONFIG_PREFIX}CRON_{operation.upper()}")
-    expression = (DEFAULT_CRON.get(operation, "") if configured is None else configured or "").strip()
+    expression = cron_expression(operation)
     if not expression:
         return None
     enabled = bool(settings.get(f"cron_{operation}"))
@@ -124,23 +122,3 @@ def next_run(operation: str, now: datetime | None = None) -> NextRun | None:
             return info
         info.at_local = info.at_utc.astimezone(zone)
     return info
-
-
-# --------------------------------------------------------------------------- workers
-
-
-def worker_listening() -> bool | None:
-    """Whether an RQ worker serves the add-on's queue: None without Redis (runs go in-process)."""
-    from jobs import runtime
-
-    if runtime.redis_url() is None:
-        return None
-    from redis.exceptions import RedisError
-    from rq import Worker
-
-    try:
-        workers = Worker.all(connection=runtime.redis_connection())
-    except RedisError:  # Redis unreachable: nobody can be listening
-        return False
-    queue = runtime.queue_name()
-    return any(queue in worker.queue_names() for worker in workers)

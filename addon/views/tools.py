@@ -25,13 +25,13 @@ def tools():
 
 @blueprint.post("/tools/reset")
 def tools_reset():
-    from jobs.runs import AlreadyRunning, submit
+    from addon.runs import AlreadyRunning, dispatcher
 
     form = ResetForm()
     if not form.validate():
         return render_template("netsuite/tools.html", form=form, erased=_what_goes()), 400
     try:
-        run = submit("reset_accounting", trigger="manual")
+        run = dispatcher().submit("reset_accounting", trigger="manual")
     except AlreadyRunning as exc:
         flash(str(exc), "error")
         return redirect(url_for("netsuite.tools"))

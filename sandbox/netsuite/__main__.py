@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--upsert-location", choices=("id", "eid"), default="id", help="what Location holds after PUT eid:"
     )
+    parser.add_argument(
+        "--no-address-book", action="store_true", help="refuse SuiteQL on customers' address books"
+    )
     parser.add_argument("--credentials-out", type=Path, help="write credentials (incl. OAuth2 key) as JSON")
     args = parser.parse_args(argv)
 
@@ -64,7 +67,9 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed,
         ),
         seed_customers=args.customers,
-        profile=PROFILES[args.profile].with_(upsert_location=args.upsert_location),
+        profile=PROFILES[args.profile].with_(
+            upsert_location=args.upsert_location, address_book=not args.no_address_book
+        ),
     )
     state.oauth2.public_key_pem = public_pem
     if args.isp_extras:

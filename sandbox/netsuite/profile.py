@@ -17,6 +17,9 @@ takes the reading that is harder on the client.
 ``multi_currency``  Multiple Currencies. Off: one (base) currency, and ``currency`` is unknown on
                     customers.
 ``segments``        Classes, departments and locations. Off: their tables and fields are unknown.
+``address_book``    Customers' address books are readable in SuiteQL (``customerAddressbook``,
+                    ``customerAddressbookEntityAddress``). Off (an old account, or a role without
+                    the permission): both tables answer 400 "Record '…' was not found".
 ``upsert_location`` What ``Location`` holds after ``PUT .../eid:X`` (Oracle does not say): ``"id"``
                     ends in the internal id, ``"eid"`` ends in ``eid:X`` as requested.
 """
@@ -29,6 +32,7 @@ from decimal import Decimal
 SEGMENT_FIELDS = ("class", "department", "location")
 SEGMENT_TABLES = ("classification", "department", "location")
 UPSERT_LOCATIONS = ("id", "eid")
+ADDRESS_TABLES = ("customeraddressbook", "customeraddressbookentityaddress")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class AccountProfile:
     oneworld: bool = True
     multi_currency: bool = True
     segments: bool = True
+    address_book: bool = True
     upsert_location: str = "id"
     # The rate NetSuite's tax engine would apply to a taxable line when no override is sent.
     engine_rate: Decimal = Decimal("20")
@@ -72,6 +77,8 @@ class AccountProfile:
             hidden.update(SEGMENT_TABLES)
         if not self.suitetax:
             hidden.add("taxtype")
+        if not self.address_book:
+            hidden.update(ADDRESS_TABLES)
         return frozenset(hidden)
 
     def hidden_columns(self, table: str) -> frozenset[str]:

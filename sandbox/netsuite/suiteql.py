@@ -117,12 +117,22 @@ _LINE_REFS = ("item", "class", "department", "location", "entity")
 _LINK_COLUMNS = (
     "previousdoc previousline previoustype nextdoc nextline nexttype linktype foreignamount lastmodifieddate"
 )
+# A customer's address book (docs/netsuite-rest.md §6.2): one row per address, the address itself
+# in the second table by `nkey`.
+_ADDRESSBOOK_COLUMNS = (
+    "internalid entity addressbookaddress defaultbilling defaultshipping isresidential label"
+)
+_ENTITY_ADDRESS_COLUMNS = (
+    "nkey addr1 addr2 addr3 addressee attention addrphone city state zip country addrtext"
+)
+# Text however it looks: SQLite's NUMERIC affinity would turn the postcode "01234" into 1234.
+_TEXT_COLUMNS = frozenset(_ENTITY_ADDRESS_COLUMNS.split()) - {"nkey"} | {"label"}
 _DATE_COLUMNS = {"trandate", "duedate", "startdate", "enddate"}
 _DATETIME_COLUMNS = {"datecreated", "createddate", "lastmodifieddate", "linelastmodifieddate"}
 _INTEGER_COLUMNS = {
     "id", "transaction", "entity", "nextdoc", "previousdoc", "item", "class", "department", "location",
     "subsidiary", "currency", "terms", "parent", "postingperiod", "linesequencenumber", "nextline", "previousline",
-    "transactionline", "account", "accountingbook",
+    "transactionline", "account", "accountingbook", "internalid", "addressbookaddress", "nkey",
 }  # fmt: skip
 
 
@@ -150,6 +160,14 @@ class SuiteQLIndex:
         for table in ("nexttransactionlinelink", "previoustransactionlinelink"):
             self._create(table, _LINK_COLUMNS.split())
         self._create("transactionaccountingline", _ACCOUNTING_LINE_COLUMNS.split())
+        self._next_nkey = 0
+        if "customeraddressbook" not in hidden:
+            self._create("customeraddressbook", _ADDRESSBOOK_COLUMNS.split())
+            self._create("customeraddressbookentityaddress", _ENTITY_ADDRESS_COLUMNS.split())
+            self._conn.execute('CREATE INDEX "ix_addressbook_entity" ON "customeraddressbook" ("entity")')
+            self._conn.execute(
+                'CREATE INDEX "ix_entityaddress_nkey" ON "customeraddressbookentityaddress" ("nkey")'
+            )
         self._source_tables: dict[str, list[str]] = {}
         for table, (types, _, _) in _GENERIC.items():
             for record_type in types:
@@ -162,7 +180,7 @@ class SuiteQLIndex:
 
         def sql_type(column: str) -> str:
             base = column.removesuffix(DF_SUFFIX)
-            if column.endswith(DF_SUFFIX):
+            if column.endswith(DF_SUFFIX) or base in _TEXT_COLUMNS:
                 return "TEXT"
             if base in _INTEGER_COLUMNS:
                 return "INTEGER"
@@ -197,6 +215,13 @@ class SuiteQLIndex:
                 self._conn.execute(f'DELETE FROM "{table}" WHERE nextdoc = ?', (int(record_id),))  # noqa: S608
         for table in self._source_tables.get(record_type, ()):
             self._conn.execute(f'DELETE FROM "{table}" WHERE id = ?', (int(record_id),))  # noqa: S608
+        if record_type == "customer" and "customeraddressbook" in self._tables:
+            self._conn.execute(
+                'DELETE FROM "customeraddressbookentityaddress" WHERE nkey IN '
+                '(SELECT addressbookaddress FROM "customeraddressbook" WHERE entity = ?)',
+                (int(record_id),),
+            )
+            self._conn.execute('DELETE FROM "customeraddressbook" WHERE entity = ?', (int(record_id),))
 
     def refresh(self, store, record_type: str, record: dict) -> None:
         """Replace the rows mirroring ``record`` (called under the store lock)."""
@@ -213,6 +238,23 @@ class SuiteQLIndex:
                     target = store.ref_type(targets, str(row[column]))
                     row[column + DF_SUFFIX] = store.display_name(target, str(row[column])) if target else None
             self._insert(table, row)
+        if record_type == "customer" and "customeraddressbook" in self._tables:
+            self._insert_address_book(record)
+
+    def _insert_address_book(self, customer: dict) -> None:
+        """One address-book row and one address row per entry; a new `nkey` on every write, as
+        NetSuite gives a replaced address book new addresses."""
+        for entry in customer.get("addressBook") or []:
+            self._next_nkey += 1
+            address = {key.lower(): value for key, value in (entry.get("addressBookAddress") or {}).items()}
+            self._insert(
+                "customeraddressbook",
+                {"internalid": self._next_nkey, "entity": customer["id"], "addressbookaddress": self._next_nkey,
+                 "defaultbilling": bool(entry.get("defaultBilling")),
+                 "defaultshipping": bool(entry.get("defaultShipping")),
+                 "isresidential": bool(entry.get("isResidential")), "label": entry.get("label")},
+            )  # fmt: skip
+            self._insert("customeraddressbookentityaddress", {**address, "nkey": self._next_nkey})
 
     def _insert_transaction(self, store, record_type: str, record: dict) -> None:
         code = RECORD_TYPES[record_type].tran_code

@@ -363,10 +363,16 @@ def test_an_accountants_first_day(browser, live, seeded_netsuite, splynx_sandbox
 
     # -- pair the customer without a zip by name, from a suggestion ---------------------------------
     customer = splynx.dataset.by_id("customers", no_zip)
+    # NetSuite holds the same door, written its own way (capitals, no space in the postcode).
+    street, city, postcode = (
+        part.strip() for part in customer["additional_attributes"]["service_address"].split(",")
+    )
+    address = {"addr1": street.upper(), "city": city, "zip": postcode.replace(" ", "").lower()}
     twin = netsuite.state.store.create(
         "customer",
-        {"companyName": customer["name"], "email": customer["email"], "subsidiary": {"id": holdings}},
-    ).id
+        {"companyName": customer["name"], "email": customer["email"], "subsidiary": {"id": holdings},
+         "addressBook": {"items": [{"defaultBilling": True, "addressBookAddress": address}]}},
+    ).id  # fmt: skip
     run_from_dashboard(walk, "load_netsuite_customers")
     walk.go("/netsuite/customers")
     page.fill("#who", max(customer["name"].split(), key=len))
@@ -377,6 +383,7 @@ def test_an_accountants_first_day(browser, live, seeded_netsuite, splynx_sandbox
     assert str(no_zip) in page.locator("#chosen-customer").inner_text()
     suggestion = page.locator("#suggestions tbody tr").first
     assert "same email" in suggestion.inner_text() and customer["name"] in suggestion.inner_text()
+    assert f"same billing address ({street.upper()}, {address['zip']} {city})" in suggestion.inner_text()
     assert suggestion.locator("a[data-system=netsuite]").get_attribute("href") == (
         f"{ui_host}/app/common/entity/custjob.nl?id={twin}"
     )

@@ -95,14 +95,19 @@ def netsuite_profile(request):
 
     A module runs in every profile with ``pytestmark = across_profiles``; one test picks its own
     with ``@pytest.mark.parametrize("netsuite_profile", ["legacy"], indirect=True)``. A profile
-    name may carry switches: ``"suitetax-single+eid"`` answers upserts with an eid Location.
+    name may carry switches: ``"suitetax-single+eid"`` answers upserts with an eid Location,
+    ``"+no-addresses"`` refuses SuiteQL on customers' address books.
     """
     name = getattr(request, "param", "suitetax-oneworld")
     base, *switches = name.split("+")
     profile = PROFILES[base]
     for switch in switches:
         profile = profile.with_(
-            **{"eid": {"upsert_location": "eid"}, "no-segments": {"segments": False}}[switch]
+            **{
+                "eid": {"upsert_location": "eid"},
+                "no-segments": {"segments": False},
+                "no-addresses": {"address_book": False},
+            }[switch]  # fmt: skip
         )
     return profile
 

@@ -26,8 +26,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.redis]
 def test_sigkilled_worker_five_times_then_finishes_with_one_record_each(isp, private_redis, workers, tally):
     from addon.extension import session
     from addon.models import SyncRun
+    from addon.runs import run_progress
     from addon.sync.operations import run_operation
-    from jobs import run_progress, submit
+    from jobs import submit
     from jobs.locks import lock_holder
     from jobs.sweeper import sweep
 

@@ -14,7 +14,8 @@ import signal
 import pytest
 from rq import Queue, SimpleWorker
 
-from jobs import AlreadyRunning, submit
+from addon.runs import AlreadyRunning
+from jobs import submit
 from jobs.inprocess import executor
 from jobs.sweeper import sweep
 from jobs.tasks import cron_tick

@@ -26,8 +26,9 @@ def test_kills_between_commit_and_link_leave_each_payment_in_splynx_once(make_is
 
     from addon.extension import session
     from addon.models import Link, SyncRun
+    from addon.runs import run_progress
     from addon.sync.operations import run_operation
-    from jobs import run_progress, submit
+    from jobs import submit
     from jobs.locks import lock_holder
     from jobs.sweeper import sweep
 

@@ -110,8 +110,9 @@ def test_two_clis_started_together_never_both_run(slow_isp, database_url, trial,
 def test_a_full_sync_and_a_single_export_conflict_with_a_clear_message(slow_isp):
     from addon.extension import session
     from addon.models import SyncRun
-    from jobs import AlreadyRunning, submit
-    from jobs.runs import lane_of
+    from addon.runs import AlreadyRunning
+    from addon.sync.operations import lane_of
+    from jobs import submit
 
     # A sync this very process is running (alive pid): the export must wait for it.
     sync = SyncRun(operation="sync", trigger="cli", status="running", lane=lane_of("sync"), pid=os.getpid())
@@ -177,9 +178,11 @@ def test_database_lost_under_a_cli_exits_2_with_the_reason_and_the_run_is_closed
 
 
 def test_raw_database_error_text_never_reaches_a_run_message(configured, monkeypatch):
+    import dataclasses
+
     import sqlalchemy.exc
 
-    from addon.sync import matching
+    from addon.sync import operations
     from jobs import submit
 
     statement = "INSERT INTO ns_link (entity, billing_id) VALUES (%(entity)s, %(billing_id)s)"
@@ -193,7 +196,8 @@ def test_raw_database_error_text_never_reaches_a_run_message(configured, monkeyp
             ),
         )
 
-    monkeypatch.setattr(matching, "load_netsuite_customers", boom)
+    declared = operations.operation("load_netsuite_customers")
+    monkeypatch.setitem(operations.OPERATIONS, declared.name, dataclasses.replace(declared, function=boom))
     run = submit("load_netsuite_customers", wait=True)
     assert run.status == "failed"
     assert "uq_ns_link_entity_billing" in run.message

@@ -15,8 +15,7 @@
         .then(function (p) {
           if (p.total) { bar.max = p.total; }
           bar.value = p.done || 0;
-          text.textContent = (p.phase || p.status) + " — " + (p.done || 0) + (p.total ? " of " + p.total : "") +
-            (p.percent != null ? " (" + p.percent + "%)" : "");
+          text.textContent = p.text;
           if (p.finished) {
             box.setAttribute("data-finished", p.status);
             window.location.reload();
