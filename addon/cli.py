@@ -11,6 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from addon import settings
 from addon.certificate_cli import certificate_group
+from addon.sync import entities
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -339,7 +340,7 @@ def problems_command():
 
 
 @netsuite_cli.command("confirm-amount")
-@click.argument("entity", type=click.Choice(["invoice", "credit_note"]))
+@click.argument("entity", type=click.Choice([kind.name for kind in entities.amount_held()]))
 @click.argument("billing_id")
 def confirm_amount_command(entity: str, billing_id: str):
     """Confirm the amount of a document held as far above the usual range; the next export sends it."""
@@ -353,5 +354,5 @@ def confirm_amount_command(entity: str, billing_id: str):
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_CONFIG) from exc
     click.echo(
-        f"{entity.replace('_', ' ')} {billing_id}: total {total:.2f} confirmed; the next export sends it"
+        f"{entities.get(entity).noun} {billing_id}: total {total:.2f} confirmed; the next export sends it"
     )

@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from addon import billing_backends, settings, validation
+from addon.sync import entities
 
 
 class ChoiceField(SelectField):
@@ -266,17 +267,7 @@ class ReconcileForm(_PeriodForm):
 
 class LogFilterForm(_PeriodForm):
     run = StringField("Run", validators=[Optional(), Length(max=12)])
-    entity = ChoiceField(
-        "Entity",
-        choices=[
-            ("", "All"),
-            ("customer", "Customers"),
-            ("invoice", "Invoices"),
-            ("credit_note", "Credit notes"),
-            ("payment", "Payments"),
-        ],
-        validators=[Optional()],
-    )
+    entity = ChoiceField("Entity", validators=[Optional()])  # choices: every registered entity type
     outcome = ChoiceField(
         "Outcome",
         choices=[
@@ -296,6 +287,10 @@ class LogFilterForm(_PeriodForm):
         validators=[Optional()],
     )
     billing_id = StringField("Billing ID", validators=[Optional(), Length(max=64)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entity.choices = [SelectChoice(v, text) for v, text in [("", "All"), *entities.labels().items()]]
 
     def validate_run(self, field):
         if field.data and not field.data.strip().isdigit():

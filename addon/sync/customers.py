@@ -10,7 +10,7 @@ truncated address would send mail to the wrong person.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -18,11 +18,12 @@ from sqlalchemy import select
 from addon.billing import BillingCustomer, BillingNotFound
 from addon.extension import session
 from addon.models import ListCache
-from addon.sync import links
-from addon.sync.exporter import CustomerBlock, Export, ExportRun, Skip, Write, export_one, run_export
+from addon.sync import entities, links
+from addon.sync.exporter import Export, ExportRun, Skip, Write, by_ids, export_one, run_export
 from addon.sync.ledger import Cause, RunLedger
+from addon.sync.run_state import CustomerBlock
 
-ENTITY = "customer"
+ENTITY = entities.CUSTOMER.name
 # Additional field holding the service address as 'street, city, zip' (as the dataset stores it).
 SERVICE_ADDRESS_ATTRIBUTE = "service_address"
 # Additional fields that may carry per-customer NetSuite segment ids (optional).
@@ -94,7 +95,7 @@ def account_fields(run: ExportRun) -> dict[str, str]:
     (NetSuite gives customers the base currency by itself). Before any load, configured values
     are sent as configured.
     """
-    fields = run.cache.get("account_fields")
+    fields = run.state.customers.account_fields
     if fields is None:
         from addon.sync.mappings import cached
 
@@ -108,7 +109,7 @@ def account_fields(run: ExportRun) -> dict[str, str]:
         currency = run.setting("currency")
         if currency and (not loaded or len(currencies) > 1):
             fields["currency"] = str(currency)
-        run.cache["account_fields"] = fields
+        run.state.customers.account_fields = fields
     return fields
 
 
@@ -126,10 +127,10 @@ def is_paired(run: ExportRun, customer: BillingCustomer, link: links.LinkInfo | 
     """
     if not (link and link.netsuite_id):
         return False
-    paired = run.cache.get(PAIRED_KIND)
+    paired = run.state.customers.paired
     if paired is None:
         query = select(ListCache.netsuite_id).where(ListCache.kind == PAIRED_KIND)
-        paired = run.cache[PAIRED_KIND] = set(session().scalars(query))
+        paired = run.state.customers.paired = set(session().scalars(query))
     if link.netsuite_id in paired:
         return True
     if link.external_id == links.external_id(ENTITY, customer.id):
@@ -247,16 +248,38 @@ def customer_write(
 
 
 def customer_export(run: ExportRun) -> Export:
-    return Export(entity=ENTITY, prepare=lambda customer, link: customer_write(run, customer, link))
+    """The customer export's steps; its hooks keep the run's view of which customers are in
+    NetSuite, which documents and payments read (:func:`ensure_customer`)."""
+
+    def failed(billing_id: str, skip: Skip) -> None:
+        message = f"customer {billing_id} is not in NetSuite: {skip.message}"
+        run.state.customer_progress.failures[billing_id] = CustomerBlock(message, skip.cause)
+
+    def synced(billing_id: str, netsuite_id: str) -> None:
+        run.state.customers.netsuite_ids[billing_id] = netsuite_id
+
+    return Export(
+        entity=ENTITY,
+        prepare=lambda customer, link: customer_write(run, customer, link),
+        recorded_already=lambda billing_id: billing_id in run.state.customer_progress.done,
+        on_examined=lambda billing_id: run.state.customer_progress.done.add(billing_id),
+        on_failed=failed,
+        on_synced=synced,
+    )
 
 
 # Customer ids per billing lookup: an ``id IN (...)`` search whose URL stays a few kilobytes.
 LOOKUP_CHUNK = 100
 
 
-def _billing_customers(run: ExportRun) -> dict[str, BillingCustomer | None]:
-    """Billing customers this run has read (None: not in billing), by billing id."""
-    return run.cache.setdefault("billing_customers", {})
+def _load_customer_links(run: ExportRun, customer_ids: Iterable[str]) -> None:
+    """Batch-load the NetSuite ids of the customers a page of documents or payments needs."""
+    netsuite_ids = run.state.customers.netsuite_ids
+    missing = set(customer_ids) - set(netsuite_ids)
+    if missing:
+        for billing_id, info in links.links_for(ENTITY, missing).items():
+            if info.netsuite_id and info.status != "deleted_in_billing":
+                netsuite_ids[billing_id] = info.netsuite_id
 
 
 def prepare_customers(run: ExportRun, customer_ids: Iterable[int | None]) -> None:
@@ -269,16 +292,16 @@ def prepare_customers(run: ExportRun, customer_ids: Iterable[int | None]) -> Non
     a listing of every customer in billing.
     """
     named = {str(c) for c in customer_ids if c is not None}
-    run.load_customer_links(named)
-    known = _billing_customers(run)
+    _load_customer_links(run, named)
+    known, progress = run.state.customers.billing, run.state.customer_progress
     every_one = run.ignored_partners() or run.setting("customer_segments")
     ids = sorted(
         int(key)
         for key in named
-        if (every_one or key not in run.customer_ids)
+        if (every_one or key not in run.state.customers.netsuite_ids)
         and key not in known
-        and key not in run.customer_failures
-        and key not in run.customers_done
+        and key not in progress.failures
+        and key not in progress.done
     )
     for start in range(0, len(ids), LOOKUP_CHUNK):
         chunk = ids[start : start + LOOKUP_CHUNK]
@@ -288,7 +311,7 @@ def prepare_customers(run: ExportRun, customer_ids: Iterable[int | None]) -> Non
 
 def _billing_customer(run: ExportRun, key: str) -> BillingCustomer | None:
     """One billing customer, read on its own if no page lookup brought it (None: not in billing)."""
-    known = _billing_customers(run)
+    known = run.state.customers.billing
     if key not in known:
         try:
             known[key] = run.ctx.billing.get_customer(int(key))
@@ -298,9 +321,9 @@ def _billing_customer(run: ExportRun, key: str) -> BillingCustomer | None:
 
 
 def _partner_name(run: ExportRun, partner_id: int) -> str:
-    names = run.cache.get("partner_names")
+    names = run.state.customers.partner_names
     if names is None:
-        names = run.cache["partner_names"] = {p.id: p.name for p in run.ctx.billing.partners()}
+        names = run.state.customers.partner_names = {p.id: p.name for p in run.ctx.billing.partners()}
     return names.get(partner_id, f"#{partner_id}")
 
 
@@ -315,34 +338,36 @@ def ensure_customer(run: ExportRun, customer_id: int | None) -> tuple[str | None
     if customer_id is None:
         return None, CustomerBlock("it has no customer")
     key = str(customer_id)
+    netsuite_ids, progress = run.state.customers.netsuite_ids, run.state.customer_progress
+    failures = progress.failures
     if run.ignored_partners():
         customer = _billing_customer(run, key)
         if customer is not None and customer.partner_id in run.ignored_partners():
             return None, CustomerBlock(f"partner {_partner_name(run, customer.partner_id)} is ignored")
-    if key in run.customer_ids:
-        return run.customer_ids[key], None
-    if key in run.customer_failures:
-        return None, run.customer_failures[key]
-    if key in run.customers_done:
+    if key in netsuite_ids:
+        return netsuite_ids[key], None
+    if key in failures:
+        return None, failures[key]
+    if key in progress.done:
         return ("new", None) if run.dry_run else (None, CustomerBlock(f"customer {key} is not in NetSuite"))
     known = _billing_customer(run, key)
     if known is None:
-        block = run.customer_failures[key] = CustomerBlock(f"customer {key} does not exist in billing")
+        block = failures[key] = CustomerBlock(f"customer {key} does not exist in billing")
         return None, block
     prepared = customer_write(run, known)
     if isinstance(prepared, Skip):
         # Its own export reports the customer; the document only names why it waits.
         block = CustomerBlock(f"customer {key} is not in NetSuite: {prepared.message}", prepared.cause)
-        run.customer_failures[key] = block
+        failures[key] = block
         return None, block
     export_one(run, customer_export(run), known)
-    if key in run.customer_ids:
-        return run.customer_ids[key], None
-    if run.dry_run and key not in run.customer_failures:
+    if key in netsuite_ids:
+        return netsuite_ids[key], None
+    if run.dry_run and key not in failures:
         return "new", None
-    failure = run.customer_failures.get(key)
+    failure = failures.get(key)
     if failure is None:
-        failure = run.customer_failures[key] = CustomerBlock(f"customer {key} is not in NetSuite")
+        failure = failures[key] = CustomerBlock(f"customer {key} is not in NetSuite")
     return None, failure
 
 
@@ -351,12 +376,21 @@ def blocked_by_customer(label: str, block: CustomerBlock) -> Skip:
     return Skip(block.message, label, block.cause)
 
 
-def export_customers(ctx, ledger: RunLedger, **params) -> None:
-    """Operation: create or update a NetSuite customer for every customer outside ignored partners."""
+def customer_records(run: ExportRun, ids: Collection[str] | None = None):
+    """The billing customers an export reads (lazily), ignored partners left out; ``ids``: only those."""
+    excluded = run.ignored_partners()
+    return by_ids(lambda chunk: run.ctx.billing.customers(partner_ids_excluded=excluded, ids=chunk), ids)
+
+
+def export_customer_records(run: ExportRun, ids: Collection[str] | None = None) -> dict[str, int]:
+    """The customers phase (of its own operation, of a full sync, or of a live run: ``ids``)."""
     from addon.sync.totals import customers_count
 
+    run.ledger.phase("Exporting customers", total=customers_count(run) if ids is None else None)
+    return run_export(run, customer_export(run), customer_records(run, ids), only=ids)
+
+
+def export_customers(ctx, ledger: RunLedger, **params) -> None:
+    """Operation: create or update a NetSuite customer for every customer outside ignored partners."""
     run = ExportRun(ctx, ledger)
-    ledger.phase("Exporting customers", total=customers_count(run))
-    records = ctx.billing.customers(partner_ids_excluded=run.ignored_partners())
-    counts = run_export(run, customer_export(run), records)
-    ledger.set_result({"customers": counts})
+    ledger.set_result({"customers": export_customer_records(run)})

@@ -25,11 +25,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from addon.billing import BillingDocument, BillingNotFound
+from addon.billing import BillingDocument
 from addon.billing import DocumentKind as BillingDocumentKind
 from addon.extension import session
 from addon.models import ListCache
-from addon.sync import sanity, totals
+from addon.sync import entities, sanity, totals
 from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers, segment
 from addon.sync.exporter import Export, ExportRun, Skip, Write, by_ids, run_export
 from addon.sync.ledger import Cause, RunLedger
@@ -43,16 +43,19 @@ DESCRIPTION_LIMIT = 4000  # NetSuite's line description limit (UI; unconfirmed f
 
 @dataclass(frozen=True)
 class DocumentKind:
-    """What differs between invoices and credit notes."""
+    """What differs between invoices and credit notes in their NetSuite bodies."""
 
     entity: BillingDocumentKind
-    noun: str
     has_due_date: bool
+
+    @property
+    def noun(self) -> str:
+        return entities.get(self.entity).noun
 
 
 KINDS = {
-    "invoice": DocumentKind("invoice", "invoice", True),
-    "credit_note": DocumentKind("credit_note", "credit note", False),
+    "invoice": DocumentKind("invoice", True),
+    "credit_note": DocumentKind("credit_note", False),
 }
 
 
@@ -65,12 +68,12 @@ SUITETAX = "suitetax_override"
 
 def _tax_codes(run: ExportRun) -> dict[str, dict]:
     """NetSuite tax code id -> what 'Load mappings' cached of it (legacy ``rate``, SuiteTax ``taxtype``)."""
-    cached = run.cache.get("tax_codes")
+    cached = run.state.lookups.tax_codes
     if cached is None:
         rows = session().execute(
             select(ListCache.netsuite_id, ListCache.extra).where(ListCache.kind == "tax_code")
         )
-        cached = run.cache["tax_codes"] = {
+        cached = run.state.lookups.tax_codes = {
             netsuite_id: extra if isinstance(extra, dict) else {} for netsuite_id, extra in rows
         }
     return cached
@@ -292,34 +295,31 @@ def document_write(run: ExportRun, kind: DocumentKind, doc: BillingDocument) -> 
 
 
 def document_export(run: ExportRun, kind: DocumentKind) -> Export:
-    billing = run.ctx.billing
-
-    def confirm_deleted(billing_id: str) -> bool:
-        try:
-            return billing.get_document(kind.entity, int(billing_id)).is_deleted
-        except BillingNotFound:
-            return True
-
+    entity = entities.get(kind.entity)
     return Export(
         entity=kind.entity,
         prepare=lambda doc, link: document_write(run, kind, doc),
         before_page=lambda page: prepare_customers(run, [doc.customer_id for doc in page]),
-        confirm_deleted=confirm_deleted,
-        is_deleted=lambda doc: doc.is_deleted,
+        confirm_deleted=lambda billing_id: entity.gone(run.ctx.billing, int(billing_id)),
+        is_deleted=entity.is_deleted,
     )
+
+
+def document_records(run: ExportRun, kind_name: str, ids: Collection[str] | None = None):
+    """The billing documents of one kind an export reads (lazily): dated on or after
+    export-from (filtered by billing); ``ids``: only those."""
+    entity = entities.get(kind_name)
+    export_from = run.setting("export_from")
+    return by_ids(lambda chunk: entity.list(run.ctx.billing, date_from=export_from, ids=chunk), ids)
 
 
 def export_documents(run: ExportRun, kind_name: str, ids: Collection[str] | None = None) -> dict[str, int]:
-    """Export every document of one kind dated on or after export-from (filtered by billing);
-    ``ids``: only these (a live run)."""
+    """Export every document of one kind dated on or after export-from; ``ids``: only these (a live run)."""
     kind = KINDS[kind_name]
     total = totals.documents_count(run, kind.entity) if ids is None else len(ids)
-    run.ledger.phase(f"Exporting {kind.noun}s", total=total)
+    run.ledger.phase(f"Exporting {entities.get(kind_name).plural}", total=total)
     sanity.usual_amount(run, kind.entity)  # before the pass: it may need its own billing read
-    records = by_ids(
-        lambda chunk: run.ctx.billing.documents(kind.entity, date_from=run.setting("export_from"), ids=chunk),
-        ids,
-    )
+    records = document_records(run, kind_name, ids)
     counts = run_export(run, document_export(run, kind), records, only=ids)
     sanity.remember_usual_amount(run, kind.entity)
     return counts

@@ -36,9 +36,10 @@ from addon.netsuite import (
     NetSuiteConnectionError,
     NetSuiteError,
 )
-from addon.sync import links
+from addon.sync import entities, links
 from addon.sync.context import SyncContext
 from addon.sync.ledger import Cause, RunLedger
+from addon.sync.run_state import RunState
 
 PAGE_SIZE = 200
 # The first page is small: NetSuite slots start working as soon as billing's first answer is in,
@@ -54,20 +55,6 @@ QUEUED_PER_SLOT = 3
 # of the whole job later (RQ's policy) is right, not a failed record.
 STOPPING_NETSUITE = (NetSuiteAuthError, NetSuiteConfigError, NetSuiteConnectionError, GovernorTimeout)
 STOPPING_BILLING = (BillingAuthError, BillingConfigError, BillingConnectionError)
-
-# What NetSuite's REST record types are called per entity.
-RECORD_TYPES = {
-    "customer": "customer",
-    "invoice": "invoice",
-    "credit_note": "creditMemo",
-    "payment": "customerPayment",
-}
-ENTITY_WORDS = {
-    "customer": "customer",
-    "invoice": "invoice",
-    "credit_note": "credit note",
-    "payment": "payment",
-}
 
 
 # --------------------------------------------------------------------------- prepared records
@@ -98,14 +85,6 @@ class Skip:
     extra_causes: tuple[Cause, ...] = ()
 
 
-@dataclass(frozen=True)
-class CustomerBlock:
-    """Why a document's customer is not in NetSuite: the document is skipped, never sent."""
-
-    message: str
-    cause: Cause | None = None
-
-
 @dataclass
 class Export:
     """One kind of export, described by its parts; :func:`run_export` does the rest."""
@@ -118,10 +97,16 @@ class Export:
     confirm_deleted: Callable[[str], bool] | None = None
     # Billing record already deleted (soft delete seen in the pass).
     is_deleted: Callable[[Any], bool] = lambda record: False
+    # Hooks of the entity type around the shared steps (customers keep the run's view of
+    # which customers are in NetSuite through them; documents wait on those).
+    recorded_already: Callable[[str], bool] = lambda billing_id: False
+    on_examined: Callable[[str], None] = lambda billing_id: None
+    on_failed: Callable[[str, Skip], None] = lambda billing_id, skip: None
+    on_synced: Callable[[str, str], None] = lambda billing_id, netsuite_id: None
 
     @property
     def record_type(self) -> str:
-        return RECORD_TYPES[self.entity]
+        return entities.get(self.entity).record_type
 
 
 @dataclass
@@ -141,16 +126,13 @@ class _Pending:
 
 @dataclass
 class ExportRun:
-    """What every export of one run shares: context, ledger, mappings and the customer links."""
+    """What every export of one run shares: context, ledger, mappings and what was looked up."""
 
     ctx: SyncContext
     ledger: RunLedger
     _mappings: dict[str, dict[str, str]] | None = None
-    customer_ids: dict[str, str] = field(default_factory=dict)  # billing id -> NetSuite id
-    customers_done: set[str] = field(default_factory=set)  # recorded in this run already
-    customer_failures: dict[str, CustomerBlock] = field(default_factory=dict)  # billing id -> why
     _names: dict[str, dict[int, str]] = field(default_factory=dict)
-    cache: dict[Any, Any] = field(default_factory=dict)  # per-run lookups of the export modules
+    state: RunState = field(default_factory=RunState)  # what the export modules look up once
     _ignored_partners: set[int] | None = None
     _link_writers: dict[str, links.LinkWriter] = field(default_factory=dict)
 
@@ -178,12 +160,13 @@ class ExportRun:
         """
         if self.setting(key):
             return str(self.setting(key))
-        if ("sole", key) not in self.cache:
+        sole = self.state.lookups.sole_choices
+        if key not in sole:
             from addon.sync.mappings import cached
 
             rows = cached(key, active_only=True)
-            self.cache[("sole", key)] = rows[0].netsuite_id if len(rows) == 1 else None
-        return self.cache[("sole", key)]
+            sole[key] = rows[0].netsuite_id if len(rows) == 1 else None
+        return sole[key]
 
     def billing_name(self, kind: str, billing_id: int | None) -> str:
         """Name of a billing list value ('category', 'tax_rate', 'payment_method'), loaded once."""
@@ -220,14 +203,6 @@ class ExportRun:
             self.ledger.before_commit(writer.write)
         return writer
 
-    def load_customer_links(self, customer_ids: Iterable[int | str]) -> None:
-        """Batch-load the NetSuite ids of the customers a page of documents or payments needs."""
-        missing = {str(c) for c in customer_ids if c is not None} - set(self.customer_ids)
-        if missing:
-            for billing_id, info in links.links_for("customer", missing).items():
-                if info.netsuite_id and info.status != "deleted_in_billing":
-                    self.customer_ids[billing_id] = info.netsuite_id
-
 
 # --------------------------------------------------------------------------- NetSuite errors in words
 
@@ -243,7 +218,7 @@ def netsuite_failure(error: NetSuiteError, entity: str, label: str, tran_date: s
         code = error.code or (f"HTTP {error.status}" if error.status else type(error).__name__)
         where = f" (field {error.path})" if error.path else ""
         detail = (error.detail or "").removeprefix("Error while accessing a resource.").strip() or code
-        message = f"NetSuite refused this {ENTITY_WORDS[entity]}: {detail}{where} [{code}]"
+        message = f"NetSuite refused this {entities.get(entity).noun}: {detail}{where} [{code}]"
         key, title = code, f"NetSuite refuses records with {code}: {detail}"
         fix_hint = "Correct the record or the mapping NetSuite names, then run the export again."
     cause = Cause(key=f"netsuite:{key}", kind="netsuite", title=title, fix_hint=fix_hint)
@@ -422,8 +397,7 @@ def _examine(
     """Decide one record locally; returns what to push, or None when it was recorded already."""
     ledger = run.ledger
     billing_id = str(export.billing_id(record))
-    if export.entity == "customer":
-        run.customers_done.add(billing_id)
+    export.on_examined(billing_id)
     if export.is_deleted(record):
         _report_deleted(run, export, billing_id, link)
         return None
@@ -466,9 +440,7 @@ def _examine(
 
 
 def _record_failure(run: ExportRun, export: Export, billing_id: str, skip: Skip) -> None:
-    if export.entity == "customer":
-        message = f"customer {billing_id} is not in NetSuite: {skip.message}"
-        run.customer_failures[billing_id] = CustomerBlock(message, skip.cause)
+    export.on_failed(billing_id, skip)
     record_skip(run.ledger, export.entity, billing_id, skip)
 
 
@@ -491,8 +463,7 @@ def _settle(run: ExportRun, export: Export, pending: _Pending, future: Future) -
         pending.billing_id, netsuite_id, content_hash=pending.hash, exists=pending.link is not None,
         payload=pending.payload,
     )  # fmt: skip
-    if export.entity == "customer":
-        run.customer_ids[pending.billing_id] = netsuite_id
+    export.on_synced(pending.billing_id, netsuite_id)
     ledger.record(
         entity=export.entity,
         billing_id=pending.billing_id,
@@ -563,8 +534,8 @@ def run_export(
             for record in page:
                 billing_id = str(export.billing_id(record))
                 seen.add(billing_id)
-                if export.entity == "customer" and billing_id in run.customers_done:
-                    continue  # already recorded in this run as a document's customer
+                if export.recorded_already(billing_id):
+                    continue  # e.g. a customer recorded in this run as a document's customer
                 found = _examine(run, export, record, page_links.get(billing_id))
                 if found is None:
                     continue
@@ -594,7 +565,7 @@ def _report_deleted(run: ExportRun, export: Export, billing_id: str, link: links
     """A billing record deleted after it was synced needs a person: NetSuite keeps its copy."""
     if link is None or not link.netsuite_id or link.status == "deleted_in_billing":
         return  # never synced (nothing to do) or already reported
-    word = ENTITY_WORDS[export.entity]
+    word = entities.get(export.entity).noun
     if not run.dry_run:
         links.set_status(export.entity, billing_id, "deleted_in_billing", f"{word} deleted in billing")
     run.ledger.record(

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import importlib
 
-from addon.sync import totals
-from addon.sync.customers import customer_export
-from addon.sync.documents import export_documents
-from addon.sync.exporter import ExportRun, run_export
+from addon.sync import entities, totals
+from addon.sync.exporter import ExportRun
 from addon.sync.ledger import RunLedger
-from addon.sync.payment_export import export_payment_records
 
 IMPORT_DIRECTIONS = ("netsuite_to_splynx", "bidirectional")
 
 
 def full_sync(ctx, ledger: RunLedger, **params) -> None:
-    """Customers, invoices, credit notes, payments out, then payments in (per direction).
+    """Every entity type's export in registry order, then payments in (per direction).
 
     Customers go first so documents and payments find their customer linked; invoices before
     payments so a payment can be applied to its invoice in the same run.
@@ -23,12 +20,8 @@ def full_sync(ctx, ledger: RunLedger, **params) -> None:
     run = ExportRun(ctx, ledger)
     result: dict = {}
     totals.plan_full_sync(run)  # billing counted first: the percentage means something from the start
-    ledger.phase("Exporting customers", total=totals.customers_count(run))
-    records = ctx.billing.customers(partner_ids_excluded=run.ignored_partners())
-    result["customers"] = run_export(run, customer_export(run), records)
-    result["invoices"] = export_documents(run, "invoice")
-    result["credit_notes"] = export_documents(run, "credit_note")
-    result["payments"] = export_payment_records(run)
+    for kind in entities.all_types():
+        result[f"{kind.name}s"] = kind.export_records(run, None)
     if ctx.setting("payment_direction") in IMPORT_DIRECTIONS:
         ledger.phase("Importing payments")
         try:

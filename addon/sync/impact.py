@@ -25,7 +25,7 @@ from sqlalchemy import Table, bindparam, update
 
 from addon.extension import session
 from addon.models import Link
-from addon.sync import links
+from addon.sync import entities, links
 from addon.sync.context import SyncContext
 from addon.sync.exporter import Export, ExportRun, Skip
 from addon.sync.ledger import RunLedger
@@ -50,7 +50,6 @@ MAPPING_ENTITIES = {
     "payment_method": ("payment",),
     "default_bank_account": ("payment",),
 }
-WORDS = {"customer": "customers", "invoice": "invoices", "credit_note": "credit notes", "payment": "payments"}
 
 
 @dataclass
@@ -68,7 +67,7 @@ class Impact:
     def summary(self) -> str:
         if not self.total:
             return "No record already in NetSuite would change."
-        parts = [f"{n} {WORDS[entity]}" for entity, n in sorted(self.counts.items())]
+        parts = [f"{n} {entities.get(entity).plural}" for entity, n in sorted(self.counts.items())]
         return f"This change would update {' and '.join(parts)} already in NetSuite."
 
     def keep_posted(self) -> int:
@@ -131,17 +130,8 @@ def _run(ctx: SyncContext, values: dict[str, Any], mappings: dict[tuple[str, str
 
 
 def _source(entity: str, run: ExportRun) -> tuple[Export, Iterable[Any]]:
-    from addon.sync.customers import customer_export
-    from addon.sync.documents import KINDS, document_export
-    from addon.sync.payment_export import payment_export, payment_records
-
-    if entity == "customer":
-        return customer_export(run), run.ctx.billing.customers(partner_ids_excluded=run.ignored_partners())
-    if entity == "payment":
-        return payment_export(run), payment_records(run)
-    kind = KINDS[entity]
-    records = run.ctx.billing.documents(kind.entity, date_from=run.setting("export_from"))
-    return document_export(run, kind), records
+    kind = entities.get(entity)
+    return kind.export(run), kind.records(run, None)
 
 
 def _digest(export: Export, record: Any, link: links.LinkInfo) -> str | None:
@@ -165,7 +155,7 @@ def preview(
             continue  # nothing of this kind in NetSuite yet: nothing to rewrite, no billing read
         before, after = _run(ctx, {}, {}), _run(ctx, settings, mappings)
         # One read of billing serves both: the customers a page needs are looked up once.
-        after.cache, after.customer_ids = before.cache, before.customer_ids
+        after.state = before.state.sharing_lookups()
         old_export, records = _source(entity, before)
         new_export, _ = _source(entity, after)
         iterator = iter(records)

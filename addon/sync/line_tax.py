@@ -33,11 +33,11 @@ def line_tax_rate_id(run, position: int, line: BillingDocumentLine) -> int | Non
 
 def _taxes_by_rate(run) -> dict[Decimal, list[int]]:
     """Active single taxes by rate, lowest id first, loaded once per run."""
-    taxes = run.cache.get("taxes_by_rate")
+    taxes = run.state.lookups.taxes_by_rate
     if taxes is None:
         taxes = {}
         for tax in sorted(run.ctx.billing.tax_rates(), key=lambda t: t.id):
             if not tax.archived and tax.type == "single":
                 taxes.setdefault(tax.rate.normalize(), []).append(tax.id)
-        run.cache["taxes_by_rate"] = taxes
+        run.state.lookups.taxes_by_rate = taxes
     return taxes

@@ -21,17 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from addon import billing_backends
 from addon.extension import session
 from addon.models import Link, utcnow
+from addon.sync import entities
 
-# Deterministic externalIds (engine contract): letters, digits and '-' only, so `eid:` URLs work
-# (docs/netsuite-rest.md §4.3, §9.16).
-# The billing backend's prefix comes first ("splynx-invoice-17"), so two billing systems
-# feeding one account never share an externalId.
-EXTERNAL_ID_WORDS = {
-    "customer": "customer",
-    "invoice": "invoice",
-    "credit_note": "creditnote",
-    "payment": "payment",
-}
 # SQL IN lists stay well below every database's parameter limit.
 _IN_CHUNK = 500
 
@@ -49,8 +40,18 @@ class LinkInfo:
 
 
 def external_id(entity: str, billing_id: int | str) -> str:
-    """The externalId every NetSuite record created from ``entity`` ``billing_id`` carries."""
-    return f"{billing_backends.selected().external_id_prefix}-{EXTERNAL_ID_WORDS[entity]}-{billing_id}"
+    """The externalId every NetSuite record created from ``entity`` ``billing_id`` carries.
+
+    Deterministic (engine contract): the billing backend's prefix, the type's, and the billing
+    id, letters, digits and '-' only, so `eid:` URLs work (docs/netsuite-rest.md §4.3, §9.16).
+    """
+    return f"{external_prefix(entity)}{billing_id}"
+
+
+def external_prefix(entity: str) -> str:
+    """What every externalId of ``entity`` starts with: 'splynx-invoice-'. The backend's part
+    comes first, so two billing systems feeding one account never share an externalId."""
+    return f"{billing_backends.selected().external_id_prefix}-{entities.get(entity).external_prefix}"
 
 
 def _canonical(value: Any) -> str:

@@ -27,25 +27,20 @@ from urllib.parse import parse_qsl
 from sqlalchemy import ColumnElement, Table, and_, func, insert, or_, select, update
 
 from addon import settings
-from addon.billing import BillingNotFound, DocumentKind
 from addon.extension import session
 from addon.models import HookEvent, LogEntry, SyncRun, utcnow
-from addon.sync.customers import customer_export
-from addon.sync.documents import export_documents
+from addon.sync import entities
 from addon.sync.exporter import (
     IDS_PER_LOOKUP,
     PAGE_SIZE,
     PAGES_AHEAD,
     ExportRun,
     IdFeed,
-    by_ids,
     report_deleted,
-    run_export,
 )
 from addon.sync.ledger import RunLedger
-from addon.sync.payment_export import export_payment_records
 
-ENTITIES = ("customer", "invoice", "credit_note", "payment")
+# The entity types live sync covers, each with the operation that exports its waiting events.
 OPERATIONS = {
     "customer": "live_customers",
     "invoice": "live_invoices",
@@ -257,31 +252,12 @@ def claim(entity: str, run_id: int, *, own: bool = False, limit: int = PAGE_SIZE
 
 def _gone(run: ExportRun, entity: str, billing_id: str) -> bool:
     """Whether billing confirms the record is deleted (a delete event is not taken on trust)."""
-    billing = run.ctx.billing
-    try:
-        if entity == "customer":
-            billing.get_customer(int(billing_id))
-            return False
-        if entity == "payment":
-            billing.get_payment(int(billing_id))
-            return False
-        return billing.get_document(cast(DocumentKind, entity), int(billing_id)).is_deleted
-    except BillingNotFound:
-        return True
+    return entities.get(entity).gone(run.ctx.billing, int(billing_id))
 
 
 def export_targeted(run: ExportRun, entity: str, ids: Collection[str]) -> dict:
     """Export just the records ``ids`` of ``entity``, the way a full sync exports them."""
-    if entity == "customer":
-        run.ledger.phase("Exporting customers")
-        excluded = run.ignored_partners()
-        records = by_ids(
-            lambda chunk: run.ctx.billing.customers(partner_ids_excluded=excluded, ids=chunk), ids
-        )
-        return run_export(run, customer_export(run), records, only=ids)
-    if entity == "payment":
-        return export_payment_records(run, ids)
-    return export_documents(run, entity, ids)
+    return entities.get(entity).export_records(run, ids)
 
 
 def _merge(total: dict, counts: dict) -> None:
@@ -487,10 +463,10 @@ def live_status(recent_runs: int = 5) -> LiveStatus:
     )
     return LiveStatus(
         last_event_at=session().scalar(select(func.max(HookEvent.received_at))),
-        waiting={entity: waiting.get(entity, 0) for entity in ENTITIES},
+        waiting={entity: waiting.get(entity, 0) for entity in OPERATIONS},
         ignored=counts.get("ignored", 0),
         unknown=counts.get("unknown", 0),
         refused=counts.get("refused", 0),
         recent=recent,
-        enabled={entity: bool(settings.get(f"live_{entity}")) for entity in ENTITIES},
+        enabled={entity: bool(settings.get(f"live_{entity}")) for entity in OPERATIONS},
     )

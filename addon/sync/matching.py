@@ -20,11 +20,11 @@ from sqlalchemy import case, or_, select
 
 from addon.extension import session
 from addon.models import Link, ListCache, LogEntry, utcnow
+from addon.sync import entities, links
 from addon.sync.context import SyncContext
 from addon.sync.ledger import Cause, RunLedger, clear_record_problems
 from addon.sync.mappings import read_list, refresh_list, store_list
 
-CUSTOMER_EXTERNAL_ID = "splynx-customer-{}"
 PAGE = 500
 AMBIGUOUS = Cause(
     key="ambiguous:customer",
@@ -80,7 +80,7 @@ class _Index:
 
     def candidates(self, customer) -> tuple[str, list[str]]:
         """(how, NetSuite ids) for the first rule that finds anyone."""
-        own = self.by_external.get(CUSTOMER_EXTERNAL_ID.format(customer.id))
+        own = self.by_external.get(links.external_id("customer", customer.id))
         if own:
             return "externalId", [own]
         for how, index, value in (
@@ -184,13 +184,11 @@ def _write_link(billing_id: str, netsuite_id: str, *, status: str, existing: Lin
 def _exported_records(ctx: SyncContext, billing_id: str) -> int:
     """How many of the customer's documents and payments are linked to NetSuite records."""
     customer_id = int(billing_id)
-    billing = ctx.billing
     count = 0
-    for entity, records in (
-        ("invoice", billing.documents("invoice", customer_id=customer_id)),
-        ("credit_note", billing.documents("credit_note", customer_id=customer_id)),
-        ("payment", billing.payments(customer_id=customer_id)),
-    ):
+    for kind in entities.all_types():
+        if kind is entities.CUSTOMER:
+            continue
+        entity, records = kind.name, kind.list(ctx.billing, customer_id=customer_id)
         for page in _chunks((str(r.id) for r in records), PAGE):
             count += len(
                 session()

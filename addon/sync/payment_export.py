@@ -11,10 +11,11 @@ from collections.abc import Collection
 from decimal import Decimal
 
 from addon.billing import BillingPayment
-from addon.sync import links
+from addon.sync import entities, links
 from addon.sync.customers import blocked_by_customer, ensure_customer, prepare_customers
 from addon.sync.exporter import Export, ExportRun, Skip, Write, by_ids, run_export
 from addon.sync.ledger import Cause, RunLedger
+from addon.sync.run_state import PaymentState
 
 EXPORT_DIRECTIONS = ("splynx_to_netsuite", "bidirectional")
 
@@ -95,7 +96,7 @@ def payment_write(run: ExportRun, payment: BillingPayment, link: links.LinkInfo 
         payload["tranDate"] = payment.date.isoformat()
     invoice, note = None, ""
     if payment.invoice_id is not None:
-        invoice = run.cache["invoice_links"].get(str(payment.invoice_id))
+        invoice = run.state.payments.invoice_links.get(str(payment.invoice_id))
         if not invoice:
             note = f"invoice {payment.invoice_id} is not in NetSuite; left unapplied on the customer"
     if invoice:
@@ -124,7 +125,7 @@ def _unchanged(payload: dict, link: links.LinkInfo | None) -> bool:
         link is not None
         and link.netsuite_id
         and link.status == "synced"
-        and link.content_hash == links.content_hash("customerPayment", payload)
+        and link.content_hash == links.content_hash(entities.PAYMENT.record_type, payload)
     )
 
 
@@ -137,11 +138,12 @@ def _apply_lines(
     payment already applies to it); the rest stays unapplied on the customer. Invoices the
     payment was applied to before and no longer targets are unapplied.
     """
-    _load_page_state(run)
-    own = run.cache["own_applications"].get(link.netsuite_id, {}) if link and link.netsuite_id else {}
+    state = _load_page_state(run)
+    applications = state.own_applications or {}
+    own = applications.get(link.netsuite_id, {}) if link and link.netsuite_id else {}
     note = ""
     lines = [{"doc": {"id": doc}, "apply": False} for doc in sorted(own) if doc != invoice]
-    remaining = run.cache["invoice_remaining"]
+    remaining = state.invoice_remaining
     for doc, amount in own.items():
         if doc != invoice and doc in remaining:
             remaining[doc] += amount  # unapplied from it: the invoice owes that much more again
@@ -165,29 +167,32 @@ def _apply_lines(
 def _before_page(run: ExportRun, page: list[BillingPayment]) -> None:
     prepare_customers(run, [p.customer_id for p in page])
     invoice_ids = {p.invoice_id for p in page if p.invoice_id is not None}
-    found = links.links_for("invoice", invoice_ids)
-    run.cache["invoice_links"] = {
+    found = links.links_for(entities.INVOICE.name, invoice_ids)
+    state = run.state.payments
+    state.invoice_links = {
         key: info.netsuite_id for key, info in found.items() if info.netsuite_id and info.status == "synced"
     }
-    run.cache["payment_page"] = page
-    run.cache.pop("own_applications", None)
+    state.page = page
+    state.own_applications = None
 
 
-def _load_page_state(run: ExportRun) -> None:
+def _load_page_state(run: ExportRun) -> PaymentState:
     """Once per page, on the first payment to write: its payments' current applications and
     what their invoices still owe (two SuiteQL queries for the page)."""
-    if "own_applications" in run.cache:
-        return
-    mine = links.links_for("payment", (p.id for p in run.cache["payment_page"]))
+    state = run.state.payments
+    if state.own_applications is not None:
+        return state
+    mine = links.links_for(entities.PAYMENT.name, (p.id for p in state.page))
     payment_ids = sorted({int(ns_id) for i in mine.values() if (ns_id := i.netsuite_id or "").isdigit()})
-    run.cache["own_applications"] = _applications_of(run, payment_ids)
-    targets = set(run.cache["invoice_links"].values())
-    targets |= {doc for applied in run.cache["own_applications"].values() for doc in applied}
+    state.own_applications = _applications_of(run, payment_ids)
+    targets = set(state.invoice_links.values())
+    targets |= {doc for applied in state.own_applications.values() for doc in applied}
     # Kept for the whole run and lowered by every amount this run applies: a later page never
     # re-reads an invoice whose payments of an earlier page may still be in flight.
-    remaining = run.cache.setdefault("invoice_remaining", {})
+    remaining = state.invoice_remaining
     unknown = sorted(int(i) for i in targets if i.isdigit() and i not in remaining)
     remaining.update(_remaining(run, unknown))
+    return state
 
 
 def _applications_of(run: ExportRun, payment_ids: list[int]) -> dict[str, dict[str, Decimal]]:
@@ -197,7 +202,7 @@ def _applications_of(run: ExportRun, payment_ids: list[int]) -> dict[str, dict[s
         return found
     query = (
         "SELECT l.nextdoc, l.previousdoc, l.foreignamount FROM nexttransactionlinelink l "  # noqa: S608
-        "WHERE l.nexttype = 'CustPymt' AND l.previoustype = 'CustInvc' "
+        f"WHERE l.nexttype = '{entities.PAYMENT.tran_type}' AND l.previoustype = '{entities.INVOICE.tran_type}' "
         f"AND l.nextdoc IN ({', '.join(str(i) for i in payment_ids)}) ORDER BY l.nextdoc ASC, l.previousdoc ASC"
     )
     for row in run.ctx.netsuite.suiteql(query):
@@ -212,7 +217,7 @@ def _remaining(run: ExportRun, invoice_ids: list[int]) -> dict[str, Decimal]:
         return {}
     query = (
         "SELECT t.id, t.foreignamountunpaid FROM transaction t "  # noqa: S608 (ints only)
-        f"WHERE t.type = 'CustInvc' AND t.id IN ({', '.join(str(i) for i in invoice_ids)}) ORDER BY t.id ASC"
+        f"WHERE t.type = '{entities.INVOICE.tran_type}' AND t.id IN ({', '.join(str(i) for i in invoice_ids)}) ORDER BY t.id ASC"
     )
     return {
         str(row["id"]): Decimal(row.get("foreignamountunpaid", "0"))
@@ -244,7 +249,7 @@ def payment_records(run: ExportRun, ids: Collection[str] | None = None):
 
 def payment_export(run: ExportRun) -> Export:
     return Export(
-        entity="payment",
+        entity=entities.PAYMENT.name,
         prepare=lambda payment, link: payment_write(run, payment, link),
         before_page=lambda page: _before_page(run, page),
     )

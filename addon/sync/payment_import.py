@@ -56,10 +56,11 @@ from addon.billing import (
 )
 from addon.extension import session
 from addon.models import Link, Mapping, Problem, ProblemRecord, utcnow
+from addon.sync import entities
 from addon.sync.context import SyncContext
 from addon.sync.ledger import Cause, RunLedger
+from addon.sync.links import external_prefix
 
-ECHO_PREFIX = "splynx-payment-"
 BATCH = 200
 PENDING = "pending"
 # Statement-line statuses Splynx lets an admin pair by hand (docs/splynx-installations.md):
@@ -141,8 +142,8 @@ def _import(ctx: SyncContext, ledger: RunLedger, everything: bool) -> None:
     # Voided payments and unapproved ones (status A, not posting) are no money received
     # (docs/netsuite-oauth2-and-payments.md).
     where = [
-        "t.type = 'CustPymt'",
-        f"(t.externalid IS NULL OR t.externalid NOT LIKE '{ECHO_PREFIX}%')",
+        f"t.type = '{entities.PAYMENT.tran_type}'",
+        f"(t.externalid IS NULL OR t.externalid NOT LIKE '{external_prefix(entities.PAYMENT.name)}%')",
         "t.voided = 'F'",
         "t.posting = 'T'",
         "t.status <> 'A'",
@@ -318,7 +319,8 @@ class _Importer:
         ids = ", ".join(str(int(i)) for i in payment_ids)
         query = (
             "SELECT l.nextdoc, l.previousdoc, l.foreignamount FROM nexttransactionlinelink l "  # noqa: S608
-            f"WHERE l.nexttype = 'CustPymt' AND l.previoustype = 'CustInvc' AND l.nextdoc IN ({ids}) "
+            f"WHERE l.nexttype = '{entities.PAYMENT.tran_type}' AND l.previoustype = '{entities.INVOICE.tran_type}' "
+            f"AND l.nextdoc IN ({ids}) "
             "ORDER BY l.nextdoc ASC, l.previousdoc ASC"
         )
         for row in self.ctx.netsuite.suiteql(query):
@@ -421,7 +423,9 @@ class _Importer:
         )
 
     def _plan(self, payment, links, customer_links, applications, invoice_links) -> _Verdict | _Todo:
-        if payment.external_id.startswith(ECHO_PREFIX) or any(link.origin == "billing" for link in links):
+        if payment.external_id.startswith(external_prefix(entities.PAYMENT.name)) or any(
+            link.origin == "billing" for link in links
+        ):
             return _Verdict("skipped", "Exported from billing: never imported back")
         if self.import_from and payment.date < self.import_from:
             return _Verdict("skipped", f"Dated before the import-from date {self.import_from}")

@@ -17,31 +17,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import islice
-from typing import cast
 
 from sqlalchemy import select
 
-from addon.billing import DocumentKind
 from addon.extension import session
 from addon.models import Link
+from addon.sync import entities
 from addon.sync.context import SyncContext
+from addon.sync.entities import EntityType
 from addon.sync.ledger import RunLedger
+from addon.sync.links import external_prefix
 
 MAX_LISTED = 500
-
-
-@dataclass(frozen=True)
-class EntitySpec:
-    entity: str
-    tran_type: str  # transaction.type (docs/netsuite-rest.md §6.2)
-    external_prefix: str
-
-
-ENTITIES = (
-    EntitySpec("invoice", "CustInvc", "splynx-invoice-"),
-    EntitySpec("credit_note", "CustCred", "splynx-creditnote-"),
-    EntitySpec("payment", "CustPymt", "splynx-payment-"),
-)
 
 
 @dataclass(frozen=True)
@@ -66,43 +53,49 @@ def _chunks(items, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _billing_records(ctx: SyncContext, entity: str, date_from: date, date_to: date) -> dict[str, Side]:
+def _billing_start(ctx: SyncContext, date_from: date) -> date:
     export_from = ctx.setting("export_from")
-    start = max(date_from, export_from) if export_from else date_from
-    billing = ctx.billing
+    return max(date_from, export_from) if export_from else date_from
+
+
+def payment_sides(ctx: SyncContext, date_from: date, date_to: date) -> dict[str, Side]:
+    """The billing payments the export would send: pushed methods only, none from NetSuite."""
     found: dict[str, Side] = {}
-    if entity == "payment":
-        pushed = {str(m) for m in ctx.setting("payment_methods_push")}
-        for page in _chunks(billing.payments(date_from=start, date_to=date_to), 500):
-            imported = set(
-                session().scalars(
-                    select(Link.billing_id).where(
-                        Link.entity == "payment",
-                        Link.origin == "netsuite",
-                        Link.billing_id.in_([str(p.id) for p in page]),
-                    )
+    pushed = {str(m) for m in ctx.setting("payment_methods_push")}
+    listed = entities.PAYMENT.list(ctx.billing, date_from=_billing_start(ctx, date_from), date_to=date_to)
+    for page in _chunks(listed, 500):
+        imported = set(
+            session().scalars(
+                select(Link.billing_id).where(
+                    Link.entity == entities.PAYMENT.name,
+                    Link.origin == "netsuite",
+                    Link.billing_id.in_([str(p.id) for p in page]),
                 )
             )
-            for p in page:
-                if (
-                    str(p.id) in imported
-                    or (pushed and str(p.payment_method_id) not in pushed)
-                    or p.date is None
-                ):
-                    continue
-                found[str(p.id)] = Side(str(p.id), p.receipt_number, p.date, abs(p.amount))
-        return found
-    for doc in billing.documents(cast(DocumentKind, entity), date_from=start, date_to=date_to):
+        )
+        for p in page:
+            if str(p.id) in imported or (pushed and str(p.payment_method_id) not in pushed) or p.date is None:
+                continue
+            found[str(p.id)] = Side(str(p.id), p.receipt_number, p.date, abs(p.amount))
+    return found
+
+
+def document_sides(ctx: SyncContext, entity: str, date_from: date, date_to: date) -> dict[str, Side]:
+    """The billing documents of one kind the export would send (not deleted, dated)."""
+    found: dict[str, Side] = {}
+    listed = entities.get(entity).list(ctx.billing, date_from=_billing_start(ctx, date_from), date_to=date_to)
+    for doc in listed:
         if doc.is_deleted or doc.date is None:
             continue
         found[str(doc.id)] = Side(str(doc.id), doc.number, doc.date, abs(doc.total))
     return found
 
 
-def _netsuite_records(ctx: SyncContext, spec: EntitySpec, date_from: date, date_to: date) -> dict[str, Side]:
+def _netsuite_records(ctx: SyncContext, spec: EntityType, date_from: date, date_to: date) -> dict[str, Side]:
     """Our transactions of one type in the period, keyed by billing id (from the externalId)."""
+    prefix = external_prefix(spec.name)
     where = (
-        f"t.type = '{spec.tran_type}' AND t.externalid LIKE '{spec.external_prefix}%' "
+        f"t.type = '{spec.tran_type}' AND t.externalid LIKE '{prefix}%' "
         f"AND t.trandate >= TO_DATE('{date_from.isoformat()}', 'YYYY-MM-DD') "
         f"AND t.trandate <= TO_DATE('{date_to.isoformat()}', 'YYYY-MM-DD')"
     )
@@ -114,7 +107,7 @@ def _netsuite_records(ctx: SyncContext, spec: EntitySpec, date_from: date, date_
     )
     found = {}
     for row in rows:
-        billing_id = row["externalid"].removeprefix(spec.external_prefix)
+        billing_id = row["externalid"].removeprefix(prefix)
         # The sign NetSuite gives credit memos and payments in `foreigntotal` is unconfirmed
         # (docs/netsuite-rest.md §6.2).
         total = abs(Decimal(row.get("foreigntotal", "0")))
@@ -151,22 +144,23 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
     """
     date_to = _as_date(date_to, date.today())
     date_from = _as_date(date_from, (date_to.replace(day=1) - timedelta(days=335)).replace(day=1))
-    entities: dict[str, dict] = {}
+    by_entity: dict[str, dict] = {}
     discrepancies: list[dict] = []
     monthly: dict[str, dict] = defaultdict(dict)
-    for spec in ENTITIES:
-        billing = _billing_records(ctx, spec.entity, date_from, date_to)
+    for spec in entities.reconciled():
+        assert spec.reconcile_sides is not None  # what reconciled() chooses by
+        billing = spec.reconcile_sides(ctx, date_from, date_to)
         netsuite = _netsuite_records(ctx, spec, date_from, date_to)
-        links = _links(spec.entity, sorted(billing))
+        links = _links(spec.name, sorted(billing))
         sums = {"billing": Decimal(0), "netsuite": Decimal(0)}
         for side, records in (("billing", billing), ("netsuite", netsuite)):
             for record in records.values():
                 sums[side] += record.total
                 month = monthly[f"{record.day:%Y-%m}"].setdefault(
-                    spec.entity, {"billing": Decimal(0), "netsuite": Decimal(0)}
+                    spec.name, {"billing": Decimal(0), "netsuite": Decimal(0)}
                 )
                 month[side] += record.total
-        entities[spec.entity] = {
+        by_entity[spec.name] = {
             "billing_count": len(billing),
             "billing_total": _money(sums["billing"]),
             "netsuite_count": len(netsuite),
@@ -195,7 +189,7 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
                 assert shown is not None  # the id came from one side or the other
                 discrepancies.append(
                     {
-                        "entity": spec.entity,
+                        "entity": spec.name,
                         "billing_id": billing_id,
                         "netsuite_id": theirs.id if theirs else links.get(billing_id),
                         "number": shown.number,
@@ -206,7 +200,7 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
                     }
                 )
         found = len(discrepancies) - first_discrepancy
-        entities[spec.entity].update(
+        by_entity[spec.name].update(
             discrepancies=found,
             agree=not found,
             # Documents never exported (blocked by a problem, or before export-from) are
@@ -218,10 +212,10 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
     return {
         "date_from": date_from.isoformat(),
         "date_to": date_to.isoformat(),
-        "entities": entities,
+        "entities": by_entity,
         "months": [_month(month, values) for month, values in sorted(monthly.items())],
         "agree": not discrepancies,
-        "exported_agree": all(sides["exported_agree"] for sides in entities.values()),
+        "exported_agree": all(sides["exported_agree"] for sides in by_entity.values()),
         "discrepancy_count": len(discrepancies),
         "discrepancies": discrepancies[:MAX_LISTED],
     }
@@ -229,11 +223,16 @@ def reconciliation(ctx: SyncContext, date_from=None, date_to=None) -> dict:
 
 def _month(month: str, values: dict) -> dict:
     """One chart bar pair: net sales (invoices less credit notes) per side, plus each type's totals."""
-    zero = {"billing": Decimal(0), "netsuite": Decimal(0)}
-    invoices, credits = values.get("invoice", zero), values.get("credit_note", zero)
+    signs = {t.name: t.sales_sign for t in entities.reconciled() if t.sales_sign}
+    net = {
+        side: sum(
+            (sign * values[entity][side] for entity, sign in signs.items() if entity in values), Decimal(0)
+        )
+        for side in ("billing", "netsuite")
+    }
     return {
         "month": month,
-        **{side: _money(invoices[side] - credits[side]) for side in ("billing", "netsuite")},
+        **{side: _money(total) for side, total in net.items()},
         "by_entity": {
             entity: {side: _money(v) for side, v in sides.items()} for entity, sides in values.items()
         },
@@ -242,16 +241,17 @@ def _month(month: str, values: dict) -> dict:
 
 def reconcile(ctx: SyncContext, ledger: RunLedger, date_from=None, date_to=None) -> None:
     """Operation: build the reconciliation report, log one row per entity type, keep the report."""
-    ledger.phase("Reconciling", total=len(ENTITIES))
+    compared = entities.reconciled()
+    ledger.phase("Reconciling", total=len(compared))
     report = reconciliation(ctx, date_from, date_to)
     from addon.money import Formatter
 
     money = Formatter.from_settings()  # the log (and its CSV) shows amounts as the pages do
-    for spec in ENTITIES:
-        sides = report["entities"][spec.entity]
+    for spec in compared:
+        sides = report["entities"][spec.name]
         disagree = sides["discrepancies"]
         ledger.record(
-            entity=spec.entity,
+            entity=spec.name,
             billing_id=None,
             outcome="skipped" if disagree else "matched",
             action="reconcile",

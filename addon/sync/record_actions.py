@@ -13,11 +13,10 @@ from sqlalchemy import select
 
 from addon.extension import session
 from addon.models import Link, LogEntry
-from addon.sync import links
+from addon.sync import entities, links
 from addon.sync.ledger import RunLedger, clear_record_problems
 
 IGNORED = "ignored"
-ENTITIES = ("customer", "invoice", "credit_note", "payment")
 
 
 class RecordActionError(ValueError):
@@ -39,7 +38,7 @@ def _link(entity: str, billing_id: str) -> Link | None:
 
 def _check(entity: str, billing_id: str | int) -> str:
     key = str(billing_id).strip()
-    if entity not in ENTITIES:
+    if entities.find(entity) is None:
         raise RecordActionError(f"unknown kind of record {entity!r}")
     if not key.isdigit():
         raise RecordActionError(f"billing id {key!r} is not a number")
@@ -71,7 +70,7 @@ def unignore(entity: str, billing_id: str | int) -> None:
     key = _check(entity, billing_id)
     link = _link(entity, key)
     if link is None or link.status != IGNORED:
-        raise RecordActionError(f"{entity.replace('_', ' ')} {key} is not ignored")
+        raise RecordActionError(f"{entities.get(entity).noun} {key} is not ignored")
     if link.netsuite_id is None:
         session().delete(link)
     else:
@@ -87,9 +86,9 @@ def unlink(entity: str, billing_id: str | int) -> str:
     key = _check(entity, billing_id)
     link = _link(entity, key)
     if link is None or not link.netsuite_id:
-        raise RecordActionError(f"{entity.replace('_', ' ')} {key} is not linked to a NetSuite record")
+        raise RecordActionError(f"{entities.get(entity).noun} {key} is not linked to a NetSuite record")
     netsuite_id = link.netsuite_id
-    if entity == "customer":
+    if entity == entities.CUSTOMER.name:
         from addon.sync.matching import unpair_customer
 
         unpair_customer(key)  # refuses while the customer's documents are in NetSuite
@@ -108,20 +107,9 @@ def export_record(ctx, ledger: RunLedger, *, entity: str, billing_id: str | int,
 
     key = int(_check(entity, billing_id))
     run = ExportRun(ctx, ledger)
-    billing = ctx.billing
-    if entity == "customer":
-        from addon.sync.customers import customer_export
-
-        export, record = customer_export(run), billing.get_customer(key)
-    elif entity == "payment":
-        from addon.sync.payment_export import payment_export
-
-        export, record = payment_export(run), billing.get_payment(key)
-    else:
-        from addon.sync.documents import KINDS, document_export
-
-        export, record = document_export(run, KINDS[entity]), billing.get_document(entity, key)
-    ledger.phase(f"Exporting {entity.replace('_', ' ')} {key}", total=1)
+    kind = entities.get(entity)
+    export, record = kind.export(run), kind.fetch(ctx.billing, key)
+    ledger.phase(f"Exporting {kind.noun} {key}", total=1)
     if export.before_page is not None:
         export.before_page([record])
     export_one(run, export, record)
@@ -159,18 +147,7 @@ def preview(ctx, entity: str, record) -> tuple[dict | None, str | None]:
     from addon.sync.exporter import ExportRun, Skip
 
     run = ExportRun(ctx, _Discarding())  # type: ignore[arg-type]
-    if entity == "customer":
-        from addon.sync.customers import customer_export
-
-        export = customer_export(run)
-    elif entity == "payment":
-        from addon.sync.payment_export import payment_export
-
-        export = payment_export(run)
-    else:
-        from addon.sync.documents import KINDS, document_export
-
-        export = document_export(run, KINDS[entity])
+    export = entities.get(entity).export(run)
     if export.before_page is not None:
         export.before_page([record])
     key = str(export.billing_id(record))

@@ -54,7 +54,7 @@ def held_cause(entity: str) -> Cause:
 def check(run: ExportRun, entity: str, doc: BillingDocument, label: str) -> Skip | None:
     """Why ``doc`` must not be sent as it is, or None."""
     if doc.date is not None and doc.total > 0:
-        run.cache.setdefault(("seen_totals", entity), []).append((doc.date, doc.total))
+        run.state.amounts(entity).seen_totals.append((doc.date, doc.total))
     if entity == "invoice" and doc.total < 0:
         return Skip(
             f"should be a credit note: the total is {doc.total:.2f}, and an invoice below zero would "
@@ -103,11 +103,11 @@ def _recent_median(run: ExportRun, dated: list[tuple[date, Decimal]]) -> Decimal
 
 def usual_amount(run: ExportRun, entity: DocumentKind) -> Decimal | None:
     """The median total of ``entity`` documents of the last months (None: not enough known)."""
-    key = ("usual_amount", entity)
-    if key not in run.cache:
+    state = run.state.amounts(entity)
+    if not state.usual_known:
         row = session().get(Setting, _USUAL_KEY.format(entity=entity))
         if row is not None and row.value:
-            run.cache[key] = Decimal(row.value)
+            state.usual = Decimal(row.value)
         else:
             # Nothing known yet (the first export): read the window from billing, or, when it is
             # too quiet (an old installation), everything since export-from, once.
@@ -117,8 +117,9 @@ def usual_amount(run: ExportRun, entity: DocumentKind) -> Decimal | None:
                 median = _recent_median(run, [(day, total) for day, total in totals if day and total > 0])
                 if median is not None:
                     break
-            run.cache[key] = median
-    return run.cache[key]
+            state.usual = median
+        state.usual_known = True
+    return state.usual
 
 
 def _median(totals: list[Decimal]) -> Decimal | None:
@@ -128,7 +129,7 @@ def _median(totals: list[Decimal]) -> Decimal | None:
 
 def remember_usual_amount(run: ExportRun, entity: str) -> None:
     """After an export: keep the median of what it read in the window for the next runs."""
-    median = _recent_median(run, run.cache.get(("seen_totals", entity), []))
+    median = _recent_median(run, run.state.amounts(entity).seen_totals)
     if median is None or run.dry_run:
         return
     name = _USUAL_KEY.format(entity=entity)
@@ -139,14 +140,15 @@ def remember_usual_amount(run: ExportRun, entity: str) -> None:
 
 
 def _confirmed(run: ExportRun, entity: str, billing_id: str, total: Decimal) -> bool:
-    confirmations = run.cache.get(("confirmed", entity))
+    state = run.state.amounts(entity)
+    confirmations = state.confirmed
     if confirmations is None:
         rows = session().execute(
             select(AmountConfirmation.billing_id, AmountConfirmation.amount).where(
                 AmountConfirmation.entity == entity
             )
         )
-        confirmations = run.cache[("confirmed", entity)] = {b: Decimal(a) for b, a in rows}
+        confirmations = state.confirmed = {b: Decimal(a) for b, a in rows}
     return confirmations.get(billing_id) == total
 
 

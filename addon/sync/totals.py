@@ -18,15 +18,16 @@ def billing_count(run: ExportRun, listing: str, **filters: Any) -> int | None:
     (a billing system that does not declare COUNT cannot tell)."""
     if COUNT not in run.ctx.billing.capabilities:
         return None
-    key = ("count", listing, tuple(sorted((k, repr(v)) for k, v in filters.items())))
-    if key not in run.cache:
+    counts = run.state.lookups.counts
+    key = (listing, tuple(sorted((k, repr(v)) for k, v in filters.items())))
+    if key not in counts:
         try:
-            run.cache[key] = run.ctx.billing.count(listing, **filters)
+            counts[key] = run.ctx.billing.count(listing, **filters)
         except STOPPING_BILLING:
             raise
         except BillingError:
-            run.cache[key] = None
-    return run.cache[key]
+            counts[key] = None
+    return counts[key]
 
 
 def customers_count(run: ExportRun) -> int | None:

@@ -11,14 +11,9 @@ from sqlalchemy import func, select
 
 from addon.extension import session
 from addon.models import SyncRun
+from addon.sync import entities
 
 PAGE_SIZE = 50
-ENTITY_LABELS = {
-    "customer": "Customers",
-    "invoice": "Invoices",
-    "credit_note": "Credit notes",
-    "payment": "Payments",
-}
 ACTIVE_STATUSES = ("queued", "running")
 
 
@@ -65,8 +60,8 @@ def fix_url(fix_kind: str | None, fix_ref: str | None) -> str | None:
         if fix_kind in kinds:
             anchor = f"row-{fix_kind}-{fix_ref}" if fix_ref else None
             return url_for("netsuite.mappings", page=page, _anchor=anchor)
-    if fix_kind in ENTITY_LABELS:
-        if fix_kind == "customer" and fix_ref:
+    if entities.find(fix_kind) is not None:
+        if fix_kind == entities.CUSTOMER.name and fix_ref:
             return url_for("netsuite.customers", billing_id=fix_ref)
         if fix_ref and fix_ref.isdigit():
             return url_for("netsuite.record_detail", entity=fix_kind, billing_id=fix_ref)

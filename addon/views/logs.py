@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from addon.extension import session
 from addon.forms import LogFilterForm, parsed_date
 from addon.models import LogEntry
+from addon.sync import entities
 from addon.views import blueprint
-from addon.views.helpers import ENTITY_LABELS, paginate
+from addon.views.helpers import paginate
 
 CSV_COLUMNS = (
     "created_at",
@@ -54,10 +55,10 @@ def _filtered(form: LogFilterForm):
 def logs():
     form = LogFilterForm(formdata=request.args)
     if not form.validate():
-        return render_template("netsuite/logs.html", form=form, page=None, entities=ENTITY_LABELS), 400
+        return render_template("netsuite/logs.html", form=form, page=None, entities=entities.labels()), 400
     query = _filtered(form)
     page = paginate(query.order_by(LogEntry.id.desc()), select(func.count()).select_from(query.subquery()))
-    return render_template("netsuite/logs.html", form=form, page=page, entities=ENTITY_LABELS)
+    return render_template("netsuite/logs.html", form=form, page=page, entities=entities.labels())
 
 
 def _csv_cell(value) -> str:
@@ -70,7 +71,7 @@ def _csv_cell(value) -> str:
 def logs_csv():
     form = LogFilterForm(formdata=request.args)
     if not form.validate():
-        return render_template("netsuite/logs.html", form=form, page=None, entities=ENTITY_LABELS), 400
+        return render_template("netsuite/logs.html", form=form, page=None, entities=entities.labels()), 400
     query = _filtered(form).order_by(LogEntry.id)
 
     def rows():

@@ -9,10 +9,11 @@ from addon.extension import session
 from addon.forms import ReconcileForm, RunForm, parsed_date
 from addon.models import ConnectionStatus, ListCache, Problem, ProblemRecord, SyncRun
 from addon.runs import AlreadyRunning, dispatcher, run_progress, waiting_for
+from addon.sync import entities
 from addon.sync.live import live_status
 from addon.sync.operations import dashboard_cards
 from addon.views import blueprint
-from addon.views.helpers import ACTIVE_STATUSES, ENTITY_LABELS
+from addon.views.helpers import ACTIVE_STATUSES
 from addon.views.schedule_info import last_runs, next_run
 
 
@@ -26,7 +27,7 @@ def sync_counts() -> list[dict]:
     return [
         {"entity": entity, "label": label, "synced": count(entity, "synced"), "failed": count(entity, "failed"),
          "held_back": count(entity, "held_back"), "ignored": count(entity, "ignored")}
-        for entity, label in ENTITY_LABELS.items()
+        for entity, label in entities.labels().items()
     ]  # fmt: skip
 
 

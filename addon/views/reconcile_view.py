@@ -14,7 +14,7 @@ from flask import render_template
 
 from addon.billing import BillingError
 from addon.netsuite import NetSuiteError
-from addon.views.helpers import ENTITY_LABELS
+from addon.sync import entities
 
 
 def _money(value) -> Decimal:
@@ -39,11 +39,12 @@ def normalise(raw: dict) -> dict:
     ``exported_agree`` says every document that WAS exported matches NetSuite.
     """
     listed = raw.get("discrepancies") or []
+    labels = entities.labels()
     rows = []
     for entity, side in (raw.get("entities") or {}).items():
         rows.append(
             {
-                "label": ENTITY_LABELS.get(entity, entity),
+                "label": labels.get(entity, entity),
                 "billing_count": side.get("billing_count", 0),
                 "netsuite_count": side.get("netsuite_count", 0),
                 "billing_total": _money(side.get("billing_total")),
@@ -63,7 +64,7 @@ def normalise(raw: dict) -> dict:
     discrepancies = [
         {
             **d,
-            "label": ENTITY_LABELS.get(d.get("entity"), d.get("entity")),
+            "label": labels.get(d.get("entity"), d.get("entity")),
             "problem_label": PROBLEM_LABELS.get(d.get("problem"), d.get("problem")),
         }
         for d in listed

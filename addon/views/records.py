@@ -11,20 +11,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
 from math import ceil
-from typing import Any, cast
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
-from addon.billing import BillingError, BillingNotFound, DocumentKind
+from addon.billing import BillingError, BillingNotFound
 from addon.extension import session
 from addon.forms import ActionForm
 from addon.models import Link, LogEntry, ProblemRecord
 from addon.netsuite import NetSuiteError
-from addon.sync import record_actions
+from addon.sync import entities, record_actions
 from addon.sync.context import SyncContext
+from addon.sync.entities import Words
 from addon.views import blueprint
-from addon.views.helpers import ENTITY_LABELS
 
 RECORDS_PER_PAGE = 50
 # A text search reads billing records until it has a page of matches or has read this many.
@@ -93,26 +93,16 @@ class Row:
         return self.link.netsuite_id if self.link else None
 
 
-def describe(entity: str, item) -> dict:
+def describe(entity: str, item) -> Words:
     """The words and the amount that identify a billing record."""
     if item is None:
-        return {"title": "", "detail": "", "amount": None, "date": None, "customer_id": None}
-    if entity == "customer":
-        detail = " · ".join(part for part in (item.login, item.email) if part)
-        return {"title": item.name, "detail": detail, "amount": None, "date": None, "customer_id": item.id}
-    if entity == "payment":
-        title = item.receipt_number or f"Payment {item.id}"
-        return {"title": title, "detail": "", "amount": item.amount, "date": item.date,
-                "customer_id": item.customer_id}  # fmt: skip
-    return {"title": item.number or f"#{item.id}", "detail": "", "amount": item.total, "date": item.date,
-            "customer_id": item.customer_id}  # fmt: skip
+        return Words(title="", detail="", amount=None, date=None, customer_id=None)
+    return entities.get(entity).describe(item)
 
 
 def _matches(entity: str, item, text: str) -> bool:
     words = describe(entity, item)
-    haystack = [str(item.id), words["title"], words["detail"]]
-    if entity == "customer":
-        haystack += [item.login, item.email, item.billing_email]
+    haystack = [str(item.id), words["title"], words["detail"], *entities.get(entity).search_words(item)]
     return any(text in (value or "").casefold() for value in haystack)
 
 
@@ -183,27 +173,18 @@ def _state_ids(entity: str, state: str):
 
 
 def fetch_one(ctx: SyncContext, entity: str, billing_id: int):
-    billing = ctx.billing
-    if entity == "customer":
-        return billing.get_customer(billing_id)
-    if entity == "payment":
-        return billing.get_payment(billing_id)
-    return billing.get_document(cast(DocumentKind, entity), billing_id)
+    return entities.get(entity).fetch(ctx.billing, billing_id)
 
 
 def _source(ctx: SyncContext, entity: str, after: int | None):
-    billing = ctx.billing
-    if entity == "customer":
-        return billing.customers(id_above=after)
-    if entity == "payment":
-        return billing.payments(id_above=after)
-    return billing.documents(cast(DocumentKind, entity), id_above=after)
+    return iter(entities.get(entity).list(ctx.billing, id_above=after))
 
 
 def _fetch_many(ctx: SyncContext, entity: str, ids: list[str]) -> dict[str, object | None]:
     found: dict[str, object | None] = {key: None for key in ids}
-    if entity == "customer" and ids:
-        for item in ctx.billing.customers(ids=[int(i) for i in ids]):
+    kind = entities.get(entity)
+    if kind.bulk_fetch and ids:
+        for item in kind.list(ctx.billing, ids=[int(i) for i in ids]):
             found[str(item.id)] = item
         return found
     for key in ids:
@@ -310,7 +291,8 @@ def _by_billing(ctx: SyncContext, entity: str, text: str) -> Listing:
 
 @blueprint.get("/records/<entity>")
 def records(entity: str):
-    if entity not in ENTITY_LABELS:
+    kind = entities.find(entity)
+    if kind is None:
         abort(404)
     state = request.args.get("state", "")
     state = state if state in STATES else ""
@@ -328,11 +310,12 @@ def records(entity: str):
             if needle in r.billing_id or (r.item is not None and _matches(entity, r.item, needle))
         ]  # fmt: skip
     amounts = [describe(entity, r.item)["amount"] for r in listing.rows]
-    page_total = sum((a for a in amounts if a is not None), Decimal("0")) if entity != "customer" else None
+    page_total = sum((a for a in amounts if a is not None), Decimal("0")) if kind.is_transaction else None
     return render_template(
         "netsuite/records.html",
         entity=entity,
-        entities=ENTITY_LABELS,
+        kind=kind,
+        entities=entities.labels(),
         states=STATES,
         state=state,
         q=text,
@@ -358,13 +341,14 @@ def _history(entity: str, billing_id: str) -> list[LogEntry]:
 
 @blueprint.get("/records/<entity>/<billing_id>")
 def record_detail(entity: str, billing_id: str):
-    if entity not in ENTITY_LABELS or not billing_id.isdigit():
+    kind = entities.find(entity)
+    if kind is None or not billing_id.isdigit():
         abort(404)
     item, error = None, None
     try:
         item = fetch_one(SyncContext.from_settings(), entity, int(billing_id))
     except BillingNotFound:
-        error = f"Billing has no {entity.replace('_', ' ')} {billing_id} (deleted, or never existed)."
+        error = f"Billing has no {kind.noun} {billing_id} (deleted, or never existed)."
     except READ_ERRORS as exc:
         error = f"The billing system could not be read: {exc}"
     row = build_rows(entity, {billing_id: item})[0]
@@ -385,8 +369,8 @@ def record_detail(entity: str, billing_id: str):
     return render_template(
         "netsuite/record.html",
         entity=entity,
-        noun=entity.replace("_", " "),
-        entities=ENTITY_LABELS,
+        noun=kind.noun,
+        entities=entities.labels(),
         billing_id=billing_id,
         row=row,
         item=item,
@@ -422,7 +406,7 @@ def _back(entity: str, billing_id: str):
 def record_retry(entity: str, billing_id: str):
     from addon.runs import AlreadyRunning, dispatcher
 
-    if entity not in ENTITY_LABELS or not billing_id.isdigit():
+    if entities.find(entity) is None or not billing_id.isdigit():
         abort(404)
     try:
         run = dispatcher().submit(
