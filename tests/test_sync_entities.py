@@ -161,7 +161,7 @@ def test_a_registered_type_is_exported_by_the_full_sync_with_its_customers(expor
         # Its customer went through the customer type's export and hooks in the same run.
         assert str(record["entity"]) == customer_links[str(memos.memos[1].customer_id)].netsuite_id
     link = session().scalar(select(Link).where(Link.entity == "memo", Link.billing_id == "1"))
-    assert link is not None and link.external_id == "toy-memo-1" and link.status == "synced"
+    assert link is not None and link.external_id == "splynx-toy-memo-1" and link.status == "synced"
 
     again = setup.run("sync")
     assert again.result["memos"] == {"unchanged": 2, "skipped": 1}
