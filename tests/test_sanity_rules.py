@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from sqlalchemy import select
 
 from addon.extension import session
 from addon.models import LogEntry
+from addon.sync.sanity import MIN_SAMPLE
 
 
 def _bad(sandbox, case: str) -> str:
@@ -93,3 +96,27 @@ def test_the_rule_can_be_turned_off(export_ready, make_splynx_sandbox):
     setup.env.settings(amount_hold_factor="0")
     run = setup.run("export_invoices")
     assert _row(run.id, _bad(sandbox, "very_large_total")).outcome == "created"
+
+
+def _history_reads(sandbox) -> int:
+    """GETs of the invoice list not by id: the reads of the billing history for the median."""
+    paths = [unquote(path) for method, path in sandbox.state.request_log if method == "GET"]
+    return sum(1 for p in paths if "finance/invoices?" in p and "main_attributes[id]" not in p)
+
+
+def test_a_history_too_short_for_a_median_is_read_once_not_on_every_targeted_run(
+    export_ready, make_splynx_sandbox
+):
+    setup = export_ready
+    sandbox = make_splynx_sandbox(customers=2, seed=3)
+    setup.use_splynx(sandbox)
+    invoices = sandbox.state.all("invoices")
+    assert 0 < len(invoices) < MIN_SAMPLE  # too few to say what is usual
+    first = setup.run("export_record", params={"entity": "invoice", "billing_id": str(invoices[0]["id"])})
+    assert first.status == "succeeded", first.message
+    read = _history_reads(sandbox)
+    assert read >= 1
+    # A webhook's next invoice, the same day: no second read of the whole history.
+    again = setup.run("export_record", params={"entity": "invoice", "billing_id": str(invoices[-1]["id"])})
+    assert again.status == "succeeded", again.message
+    assert _history_reads(sandbox) == read

@@ -8,7 +8,8 @@
   ``flask netsuite confirm-amount``. A confirmed document whose total later changes is held again.
 
 The median is kept between runs (each export stores the median of what it read in the
-window); only when none is known yet is it read from billing once.
+window); only when none is known yet is it read from billing, once (a billing history too short
+to say is remembered for the day, so small targeted runs do not read it again).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import delete, select
 from addon.billing import BillingDocument, DocumentKind
 from addon.extension import session
 from addon.models import AmountConfirmation, Problem, ProblemRecord, Setting, utcnow
+from addon.sync import entities
 from addon.sync.exporter import ExportRun, Skip
 from addon.sync.ledger import Cause, clear_record_problems
 
@@ -30,7 +32,16 @@ NEGATIVE_OUTCOME, HELD_OUTCOME = "negative_total", "held"
 _USUAL_KEY = "_usual_amount:{entity}"
 # Fewer documents than this in the window say nothing about a usual range.
 MIN_SAMPLE = 10
-NOUNS = {"invoice": "invoice", "credit_note": "credit note"}
+
+
+def _noun(entity: str) -> str:
+    """The noun of a type whose amounts may be held (ConfirmError for any other)."""
+    held = {t.name: t.noun for t in entities.amount_held()}
+    if entity not in held:
+        raise ConfirmError(
+            f"only {' and '.join(n + 's' for n in held.values())} are held; {entity!r} is neither"
+        )
+    return held[entity]
 
 
 class ConfirmError(ValueError):
@@ -38,7 +49,7 @@ class ConfirmError(ValueError):
 
 
 def held_cause(entity: str) -> Cause:
-    noun = NOUNS[entity]
+    noun = _noun(entity)
     return Cause(
         key=f"held_amount:{entity}",
         kind="held_amount",
@@ -79,7 +90,7 @@ def check(run: ExportRun, entity: str, doc: BillingDocument, label: str) -> Skip
         return None
     return Skip(
         f"held for confirmation: the total {doc.total:.2f} is more than {factor.normalize():f} times the usual "
-        f"{NOUNS[entity]} ({usual:.2f}, the median of the last {run.setting('amount_hold_months')} months); "
+        f"{_noun(entity)} ({usual:.2f}, the median of the last {run.setting('amount_hold_months')} months); "
         "confirm it if it is right",
         label,
         held_cause(entity),
@@ -105,21 +116,47 @@ def usual_amount(run: ExportRun, entity: DocumentKind) -> Decimal | None:
     """The median total of ``entity`` documents of the last months (None: not enough known)."""
     state = run.state.amounts(entity)
     if not state.usual_known:
-        row = session().get(Setting, _USUAL_KEY.format(entity=entity))
-        if row is not None and row.value:
-            state.usual = Decimal(row.value)
-        else:
-            # Nothing known yet (the first export): read the window from billing, or, when it is
-            # too quiet (an old installation), everything since export-from, once.
-            median = None
-            for since in (date.today() - _months(run), run.setting("export_from")):
-                totals = run.ctx.billing.document_totals(entity, date_from=since)
-                median = _recent_median(run, [(day, total) for day, total in totals if day and total > 0])
-                if median is not None:
-                    break
-            state.usual = median
+        known, state.usual = _stored_usual(entity)
+        if not known:
+            state.usual = _read_usual(run, entity)
+            if not run.dry_run:
+                # Kept at once, and "too few to say" too (for the day): otherwise every small
+                # targeted run on a quiet installation (a webhook's one invoice) read it again.
+                _store_usual(entity, state.usual if state.usual is not None else f"{_UNKNOWN}{date.today()}")
         state.usual_known = True
     return state.usual
+
+
+_UNKNOWN = "unknown since "
+
+
+def _stored_usual(entity: str) -> tuple[bool, Decimal | None]:
+    """(known, median): what an earlier run stored; an "unknown" of an earlier day is not known."""
+    row = session().get(Setting, _USUAL_KEY.format(entity=entity))
+    if row is None or not row.value:
+        return False, None
+    if row.value.startswith(_UNKNOWN):
+        return row.value == f"{_UNKNOWN}{date.today()}", None
+    return True, Decimal(row.value)
+
+
+def _read_usual(run: ExportRun, entity: DocumentKind) -> Decimal | None:
+    """From billing: the window, or, when it is too quiet (an old installation), everything
+    since export-from."""
+    for since in (date.today() - _months(run), run.setting("export_from")):
+        totals = run.ctx.billing.document_totals(entity, date_from=since)
+        median = _recent_median(run, [(day, total) for day, total in totals if day and total > 0])
+        if median is not None:
+            return median
+    return None
+
+
+def _store_usual(entity: str, value: Decimal | str) -> None:
+    name = _USUAL_KEY.format(entity=entity)
+    row = session().get(Setting, name) or Setting(key=name, encrypted=False)
+    row.value = str(value)
+    session().add(row)
+    session().commit()
 
 
 def _median(totals: list[Decimal]) -> Decimal | None:
@@ -132,11 +169,7 @@ def remember_usual_amount(run: ExportRun, entity: str) -> None:
     median = _recent_median(run, run.state.amounts(entity).seen_totals)
     if median is None or run.dry_run:
         return
-    name = _USUAL_KEY.format(entity=entity)
-    row = session().get(Setting, name) or Setting(key=name, encrypted=False)
-    row.value = str(median)
-    session().add(row)
-    session().commit()
+    _store_usual(entity, median)
 
 
 def _confirmed(run: ExportRun, entity: str, billing_id: str, total: Decimal) -> bool:
@@ -164,10 +197,9 @@ def held_records() -> set[tuple[str, str]]:
 
 def confirm_amount(ctx, entity: str, billing_id: str, confirmed_by: str | None = None) -> Decimal:
     """Confirm the current billing total of a held document; the next export sends it."""
-    if entity not in NOUNS:
-        raise ConfirmError(f"only invoices and credit notes are held; {entity!r} is neither")
+    noun = _noun(entity)
     if (entity, str(billing_id)) not in held_records():
-        raise ConfirmError(f"{NOUNS[entity]} {billing_id} is not held for confirmation")
+        raise ConfirmError(f"{noun} {billing_id} is not held for confirmation")
     total = ctx.billing.get_document(entity, int(billing_id)).total
     session().execute(
         delete(AmountConfirmation).where(
