@@ -282,6 +282,26 @@ def operation_command(op) -> click.Command:
     return click.Command(op.command, callback=with_appcontext(run), params=params, help=op.description)
 
 
+@netsuite_cli.command(
+    "run", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False
+)
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def run_command(ctx, name: str, args: tuple[str, ...]):
+    """Run any operation by its name (export_invoices or export-invoices), with its own options:
+    the same command as ``flask netsuite <operation>``, for scripts that hold the name."""
+    from addon.sync.operations import OPERATIONS
+
+    op = next((o for o in OPERATIONS.values() if name in (o.name, o.command)), None)
+    if op is None:
+        known = ", ".join(sorted(o.name for o in OPERATIONS.values()))
+        raise click.UsageError(f"no operation {name!r}; the operations are: {known}")
+    command = operation_command(op)
+    with command.make_context(op.command, list(args), parent=ctx) as sub:
+        return command.invoke(sub)
+
+
 # --- mappings, pairing and problems, for scripted deployments ------------------------------
 
 

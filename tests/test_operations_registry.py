@@ -155,3 +155,20 @@ def test_the_readme_states_the_registered_cron_defaults():
     readme = (MAKEFILE.parent / "README.md").read_text()
     stated = dict(re.findall(r"^\| `NETSUITE_ADDON_CRON_(\w+)` \| `([^`]*)` \|$", readme, re.M))
     assert stated == {op.name.upper(): op.cron for op in operations.scheduled()}
+
+
+def test_any_operation_runs_by_its_name_through_netsuite_run(app_ctx, toy):
+    runner = app_ctx.test_cli_runner()
+    result = runner.invoke(args=["netsuite", "run", "paint_fence", "--colour", "green", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    run = session().query(SyncRun).filter_by(operation="paint_fence").one()
+    assert (run.dry_run, run.params) == (True, {"colour": "green"})
+    # A switch variant by its own name, and the command spelling, reach the same runs.
+    assert runner.invoke(args=["netsuite", "run", "paint-fence-twice", "--colour", "blue"]).exit_code == 0
+    assert session().query(SyncRun).filter_by(operation="paint_fence_twice").one().params == {
+        "colour": "blue"
+    }
+    assert "--colour" in runner.invoke(args=["netsuite", "run", "paint-fence", "--help"]).output
+    unknown = runner.invoke(args=["netsuite", "run", "paint_shed"])
+    assert unknown.exit_code == 2 and "no operation 'paint_shed'" in unknown.output
+    assert "paint_fence" in unknown.output
