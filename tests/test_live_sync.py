@@ -146,6 +146,20 @@ def test_an_invoice_issued_in_splynx_reaches_netsuite_in_a_live_run(live, receiv
     assert run.total <= 3 < len(live.env.splynx.state.all("invoices"))
 
 
+def test_the_dashboard_lists_a_live_run_linked_to_its_own_log_rows(live, receiver, client, auth):
+    splynx = live.env.splynx.state
+    splynx.hooks.add(receiver, SECRET)
+    [invoice_id] = issue_invoices(splynx, 1)
+    quiet(splynx)
+    run, *_ = live_runs()
+    auth.login()
+    page = client.get("/netsuite/").get_data(as_text=True)
+    table = page[page.index('id="live-runs"') :].split("</table>", 1)[0]
+    assert f'href="/netsuite/logs?run={run.id}"' in table
+    logs = client.get(f"/netsuite/logs?run={run.id}").get_data(as_text=True)
+    assert f">{invoice_id}<" in logs or f"/{invoice_id}" in logs
+
+
 def test_a_replayed_event_changes_nothing(live, receiver):
     splynx = live.env.splynx.state
     splynx.hooks.add(receiver, SECRET)
