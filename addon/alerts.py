@@ -127,6 +127,31 @@ def run_failed(run) -> dict[str, str]:
     )
 
 
+def _claim_digest(seen: str | None, now: str) -> bool:
+    """Move the last-digest time from ``seen`` to ``now`` unless another process did first:
+    an insert that may collide, or an update conditional on the value read."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    from addon.extension import session
+    from addon.models import Setting
+
+    if seen is None:
+        try:
+            with session().begin_nested():
+                session().add(Setting(key=_LAST_DIGEST_KEY, value=now, encrypted=False))
+        except IntegrityError:
+            session().rollback()
+            return False
+        session().commit()
+        return True
+    moved = session().execute(
+        update(Setting).where(Setting.key == _LAST_DIGEST_KEY, Setting.value == seen).values(value=now)
+    )
+    session().commit()
+    return moved.rowcount == 1
+
+
 def new_problems_digest(now=None) -> dict[str, str] | None:
     """Send the digest of problems first seen since the last one, once a day; None when not due
     or nothing is new (app context required)."""
@@ -144,11 +169,9 @@ def new_problems_digest(now=None) -> dict[str, str] | None:
     if last is not None and now - last < DIGEST_EVERY:
         return None
     since = last or now - DIGEST_EVERY
+    if not _claim_digest(row.value if row is not None else None, now.isoformat()):
+        return None  # another sweeper (a second worker starting at the same time) sends this one
     new = [p for p in open_problems() if p.first_seen >= since]
-    row = row or Setting(key=_LAST_DIGEST_KEY, encrypted=False)
-    row.value = now.isoformat()
-    session().add(row)
-    session().commit()
     if not new or not channels():
         return None
     lines = [f"- {p.title} ({p.count} record{'s' if p.count != 1 else ''})" for p in new]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -150,3 +151,73 @@ def test_alert_settings_refuse_nonsense(app_ctx):
         with pytest.raises(settings.SettingError, match=words):
             settings.put(key, value)
     assert session().scalar(select(Setting).where(Setting.key == "alert_email_to")) is None
+
+
+def _other_sweeper_claims(database_url, statement: str, **values):
+    """A second process's transaction that has written the last-digest row but not committed."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    conn = engine.connect()
+    conn.execute(text(statement), values)
+    return engine, conn
+
+
+def _digest_in_thread(app, now):
+    outcome: dict = {}
+
+    def run():
+        with app.app_context():
+            try:
+                outcome["result"] = alerts.new_problems_digest(now=now)
+            except Exception as exc:  # what a worker would die of
+                outcome["error"] = exc
+            finally:
+                session().close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _wait_until_blocked(conn):
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + 20
+    query = "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and pid <> pg_backend_pid()"
+    while conn.execute(text(query)).scalar() == 0:
+        assert time.monotonic() < deadline, "the digest never waited for the other sweeper's write"
+        time.sleep(0.02)
+
+
+def test_two_sweepers_at_once_send_one_digest_and_neither_fails(
+    export_ready, smtp_server, webhook, database_url, app
+):
+    """Two workers starting together both sweep: the first digest row, and a due one, are
+    claimed by one of them only (the other used to die of a duplicate key, or send it twice)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("waits on PostgreSQL's row locks")
+    url, received = webhook
+    _configure(smtp_server, url)
+    export_ready.unmap("tax_rate", export_ready.env.splynx.state.all("taxes")[0]["id"])
+    export_ready.run("export_invoices")
+    session().commit()
+    first = utcnow() - timedelta(hours=1)  # the problems are newer than the digest the other one sent
+    for now, statement in (
+        (first, "insert into ns_setting (key, value, encrypted, updated_at) values (:k, :v, false, now())"),
+        (first + timedelta(hours=25), "update ns_setting set value = :v where key = :k"),
+    ):
+        engine, conn = _other_sweeper_claims(
+            database_url, statement, k="_alerts_last_digest", v=now.isoformat()
+        )
+        try:
+            thread, outcome = _digest_in_thread(app, now)
+            _wait_until_blocked(conn)
+            conn.commit()  # the other sweeper sent this digest
+            thread.join(timeout=20)
+        finally:
+            conn.close()
+            engine.dispose()
+        assert "error" not in outcome, outcome.get("error")
+        assert outcome["result"] is None
+        assert received == []
