@@ -120,8 +120,7 @@ DOCUMENT_COLUMNS = _Columns(dated="date_created", updated="date_updated")
 PAYMENT_COLUMNS = _Columns(dated="date", updated="updated_at", method="payment_type")
 # The listings searched through a column map: listing -> (path, columns).
 SEARCHED: dict[str, tuple[str, _Columns]] = {
-    "invoice": (INVOICES, DOCUMENT_COLUMNS),
-    "credit_note": (CREDIT_NOTES, DOCUMENT_COLUMNS),
+    **{kind: (path, DOCUMENT_COLUMNS) for kind, path in DOCUMENT_PATHS.items()},
     "payments": (PAYMENTS, PAYMENT_COLUMNS),
 }
 

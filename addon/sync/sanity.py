@@ -32,6 +32,12 @@ NEGATIVE_OUTCOME, HELD_OUTCOME = "negative_total", "held"
 _USUAL_KEY = "_usual_amount:{entity}"
 # Fewer documents than this in the window say nothing about a usual range.
 MIN_SAMPLE = 10
+# Stored instead of a median when billing had too few documents: good for the day it was read.
+_UNKNOWN = "unknown since "
+
+
+class ConfirmError(ValueError):
+    """The record cannot be confirmed (not held, or not in billing)."""
 
 
 def _noun(entity: str) -> str:
@@ -42,10 +48,6 @@ def _noun(entity: str) -> str:
             f"only {' and '.join(n + 's' for n in held.values())} are held; {entity!r} is neither"
         )
     return held[entity]
-
-
-class ConfirmError(ValueError):
-    """The record cannot be confirmed (not held, or not in billing)."""
 
 
 def held_cause(entity: str) -> Cause:
@@ -122,12 +124,13 @@ def usual_amount(run: ExportRun, entity: DocumentKind) -> Decimal | None:
             if not run.dry_run:
                 # Kept at once, and "too few to say" too (for the day): otherwise every small
                 # targeted run on a quiet installation (a webhook's one invoice) read it again.
-                _store_usual(entity, state.usual if state.usual is not None else f"{_UNKNOWN}{date.today()}")
+                _store_usual(entity, state.usual if state.usual is not None else _unknown_today())
         state.usual_known = True
     return state.usual
 
 
-_UNKNOWN = "unknown since "
+def _unknown_today() -> str:
+    return f"{_UNKNOWN}{date.today()}"
 
 
 def _stored_usual(entity: str) -> tuple[bool, Decimal | None]:
@@ -136,7 +139,7 @@ def _stored_usual(entity: str) -> tuple[bool, Decimal | None]:
     if row is None or not row.value:
         return False, None
     if row.value.startswith(_UNKNOWN):
-        return row.value == f"{_UNKNOWN}{date.today()}", None
+        return row.value == _unknown_today(), None
     return True, Decimal(row.value)
 
 
